@@ -1,0 +1,78 @@
+"""The ledger of everything the suite created, and its removal at the end of each scope.
+
+An entry is written the moment the platform confirms a creation, so that a failure (or a signal) one
+line later still finds it. Removal is LIFO, best effort (one failure does not stop the rest), and each
+remover gets its own fresh deadline rather than whatever time the failing step left over.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+SCOPES = ("scenario", "feature", "run")
+
+
+@dataclass
+class Entry:
+    kind: str
+    name: str
+    scope: str
+    remove: Callable[[], None]
+
+
+@dataclass
+class CleanupReport:
+    created: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = f"cleanup: {len(self.created)} created, {len(self.removed)} removed, {len(self.failed)} not removed"
+        return "\n".join([text, *(f"  NOT REMOVED: {item}" for item in self.failed)])
+
+
+class CleanupFailed(Exception):
+    """Something the suite created could not be removed; it is named in the message."""
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self._entries: list[Entry] = []
+        self.report = CleanupReport()
+
+    def register(self, kind: str, name: str, scope: str, remove: Callable[[], None]) -> Entry:
+        if scope not in SCOPES:
+            raise ValueError(f"unknown cleanup scope {scope!r}")
+        entry = Entry(kind, name, scope, remove)
+        self._entries.append(entry)
+        self.report.created.append(f"{kind} {name}")
+        return entry
+
+    def forget(self, entry: Entry) -> None:
+        """The suite removed it itself (a scenario that deletes its workspace), so nothing is left to do."""
+        if entry in self._entries:
+            self._entries.remove(entry)
+            self.report.removed.append(f"{entry.kind} {entry.name}")
+
+    def pending(self, scope: str | None = None) -> list[Entry]:
+        return [entry for entry in self._entries if scope is None or entry.scope == scope]
+
+    def release(self, scope: str | None = None) -> None:
+        """Remove the scope's entries (all with None), newest first; raise if any could not be removed."""
+        failures = []
+        for entry in reversed(self.pending(scope)):
+            self._entries.remove(entry)
+            try:
+                entry.remove()
+            except Exception as error:  # noqa: BLE001 - every entry gets its turn; failures are reported below
+                failures.append(f"{entry.kind} {entry.name}: {error}")
+                log.error("could not remove %s %s: %s", entry.kind, entry.name, error)
+            else:
+                self.report.removed.append(f"{entry.kind} {entry.name}")
+        self.report.failed.extend(failures)
+        if failures:
+            raise CleanupFailed("; ".join(failures))

@@ -1,0 +1,303 @@
+"""A small client for Coder's REST API v2 on httpx, with typed views of the JSON it answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from httpx_sse import connect_sse
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
+
+BUILD_VERSION_HEADER = "X-Coder-Build-Version"
+SESSION_HEADER = "Coder-Session-Token"
+# Statuses a healthy deployment answers now and then (rate limit, a restarting coderd behind the ingress).
+TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+
+
+class CoderError(Exception):
+    """Coder answered with an error; carries its status, message, detail and validations."""
+
+    def __init__(
+        self, status: int, method: str, path: str, message: str, detail: str = "", validations: list | None = None
+    ) -> None:
+        self.status = status
+        self.method = method
+        self.path = path
+        self.message = message
+        self.detail = detail
+        self.validations = validations or []
+        text = f"Coder answered {status} to {method} {path}: {message}"
+        if detail:
+            text += f" ({detail})"
+        for item in self.validations:
+            text += f" [{item.get('field')}: {item.get('detail')}]"
+        super().__init__(text)
+
+
+class NotCoderError(Exception):
+    """CODER_URL answered, but not as a Coder deployment does."""
+
+
+@dataclass(frozen=True)
+class App:
+    slug: str
+    health: str
+    url: str
+    healthcheck_url: str | None
+    subdomain: bool
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> App:
+        return cls(
+            slug=data["slug"],
+            health=data.get("health", ""),
+            url=data.get("url", ""),
+            healthcheck_url=(data.get("healthcheck") or {}).get("url") or None,
+            subdomain=bool(data.get("subdomain")),
+        )
+
+
+@dataclass(frozen=True)
+class Agent:
+    id: str
+    name: str
+    status: str
+    lifecycle_state: str
+    apps: tuple[App, ...]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Agent:
+        return cls(
+            id=data["id"],
+            name=data["name"],
+            status=data.get("status", ""),
+            lifecycle_state=data.get("lifecycle_state", ""),
+            apps=tuple(App.from_json(app) for app in data.get("apps") or []),
+        )
+
+    def app(self, slug: str) -> App | None:
+        return next((app for app in self.apps if app.slug == slug), None)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The parts of Coder's Workspace JSON the suite reasons about; `raw` keeps the rest."""
+
+    id: str
+    name: str
+    owner_name: str
+    template_name: str
+    ttl_ms: int | None
+    build_id: str
+    build_number: int
+    transition: str
+    status: str
+    job_status: str
+    job_error: str
+    job_completed_at: str | None
+    deadline: str | None
+    agents: tuple[Agent, ...]
+    raw: dict[str, Any]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Workspace:
+        build = data["latest_build"]
+        job = build.get("job") or {}
+        agents = [agent for resource in build.get("resources") or [] for agent in resource.get("agents") or []]
+        return cls(
+            id=data["id"],
+            name=data["name"],
+            owner_name=data["owner_name"],
+            template_name=data.get("template_name", ""),
+            ttl_ms=data.get("ttl_ms"),
+            build_id=build["id"],
+            build_number=build.get("build_number", 0),
+            transition=build["transition"],
+            status=build["status"],
+            job_status=job.get("status", ""),
+            job_error=job.get("error", ""),
+            job_completed_at=job.get("completed_at"),
+            deadline=build.get("deadline"),
+            agents=tuple(Agent.from_json(agent) for agent in agents),
+            raw=data,
+        )
+
+    def agent(self, name: str | None = None) -> Agent | None:
+        if name is None:
+            return self.agents[0] if self.agents else None
+        return next((agent for agent in self.agents if agent.name == name), None)
+
+    def app(self, slug: str) -> App | None:
+        return next((app for agent in self.agents if (app := agent.app(slug))), None)
+
+
+@dataclass(frozen=True)
+class Template:
+    id: str
+    name: str
+    organization_id: str
+    active_version_id: str
+    default_ttl_ms: int
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Template:
+        return cls(
+            id=data["id"],
+            name=data["name"],
+            organization_id=data["organization_id"],
+            active_version_id=data["active_version_id"],
+            default_ttl_ms=int(data.get("default_ttl_ms") or 0),
+        )
+
+
+def _is_transient(error: BaseException) -> bool:
+    if isinstance(error, CoderError):
+        return error.status in TRANSIENT_STATUSES
+    return isinstance(error, (httpx.ConnectError, httpx.RemoteProtocolError))
+
+
+# Only idempotent reads are retried; writes are left to the caller, who knows whether a repeat is safe.
+_retry_reads = retry(
+    retry=retry_if_exception(_is_transient),
+    stop=stop_after_attempt(4),
+    wait=wait_exponential(multiplier=0.25, max=2),
+    reraise=True,
+)
+
+
+class CoderClient:
+    """Coder API v2 as one user (the session token's owner) sees it."""
+
+    def __init__(self, url: str, token: str, timeout: float = 10.0) -> None:
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(
+            base_url=self.url,
+            headers={SESSION_HEADER: token, "Accept": "application/json"},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
+            follow_redirects=False,
+        )
+        # App requests without a session must not carry the token, not even by accident.
+        self._anonymous = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)))
+
+    def close(self) -> None:
+        self._http.close()
+        self._anonymous.close()
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        response = self._http.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            raise self._error(method, path, response)
+        return response
+
+    @staticmethod
+    def _error(method: str, path: str, response: httpx.Response) -> CoderError:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"message": response.text.strip()[:200] or response.reason_phrase}
+        if not isinstance(body, dict):
+            body = {"message": str(body)[:200]}
+        return CoderError(
+            response.status_code,
+            method,
+            path.split("?")[0],
+            body.get("message", ""),
+            body.get("detail", ""),
+            body.get("validations"),
+        )
+
+    @_retry_reads
+    def _get(self, path: str, **kwargs: Any) -> Any:
+        return self._request("GET", path, **kwargs).json()
+
+    def _post(self, path: str, body: dict[str, Any]) -> Any:
+        return self._request("POST", path, json=body).json()
+
+    # -- deployment -----------------------------------------------------------------------------
+    def build_info(self) -> dict[str, Any]:
+        """Buildinfo, after making sure the URL is a Coder deployment at all."""
+        try:
+            response = self._anonymous.get(f"{self.url}/api/v2/buildinfo")
+        except httpx.HTTPError as error:
+            raise NotCoderError(f"cannot reach CODER_URL {self.url}: {type(error).__name__}: {error}") from None
+        if BUILD_VERSION_HEADER not in response.headers or response.status_code != 200:
+            raise NotCoderError(
+                f"CODER_URL {self.url} is not a Coder deployment: GET /api/v2/buildinfo answered "
+                f"{response.status_code} without Coder's {BUILD_VERSION_HEADER} header"
+            )
+        return response.json()
+
+    def me(self) -> dict[str, Any]:
+        return self._get("/api/v2/users/me")
+
+    def first_user_created(self) -> tuple[bool, str]:
+        """Whether setup is complete, with Coder's own message (200: created, 404: not yet)."""
+        response = self._anonymous.get(f"{self.url}/api/v2/users/first")
+        if response.status_code not in (200, 404):
+            raise self._error("GET", "/api/v2/users/first", response)
+        return response.status_code == 200, response.json().get("message", "")
+
+    def auth_methods(self) -> dict[str, Any]:
+        return self._get("/api/v2/users/authmethods")
+
+    def deployment_config(self) -> dict[str, Any]:
+        return self._get("/api/v2/deployment/config")
+
+    # -- templates and workspaces ---------------------------------------------------------------
+    def template(self, organization: str, name: str) -> Template:
+        org, tpl = quote(organization, safe=""), quote(name, safe="")
+        return Template.from_json(self._get(f"/api/v2/organizations/{org}/templates/{tpl}"))
+
+    def create_workspace(self, template_id: str, name: str, ttl_ms: int | None = None) -> Workspace:
+        body: dict[str, Any] = {"template_id": template_id, "name": name}
+        if ttl_ms is not None:
+            body["ttl_ms"] = ttl_ms
+        return Workspace.from_json(self._post("/api/v2/users/me/workspaces", body))
+
+    def workspace(self, workspace_id: str) -> Workspace:
+        return Workspace.from_json(self._get(f"/api/v2/workspaces/{workspace_id}"))
+
+    def workspaces(self, query: str) -> list[Workspace]:
+        data = self._get("/api/v2/workspaces", params={"q": query})
+        return [Workspace.from_json(item) for item in data["workspaces"]]
+
+    def start_build(self, workspace_id: str, transition: str) -> dict[str, Any]:
+        return self._post(f"/api/v2/workspaces/{workspace_id}/builds", {"transition": transition})
+
+    def build_logs(self, build_id: str) -> list[dict[str, Any]]:
+        return self._get(f"/api/v2/workspacebuilds/{build_id}/logs")
+
+    @contextmanager
+    def watch(self, workspace_id: str, read_timeout: float) -> Iterator[Iterator[Workspace]]:
+        """The workspace's /watch Server-Sent Events: every `data` event as a Workspace."""
+        timeout = httpx.Timeout(read_timeout, connect=3.0)
+        with connect_sse(self._http, "GET", f"/api/v2/workspaces/{workspace_id}/watch", timeout=timeout) as source:
+            if source.response.status_code != 200:
+                source.response.read()
+                raise self._error("GET", f"/api/v2/workspaces/{workspace_id}/watch", source.response)
+            yield self._workspace_events(source.iter_sse())
+
+    @staticmethod
+    def _workspace_events(events: Iterator[Any]) -> Iterator[Workspace]:
+        for event in events:
+            if event.event == "data":
+                yield Workspace.from_json(json.loads(event.data))
+            elif event.event == "error":
+                detail = json.loads(event.data or "{}")
+                raise CoderError(500, "GET", "watch", detail.get("message", "watch error"), detail.get("detail", ""))
+
+    # -- apps -----------------------------------------------------------------------------------
+    def app_path(self, workspace: Workspace, agent: Agent, slug: str) -> str:
+        """The path-based app URL path: /@owner/workspace.agent/apps/slug/."""
+        return f"/@{workspace.owner_name}/{workspace.name}.{agent.name}/apps/{slug}/"
+
+    def open_app(self, path: str, with_session: bool) -> httpx.Response:
+        """One request to a path app, following no redirects, with or without the session."""
+        client = self._http if with_session else self._anonymous
+        return client.get(f"{self.url}{path}", headers={"Accept": "text/html"})

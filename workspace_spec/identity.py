@@ -1,0 +1,56 @@
+"""Sign-in configuration: OIDC settings as Coder reports them, and the issuer's discovery document."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from workspace_spec.coder import CoderClient
+from workspace_spec.errors import PlatformFailure
+
+
+class DiscoveryError(PlatformFailure):
+    """The issuer's discovery document could not be read."""
+
+
+@dataclass(frozen=True)
+class SignIn:
+    oidc_enabled: bool
+    oidc_button: str
+    issuer_url: str
+
+
+def sign_in(coder: CoderClient) -> SignIn:
+    methods = coder.auth_methods()
+    config = coder.deployment_config().get("config", {})
+    oidc = methods.get("oidc") or {}
+    return SignIn(
+        oidc_enabled=bool(oidc.get("enabled")),
+        oidc_button=oidc.get("signInText", ""),
+        issuer_url=(config.get("oidc") or {}).get("issuer_url", ""),
+    )
+
+
+def discovery(issuer_url: str, timeout: float) -> dict[str, Any]:
+    """GET <issuer>/.well-known/openid-configuration, as any OIDC client (Coder included) does."""
+    url = issuer_url.rstrip("/") + "/.well-known/openid-configuration"
+    try:
+        response = httpx.get(url, timeout=timeout, follow_redirects=True)
+    except httpx.HTTPError as error:
+        raise DiscoveryError(f"cannot reach {url}: {type(error).__name__}: {error}") from None
+    if response.status_code != 200:
+        raise DiscoveryError(f"{url} answered {response.status_code}")
+    try:
+        document = response.json()
+    except ValueError:
+        raise DiscoveryError(f"{url} did not answer JSON") from None
+    if not isinstance(document, dict):
+        raise DiscoveryError(f"{url} did not answer a JSON object")
+    return document
+
+
+def same_issuer(left: str, right: str) -> bool:
+    """Issuers compare as strings (OIDC Discovery §4.3); only a trailing slash is forgiven."""
+    return left.rstrip("/") == right.rstrip("/")

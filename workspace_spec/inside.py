@@ -1,0 +1,95 @@
+"""What the suite looks at inside a workspace, over its SSH shell."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from workspace_spec.shell import CommandResult, WorkspaceShell, shell_path
+
+# code-server keeps extensions as <publisher>.<name>-<version>[-<platform>] directories.
+EXTENSIONS_DIR = "${XDG_DATA_HOME:-$HOME/.local/share}/code-server/extensions"
+
+
+@dataclass(frozen=True)
+class Checkout:
+    is_work_tree: bool
+    origin: str  # without any credentials
+    branch: str
+    problem: str
+
+
+def public_url(url: str) -> str:
+    """A git remote without user info: remotes can carry tokens, reports must not."""
+    url = url.strip()
+    if "://" in url:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        netloc = host + (f":{parts.port}" if parts.port else "")
+        return parts._replace(netloc=netloc).geturl()
+    return re.sub(r"^[^@/]+@", "", url)  # scp-like git@github.com:owner/repo
+
+
+def same_repository(left: str, right: str) -> bool:
+    """https://github.com/o/r.git, git@github.com:o/r and https://github.com/o/r name one repository."""
+
+    def key(url: str) -> str:
+        url = public_url(url).lower()
+        url = url.split("://", 1)[1] if "://" in url else url.replace(":", "/", 1)  # scp-like host:path
+        return url.rstrip("/").removesuffix(".git")
+
+    return key(left) == key(right)
+
+
+def checkout(shell: WorkspaceShell, repo_dir: str) -> Checkout:
+    where = shell_path(repo_dir)
+    result = shell.run(
+        f"cd {where} && git rev-parse --is-inside-work-tree && git remote get-url origin "
+        f"&& git rev-parse --abbrev-ref HEAD"
+    )
+    lines = result.stdout.strip().splitlines()
+    if not result.ok or len(lines) < 3:
+        return Checkout(False, "", "", result.summary())
+    return Checkout(lines[0] == "true", public_url(lines[1]), lines[2], "")
+
+
+def tool_versions(shell: WorkspaceShell, tools: list[str]) -> dict[str, CommandResult]:
+    """Each tool's `--version`, run as the workspace user's shell finds it."""
+    return {
+        tool: shell.run(f"command -v {shlex.quote(tool)} >/dev/null && {shlex.quote(tool)} --version") for tool in tools
+    }
+
+
+def ide_health(shell: WorkspaceShell, port: int) -> CommandResult:
+    return shell.run(f"curl -sS --max-time 5 http://127.0.0.1:{port}/healthz")
+
+
+def health_port(healthcheck_url: str | None) -> int | None:
+    """The IDE's port, from the app's own health check URL (code-server: 13337 by default)."""
+    if not healthcheck_url:
+        return None
+    parts = urlsplit(healthcheck_url)
+    return parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def installed_extensions(shell: WorkspaceShell) -> list[str]:
+    """Extension ids (publisher.name) code-server has on disk; the same check live and in the lab."""
+    result = shell.run(f'ls -1 "{EXTENSIONS_DIR}" 2>/dev/null || true')
+    ids = []
+    for entry in result.stdout.split():
+        match = re.match(r"^([a-z0-9-]+\.[a-z0-9-]+)-\d", entry, re.IGNORECASE)
+        if match:
+            ids.append(match.group(1).lower())
+    return sorted(set(ids))
+
+
+def write_file(shell: WorkspaceShell, directory: str, name: str, content: str) -> CommandResult:
+    path = f"{directory.rstrip('/')}/{name}"
+    return shell.run(f"printf '%s' {shlex.quote(content)} > {shell_path(path)}")
+
+
+def read_file(shell: WorkspaceShell, directory: str, name: str) -> CommandResult:
+    path = f"{directory.rstrip('/')}/{name}"
+    return shell.run(f"cat {shell_path(path)}")

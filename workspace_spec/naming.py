@@ -1,0 +1,44 @@
+"""Names for what the suite creates: unique per run, valid for Coder, and sweepable by prefix.
+
+A name is `<prefix>-<run>-<n>`: the prefix marks everything the suite made (the sweeper's key),
+the run id tells runs apart, and the counter tells workspaces of one run apart.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import secrets
+import string
+
+# codersdk.NameValid: 1..32 characters, alphanumeric groups joined by single dashes.
+WORKSPACE_NAME = re.compile(r"^[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*$")
+MAX_NAME_LENGTH = 32
+_RUN_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def is_valid_workspace_name(name: str) -> bool:
+    return len(name) <= MAX_NAME_LENGTH and bool(WORKSPACE_NAME.match(name)) and name not in ("new", "create")
+
+
+class Namer:
+    """Hands out the names of one run."""
+
+    def __init__(self, prefix: str, run_id: str | None = None) -> None:
+        self.prefix = prefix
+        self.run_id = run_id or "".join(secrets.choice(_RUN_ID_ALPHABET) for _ in range(6))
+        self._counter = itertools.count(1)
+
+    def workspace(self) -> str:
+        name = f"{self.prefix}-{self.run_id}-{next(self._counter)}"
+        if not is_valid_workspace_name(name):
+            raise ValueError(f"workspace name {name!r} is not valid for Coder")
+        return name
+
+    def marker(self) -> str:
+        """A file name and content unique to this run, for persistence checks."""
+        return f"{self.prefix}-{self.run_id}-{secrets.token_hex(8)}"
+
+    def owns(self, name: str) -> bool:
+        """Whether a name was made by some run of this suite (any run id)."""
+        return name.startswith(f"{self.prefix}-") and is_valid_workspace_name(name)

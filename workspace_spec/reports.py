@@ -1,0 +1,50 @@
+"""Run facts (which target, which deployment, which run) written where report readers look."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workspace_spec.world import World
+
+
+def run_properties(world: World) -> dict[str, str]:
+    settings = world.settings
+    return {
+        "target": world.target.name,
+        "coder_url": settings.coder_url or "",
+        "template": settings.template,
+        "run_id": world.namer.run_id,
+        "lab_faults": ",".join(world.target.lab.faults) if world.target.lab else "",
+    }
+
+
+def allure_results_dir(config: Any) -> Path | None:
+    """Where this run's Allure formatter writes (behave pairs formats and outputs by position)."""
+    for name, output in zip(config.format or [], config.outputs or [], strict=False):
+        if "allure" in name.lower() and output is not None and output.name:
+            return Path(output.name)
+    return None
+
+
+def write_allure_environment(results_dir: Path, properties: dict[str, str]) -> None:
+    """Allure shows environment.properties on the report's overview; allure-behave writes none itself."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    lines = [f"{key}={value}" for key, value in properties.items() if value]
+    (results_dir / "environment.properties").write_text("\n".join(lines) + "\n")
+
+
+def add_junit_properties(junit_dir: Path, properties: dict[str, str]) -> None:
+    """behave's JUnit files carry no properties; CI dashboards read the target from these."""
+    for path in junit_dir.glob("TESTS-*.xml"):
+        tree = ElementTree.parse(path)
+        suite = tree.getroot()
+        if suite.find("properties") is not None:
+            continue
+        element = ElementTree.Element("properties")
+        for key, value in properties.items():
+            ElementTree.SubElement(element, "property", name=key, value=value)
+        suite.insert(0, element)
+        tree.write(path, encoding="utf-8", xml_declaration=True)

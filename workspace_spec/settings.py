@@ -1,0 +1,158 @@
+"""One validated settings object, from environment variables and behave `-D` userdata.
+
+Precedence, lowest first: defaults, environment, the lab's own values (when the lab is the target),
+`-D name=value`. Every problem is reported as one line naming the setting, before anything is created.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Coder's session token: a 10-character id, a dash, a 22-character secret (coder-api.md §1).
+_TOKEN_FORMAT = re.compile(r"^[A-Za-z0-9]{10}-[A-Za-z0-9]{22}$")
+# Workspace names are `<prefix>-<run>-<n>` and must stay within Coder's 32 characters.
+_PREFIX_FORMAT = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MAX_PREFIX_LENGTH = 16
+# Settings that keep the names the platform's own tools use, instead of SPEC_<NAME>.
+_STANDARD_NAMES = frozenset({"coder_url", "coder_session_token", "kubeconfig"})
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line that names it."""
+
+
+class Settings(BaseSettings):
+    """Everything the suite needs to know about its target and its expectations."""
+
+    # Our own settings read SPEC_<NAME>; the platform's standard variables keep their usual names.
+    model_config = SettingsConfigDict(
+        env_prefix="SPEC_", case_sensitive=False, extra="ignore", validate_default=True, populate_by_name=True
+    )
+
+    # Where the platform is. No CODER_URL means: start the embedded lab.
+    coder_url: str | None = Field(default=None, validation_alias=AliasChoices("coder_url", "CODER_URL"))
+    coder_session_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("coder_session_token", "CODER_SESSION_TOKEN")
+    )
+    coder_cli: str = "coder"
+    kubeconfig: str | None = Field(default=None, validation_alias=AliasChoices("kubeconfig", "KUBECONFIG"))
+
+    # What the platform is expected to provide.
+    template: str = "ameide-dev"
+    organization: str = "default"
+    app_slug: str = "code-server"
+    workspace_dir: str = "/workspaces"
+    repo_dir: str = ""  # defaults to <workspace_dir>/ameide
+    repo_url: str = "https://github.com/ameideio/ameide"
+    tools: Annotated[list[str], NoDecode] = ["git", "gh", "codex"]
+    vscode_extensions: Annotated[list[str], NoDecode] = ["openai.chatgpt"]
+    oidc_issuer: str | None = None
+
+    # How the suite behaves.
+    name_prefix: str = "spec"
+    build_timeout: float = Field(default=900.0, gt=0)
+    agent_timeout: float = Field(default=600.0, gt=0)
+    app_timeout: float = Field(default=120.0, gt=0)
+    request_timeout: float = Field(default=10.0, gt=0)
+    cleanup_timeout: float = Field(default=300.0, gt=0)
+
+    # The embedded lab (used only when coder_url is not set).
+    lab_faults: Annotated[list[str], NoDecode] = []
+    lab_build_delay: float | None = Field(default=None, ge=0)
+    lab_agent_delay: float | None = Field(default=None, ge=0)
+
+    @field_validator("tools", "vscode_extensions", "lab_faults", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item for item in re.split(r"[,\s]+", value) if item]
+        return value
+
+    @field_validator("coder_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"must be an http(s) URL such as https://coder.dev.ameide.io, got {value!r}")
+        if parts.path not in ("", "/") or parts.query:
+            raise ValueError("must be the deployment's access URL, without a path or query")
+        return value.rstrip("/")
+
+    @field_validator("coder_session_token")
+    @classmethod
+    def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _TOKEN_FORMAT.match(value.get_secret_value()):
+            # Never echo the value: it is a secret even when malformed.
+            raise ValueError("is not a Coder session token (expected 10 characters, '-', 22 characters)")
+        return value
+
+    @field_validator("name_prefix")
+    @classmethod
+    def _check_prefix(cls, value: str) -> str:
+        if not _PREFIX_FORMAT.match(value) or len(value) > MAX_PREFIX_LENGTH:
+            raise ValueError(
+                f"must be lower-case letters and digits with single inner dashes, at most "
+                f"{MAX_PREFIX_LENGTH} characters, got {value!r}"
+            )
+        return value
+
+    @field_validator("template", "organization", "app_slug")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _complete(self) -> Settings:
+        if self.coder_url and self.coder_session_token is None:
+            raise ValueError("CODER_SESSION_TOKEN is required when CODER_URL is set")
+        if not self.repo_dir:
+            self.repo_dir = f"{self.workspace_dir.rstrip('/')}/ameide"
+        return self
+
+    @property
+    def is_live(self) -> bool:
+        return self.coder_url is not None
+
+    @property
+    def token(self) -> str:
+        if self.coder_session_token is None:
+            raise SettingsError("CODER_SESSION_TOKEN is not set")
+        return self.coder_session_token.get_secret_value()
+
+
+def load_settings(*overrides: Mapping[str, Any]) -> Settings:
+    """Build the settings; later mappings win over earlier ones and over the environment."""
+    merged: dict[str, Any] = {}
+    for mapping in overrides:
+        merged.update({key.lower(): value for key, value in mapping.items()})
+    try:
+        return Settings(**merged)
+    except ValidationError as error:
+        raise SettingsError(_one_line(error)) from None
+
+
+def env_name(field: str) -> str:
+    """The environment variable a setting is read from: the platform's own name, or SPEC_<NAME>."""
+    return field.upper() if field in _STANDARD_NAMES else f"SPEC_{field.upper()}"
+
+
+def _one_line(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        message = item["msg"].removeprefix("Value error, ")
+        if not item["loc"]:
+            problems.append(message)
+            continue
+        field = str(item["loc"][0]).lower()
+        problems.append(f"{env_name(field)} (-D {field}) {message}")
+    return "invalid settings: " + "; ".join(problems)

@@ -1,0 +1,112 @@
+"""Commands inside a workspace over SSH: fabric through `coder ssh --stdio` as the ProxyCommand.
+
+Live, the ProxyCommand is the real Coder CLI (it reads CODER_URL and CODER_SESSION_TOKEN from the
+environment, so the token never appears on a command line); on the lab it is the lab's stand-in of it.
+The agent's SSH server accepts any client key and changes its host key per connection, so the suite
+brings a throwaway key and keeps no known_hosts.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from functools import cache
+
+import paramiko
+from fabric import Config, Connection
+from invoke.exceptions import CommandTimedOut
+
+from workspace_spec.errors import PlatformFailure
+
+
+class ShellUnavailable(PlatformFailure):
+    """SSH into the workspace could not be opened."""
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    command: str
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    def summary(self) -> str:
+        """Exit code and the last output lines, for failure messages."""
+        output = (self.stderr.strip() or self.stdout.strip()).splitlines()[-5:]
+        return f"exit {self.exit_code}" + (": " + " | ".join(output) if output else "")
+
+
+@cache
+def _client_key() -> paramiko.PKey:
+    # One throwaway key per run: Coder's agent accepts any key, and none of ours should be offered.
+    return paramiko.ECDSAKey.generate()
+
+
+def shell_path(path: str) -> str:
+    """Quote a path for the workspace's shell, still letting it expand $VARIABLES (the lab's volume)."""
+    escaped = path.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`")
+    return f'"{escaped}"'
+
+
+class WorkspaceShell:
+    """An SSH session to one workspace; open it with `with`."""
+
+    def __init__(self, workspace_name: str, coder_cli: str, connect_timeout: float = 60.0) -> None:
+        self.workspace_name = workspace_name
+        self._proxy_command = shlex.join([coder_cli, "ssh", "--stdio", workspace_name])
+        self._connect_timeout = connect_timeout
+        self._proxy: paramiko.ProxyCommand | None = None
+        self._connection: Connection | None = None
+
+    def __enter__(self) -> WorkspaceShell:
+        self._proxy = paramiko.ProxyCommand(self._proxy_command)
+        connection = Connection(
+            self.workspace_name,
+            user="coder",
+            config=Config(ssh_config=paramiko.SSHConfig()),  # ignore ~/.ssh/config: no surprises from it
+            connect_timeout=self._connect_timeout,
+            connect_kwargs={
+                "sock": self._proxy,
+                "pkey": _client_key(),
+                "look_for_keys": False,
+                "allow_agent": False,
+                "banner_timeout": self._connect_timeout,
+                "auth_timeout": self._connect_timeout,
+            },
+        )
+        try:
+            connection.open()
+        except (paramiko.SSHException, OSError, EOFError) as error:
+            reason = self._proxy_stderr() or f"{type(error).__name__}: {error}"
+            connection.close()
+            raise ShellUnavailable(
+                f"cannot open SSH to workspace {self.workspace_name!r} through `{self._proxy_command}`: {reason}"
+            ) from None
+        self._connection = connection
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._connection is not None:
+            self._connection.close()
+        if self._proxy is not None:
+            self._proxy.close()
+
+    def run(self, command: str, timeout: float = 60.0) -> CommandResult:
+        if self._connection is None:
+            raise ShellUnavailable("the SSH session is not open")
+        try:
+            result = self._connection.run(command, hide=True, warn=True, in_stream=False, timeout=timeout)
+        except CommandTimedOut:
+            return CommandResult(command, 124, "", f"timed out after {timeout:.0f} s")
+        return CommandResult(command, result.exited, result.stdout, result.stderr)
+
+    def _proxy_stderr(self) -> str:
+        """What the ProxyCommand said, once it has exited: the reason SSH did not come up."""
+        process = self._proxy.process if self._proxy else None
+        if process is None or process.poll() is None or process.stderr is None:
+            return ""
+        return process.stderr.read().decode(errors="replace").strip()[-500:]

@@ -1,0 +1,60 @@
+"""What one scenario, and one feature, remember between their steps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from workspace_spec.apps import AppAnswer
+from workspace_spec.coder import Template, Workspace
+from workspace_spec.identity import SignIn
+from workspace_spec.inside import Checkout
+from workspace_spec.kube import NamespaceObjects
+from workspace_spec.shell import CommandResult
+
+
+@dataclass(frozen=True)
+class Marker:
+    directory: str
+    name: str
+    content: str
+
+
+@dataclass
+class ScenarioState:
+    workspace: Workspace | None = None
+    template: Template | None = None
+    marker: Marker | None = None
+    before_stop: NamespaceObjects | None = None
+    while_stopped: NamespaceObjects | None = None
+    app_answer: AppAnswer | None = None
+    checkout: Checkout | None = None
+    tool_results: dict[str, CommandResult] = field(default_factory=dict)
+    ide_health: CommandResult | None = None
+    extensions: list[str] = field(default_factory=list)
+    sign_in: SignIn | None = None
+    first_user: tuple[bool, str] | None = None
+
+    def require_workspace(self) -> Workspace:
+        if self.workspace is None:
+            raise AssertionError("this step needs a workspace, and the scenario has none")
+        return self.workspace
+
+
+@dataclass
+class FeatureState:
+    """The workspace a feature's scenarios share, created once (live workspaces take minutes)."""
+
+    workspace: Workspace | None = None
+    failure: str = ""
+
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Remember the first failure of the shared workspace, so later scenarios report it at once
+        instead of waiting out the same deadline again."""
+        try:
+            yield
+        except Exception as error:
+            self.failure = self.failure or str(error)
+            raise

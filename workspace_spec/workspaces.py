@@ -1,0 +1,136 @@
+"""Workspace lifecycle as the suite drives it: create, wait until usable, stop, start, delete, remove."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+from workspace_spec.cleanup import Entry, Ledger
+from workspace_spec.coder import CoderClient, CoderError, Template, Workspace
+from workspace_spec.naming import Namer
+from workspace_spec.settings import Settings
+from workspace_spec.state import FeatureState
+from workspace_spec.waiting import (
+    WaitFailed,
+    wait_for_agent_ready,
+    wait_for_app_healthy,
+    wait_for_build,
+)
+
+# A delete that fails (a flaky provisioner) is tried again this many times before cleanup gives up.
+DELETE_ATTEMPTS = 3
+
+
+class Workspaces:
+    """Creates workspaces from the configured template and guarantees their removal through the ledger."""
+
+    def __init__(self, coder: CoderClient, settings: Settings, ledger: Ledger, namer: Namer) -> None:
+        self.coder = coder
+        self.settings = settings
+        self.ledger = ledger
+        self.namer = namer
+        self._entries: dict[str, Entry] = {}
+
+    def template(self) -> Template:
+        return self.coder.template(self.settings.organization, self.settings.template)
+
+    def create(self, scope: str, ttl_ms: int | None = None) -> Workspace:
+        """Create a workspace; it is in the ledger before this returns (Coder answered 201)."""
+        template = self.template()
+        workspace = self.coder.create_workspace(template.id, self.namer.workspace(), ttl_ms=ttl_ms)
+        self._entries[workspace.id] = self.ledger.register(
+            "workspace", workspace.name, scope, lambda: self.remove(workspace.id)
+        )
+        return workspace
+
+    # -- waits ----------------------------------------------------------------------------------
+    def build_finished(self, workspace: Workspace) -> Workspace:
+        result = wait_for_build(self.coder, workspace.id, workspace.build_id, self.settings.build_timeout)
+        if result is None:
+            raise WaitFailed(f"workspace {workspace.name} disappeared while its {workspace.transition} build ran")
+        return result
+
+    def agent_ready(self, workspace: Workspace) -> Workspace:
+        return wait_for_agent_ready(self.coder, workspace.id, self.settings.agent_timeout)
+
+    def app_healthy(self, workspace: Workspace) -> Workspace:
+        return wait_for_app_healthy(self.coder, workspace.id, self.settings.app_slug, self.settings.app_timeout)
+
+    def usable(self, workspace: Workspace) -> Workspace:
+        """Build succeeded, agent ready, app healthy: 'connected' alone is not ready (peer lesson)."""
+        self.build_finished(workspace)
+        self.agent_ready(workspace)
+        return self.app_healthy(workspace)
+
+    # -- transitions ----------------------------------------------------------------------------
+    def transition(self, workspace: Workspace, transition: str) -> Workspace | None:
+        """Start a build and wait for it to succeed (None once a delete has succeeded)."""
+        build = self.coder.start_build(workspace.id, transition)
+        return wait_for_build(self.coder, workspace.id, build["id"], self.settings.build_timeout)
+
+    def stop(self, workspace: Workspace) -> Workspace:
+        stopped = self.transition(workspace, "stop")
+        assert stopped is not None
+        return stopped
+
+    def start(self, workspace: Workspace) -> Workspace:
+        started = self.transition(workspace, "start")
+        assert started is not None
+        return self.usable(started)
+
+    def delete(self, workspace: Workspace) -> None:
+        """Delete as a scenario step: one attempt, its failure is the scenario's verdict."""
+        self.transition(workspace, "delete")
+        if entry := self._entries.pop(workspace.id, None):
+            self.ledger.forget(entry)
+
+    def shared(self, feature: FeatureState) -> Workspace:
+        """The feature's workspace, created on first use and made sure usable on every use."""
+        if feature.failure:
+            raise WaitFailed(f"the feature's workspace is not usable (first failure: {feature.failure})")
+        with feature.guard():
+            if feature.workspace is None:
+                feature.workspace = self.create(scope="feature")
+            feature.workspace = self.usable(feature.workspace)
+        return feature.workspace
+
+    def is_gone(self, workspace_id: str) -> tuple[bool, str]:
+        """Whether Coder no longer serves the workspace, with what it answered."""
+        try:
+            workspace = self.coder.workspace(workspace_id)
+        except CoderError as error:
+            return error.status in (404, 410), f"{error.status} {error.message}"
+        return False, f"200, status {workspace.status}"
+
+    # -- cleanup --------------------------------------------------------------------------------
+    def remove(self, workspace_id: str) -> None:
+        """Delete idempotently (404/410 count as done) and verify, within a fresh cleanup deadline."""
+        deadline = time.monotonic() + self.settings.cleanup_timeout
+        self._entries.pop(workspace_id, None)
+        last_error = ""
+        for _ in range(DELETE_ATTEMPTS):
+            try:
+                self._delete_once(workspace_id, deadline)
+                return
+            except WaitFailed as error:
+                last_error = str(error)  # a failed delete build: try again
+            except CoderError as error:
+                if error.status in (404, 410):
+                    return
+                last_error = str(error)
+            if time.monotonic() >= deadline:
+                break
+        raise RuntimeError(f"workspace {workspace_id} was not deleted: {last_error}")
+
+    def _delete_once(self, workspace_id: str, deadline: float) -> None:
+        current = self.coder.workspace(workspace_id)
+        if current.job_status in ("pending", "running", "canceling"):
+            # Coder refuses a second build while one is active (409): let the active one end first,
+            # whichever way it ends.
+            with contextlib.suppress(WaitFailed):
+                wait_for_build(self.coder, workspace_id, current.build_id, max(1.0, deadline - time.monotonic()))
+        build = self.coder.start_build(workspace_id, "delete")
+        if wait_for_build(self.coder, workspace_id, build["id"], max(1.0, deadline - time.monotonic())) is not None:
+            gone, answer = self.is_gone(workspace_id)
+            if not gone:
+                raise WaitFailed(f"delete build succeeded but Coder still serves the workspace ({answer})")
