@@ -1,0 +1,61 @@
+"""behave hooks: settings -> target (live or lab) -> preflight -> cleanup ledger per scope.
+
+Cleanups are registered with behave's `add_cleanup`, which runs them LIFO after the matching after_*
+hook on pass, failure, hook error and Ctrl-C. SIGTERM is turned into KeyboardInterrupt so that a CI
+runner cancelling the job gets the same cleanup as Ctrl-C (behave installs no handler of its own).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+from behave.model import Feature, Scenario
+from behave.runner import Context
+
+from workspace_spec import reports
+from workspace_spec.state import FeatureState, ScenarioState
+from workspace_spec.target import select_target
+from workspace_spec.world import World
+
+
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+
+def before_all(context: Context) -> None:
+    signal.signal(signal.SIGTERM, _interrupt)
+    target = select_target(context.config.userdata)
+    world = context.world = World(target)
+    # Testrun cleanups run after after_all, newest first: remove what is left, report, then stop the lab.
+    context.add_cleanup(world.close)
+    context.add_cleanup(_final_summary, world)
+    context.add_cleanup(world.ledger.release)
+    print(target.describe(), flush=True)
+    print(world.preflight(), flush=True)
+    if allure_dir := reports.allure_results_dir(context.config):
+        reports.write_allure_environment(allure_dir, reports.run_properties(world))
+
+
+def before_feature(context: Context, feature: Feature) -> None:
+    context.feature_state = FeatureState()
+    context.add_cleanup(context.world.ledger.release, "feature")
+
+
+def before_scenario(context: Context, scenario: Scenario) -> None:
+    context.state = ScenarioState()
+    context.add_cleanup(context.world.ledger.release, "scenario")
+    if "extension" in scenario.effective_tags and not context.world.settings.vscode_extensions:
+        scenario.skip(reason="no code-server extensions are expected (SPEC_VSCODE_EXTENSIONS is empty)")
+
+
+def after_all(context: Context) -> None:
+    if hasattr(context, "world") and context.config.junit:
+        reports.add_junit_properties(Path(context.config.junit_directory), reports.run_properties(context.world))
+
+
+def _final_summary(world: World) -> None:
+    summary = world.ledger.report.summary()
+    print(summary, file=sys.stderr if world.ledger.report.failed else sys.stdout, flush=True)

@@ -1,0 +1,98 @@
+"""Steps about a workspace's life: creation, readiness, stop and start, deletion."""
+
+from behave import given, then, when
+from behave.runner import Context
+
+from workspace_spec import inside
+from workspace_spec.kube import workspace_namespace
+from workspace_spec.state import Marker
+
+# Live pods take a moment to terminate after a stop build; this is how long "gone" may take.
+POD_TERMINATION_SECONDS = 60.0
+
+
+@given("a ready workspace")
+def given_ready_workspace(context: Context) -> None:
+    context.state.workspace = context.world.workspaces.shared(context.feature_state)
+
+
+@when("a developer creates a workspace from the template")
+def when_workspace_created(context: Context) -> None:
+    workspace = context.world.workspaces.create(scope="feature")
+    context.feature_state.workspace = context.state.workspace = workspace
+
+
+@then("the workspace build succeeds")
+def then_build_succeeds(context: Context) -> None:
+    with context.feature_state.guard():
+        context.state.workspace = context.world.workspaces.build_finished(context.state.require_workspace())
+
+
+@then("the workspace agent becomes ready")
+def then_agent_ready(context: Context) -> None:
+    with context.feature_state.guard():
+        context.state.workspace = context.world.workspaces.agent_ready(context.state.require_workspace())
+
+
+@then("the code-server app becomes healthy")
+def then_app_healthy(context: Context) -> None:
+    with context.feature_state.guard():
+        context.state.workspace = context.world.workspaces.app_healthy(context.state.require_workspace())
+
+
+@given("a ready workspace with a marker file in its volume")
+def given_workspace_with_marker(context: Context) -> None:
+    world, state = context.world, context.state
+    workspace = state.workspace = world.workspaces.shared(context.feature_state)
+    content = world.namer.marker()
+    marker = Marker(world.settings.workspace_dir, f".{content}", content)
+    with world.shell(workspace) as shell:
+        written = inside.write_file(shell, marker.directory, marker.name, marker.content)
+    assert written.ok, (
+        f"could not write marker {marker.name} under {marker.directory} in {workspace.name}: {written.summary()}"
+    )
+    state.marker = marker
+    state.before_stop = world.cluster.objects(workspace_namespace(workspace.id))
+
+
+@when("the workspace is stopped and started again")
+def when_stopped_and_started(context: Context) -> None:
+    world, state = context.world, context.state
+    workspace = state.require_workspace()
+    stopped = world.workspaces.stop(workspace)
+    state.while_stopped = world.cluster.objects_once_pods_are_gone(
+        workspace_namespace(workspace.id), POD_TERMINATION_SECONDS
+    )
+    with context.feature_state.guard():
+        context.feature_state.workspace = state.workspace = world.workspaces.start(stopped)
+
+
+@then("the marker file still holds its content")
+def then_marker_kept(context: Context) -> None:
+    state = context.state
+    workspace, marker = state.require_workspace(), state.marker
+    with context.world.shell(workspace) as shell:
+        read = inside.read_file(shell, marker.directory, marker.name)
+    assert read.ok, (
+        f"marker {marker.name} under {marker.directory} is gone after stop and start of {workspace.name}: "
+        f"{read.summary()}"
+    )
+    assert read.stdout == marker.content, (
+        f"marker {marker.name} changed across stop and start: wrote {marker.content!r}, read {read.stdout!r}"
+    )
+
+
+@when("the workspace is deleted")
+def when_deleted(context: Context) -> None:
+    context.feature_state.workspace = None
+    context.world.workspaces.delete(context.state.require_workspace())
+
+
+@then("Coder no longer serves the workspace")
+def then_coder_forgot_it(context: Context) -> None:
+    workspace = context.state.require_workspace()
+    gone, answer = context.world.workspaces.is_gone(workspace.id)
+    assert gone, (
+        f"Coder still serves deleted workspace {workspace.name}: "
+        f"GET /api/v2/workspaces/{workspace.id} answered {answer}"
+    )
