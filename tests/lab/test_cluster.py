@@ -1,0 +1,298 @@
+"""The lab's Kubernetes API, checked with the clients the suite and people use: the python client and kubectl."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import ssl
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from aiohttp import web
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+from lab.cluster import Cluster, kube_app, serving_tls, write_kubeconfig
+
+TOKEN = "lab-kube-token"
+NS = "ameide-ws-1234"
+T = TypeVar("T")
+
+
+@contextmanager
+def serving(
+    app: web.Application, ssl_context: ssl.SSLContext | None = None
+) -> Iterator[tuple[int, asyncio.AbstractEventLoop]]:
+    """Run `app` on a free loopback port in a background thread with its own event loop."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    runner = web.AppRunner(app)
+    asyncio.run_coroutine_threadsafe(runner.setup(), loop).result(10)
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
+    asyncio.run_coroutine_threadsafe(site.start(), loop).result(10)
+    try:
+        yield runner.addresses[0][1], loop
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+@dataclass
+class Kube:
+    cluster: Cluster
+    loop: asyncio.AbstractEventLoop
+    server: str
+    kubeconfig: Path
+    ca_pem: str
+    tmp: Path
+
+    def on_loop(self, call: Callable[[], T]) -> T:
+        """Run a Cluster method on the server's loop (its state belongs to that loop)."""
+
+        async def run() -> T:
+            return call()
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
+
+    def core(self, token: str = TOKEN) -> client.CoreV1Api:
+        """A client configured as the suite configures it: from a kubeconfig file."""
+        path = self.kubeconfig
+        if token != TOKEN:
+            path = self.tmp / "kubeconfig-other-token"
+            write_kubeconfig(path, self.server, token, ca_pem=self.ca_pem)
+        return client.CoreV1Api(config.new_client_from_config(config_file=str(path)))
+
+    def kubectl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {"PATH": os.environ["PATH"], "HOME": str(self.tmp)}
+        return subprocess.run(
+            [
+                "kubectl",
+                "--kubeconfig",
+                str(self.kubeconfig),
+                "--cache-dir",
+                str(self.tmp / "cache"),
+                "--request-timeout",
+                "10s",
+                *args,
+            ],
+            check=False,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+
+    def http(
+        self, path: str, token: str = TOKEN, accept: str = "application/json", method: str = "GET"
+    ) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {token}", "Accept": accept}
+        request = urllib.request.Request(self.server + path, headers=headers, method=method)
+        context = ssl.create_default_context(cadata=self.ca_pem)
+        try:
+            with urllib.request.urlopen(request, context=context, timeout=10) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as error:
+            return error.code, json.load(error)
+
+
+@pytest.fixture
+def kube(tmp_path: Path) -> Iterator[Kube]:
+    cluster = Cluster(termination_seconds=0.3)
+    context, ca_pem = serving_tls()
+    with serving(kube_app(cluster, TOKEN), context) as (port, loop):
+        server = f"https://127.0.0.1:{port}"
+        kubeconfig = tmp_path / "kubeconfig"
+        write_kubeconfig(kubeconfig, server, TOKEN, ca_pem=ca_pem)
+        kube = Kube(cluster, loop, server, kubeconfig, ca_pem, tmp_path)
+        kube.on_loop(lambda: seed(cluster))
+        yield kube
+
+
+def seed(cluster: Cluster) -> None:
+    cluster.apply_namespace(NS, {"app.kubernetes.io/part-of": "ameide"})
+    cluster.apply_pvc(NS, "workspaces")
+    cluster.apply_pod(NS, "dev-0", {"app": "workspace"})
+    cluster.append_pod_log(NS, "dev-0", "envbuilder: cloning\nenvbuilder: done")
+    cluster.append_pod_log(NS, "dev-0", "agent: ready")
+
+
+def wait_for(check: Callable[[], bool], seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def test_objects_look_like_kubernetes_ones() -> None:
+    cluster = Cluster()
+    ns = cluster.apply_namespace("a", {"team": "x"})
+    assert ns["kind"] == "Namespace" and ns["apiVersion"] == "v1"
+    assert ns["metadata"]["labels"] == {"kubernetes.io/metadata.name": "a", "team": "x"}
+    assert ns["metadata"]["creationTimestamp"].endswith("Z") and ns["status"]["phase"] == "Active"
+    assert cluster.apply_namespace("a", {})["metadata"]["uid"] == ns["metadata"]["uid"]
+
+    pvc = cluster.apply_pvc("a", "workspaces", "5Gi")
+    assert pvc["metadata"]["namespace"] == "a"
+    assert int(pvc["metadata"]["resourceVersion"]) > int(ns["metadata"]["resourceVersion"])
+    assert pvc["spec"]["resources"]["requests"]["storage"] == "5Gi"
+    assert pvc["spec"]["volumeName"] == f"pvc-{pvc['metadata']['uid']}"
+    assert pvc["status"] == {"phase": "Bound", "accessModes": ["ReadWriteOnce"], "capacity": {"storage": "5Gi"}}
+
+    pod = cluster.apply_pod("a", "dev", {"app": "ws"})
+    assert pod["spec"]["containers"][0]["name"] == "dev" and pod["status"]["phase"] == "Running"
+    assert pod["status"]["containerStatuses"][0]["ready"] is True
+    assert {c["type"]: c["status"] for c in pod["status"]["conditions"]}["Ready"] == "True"
+
+    cluster.delete_pvc("a", "workspaces")
+    assert cluster.get("persistentvolumeclaims", "a", "workspaces") is None
+    assert cluster.apply_pvc("a", "workspaces")["metadata"]["uid"] != pvc["metadata"]["uid"]
+    with pytest.raises(LookupError):
+        cluster.apply_pod("missing", "dev", {})
+    with pytest.raises(LookupError):
+        cluster.append_pod_log("a", "missing", "x")
+    with pytest.raises(ValueError):
+        cluster.list("services")
+
+
+def test_python_client_reads_objects_and_logs(kube: Kube) -> None:
+    core = kube.core()
+    namespace = core.read_namespace(NS)
+    assert namespace.status.phase == "Active" and namespace.metadata.labels["app.kubernetes.io/part-of"] == "ameide"
+    labelled = core.list_namespace(label_selector="app.kubernetes.io/part-of=ameide").items
+    assert [n.metadata.name for n in labelled] == [NS]
+    assert core.list_namespace(label_selector="app.kubernetes.io/part-of=other").items == []
+
+    (claim,) = core.list_namespaced_persistent_volume_claim(NS).items
+    assert (claim.metadata.name, claim.status.phase) == ("workspaces", "Bound")
+    assert claim.status.capacity == {"storage": "10Gi"}
+    (pod,) = core.list_namespaced_pod(NS, label_selector="app=workspace").items
+    assert pod.status.phase == "Running" and pod.status.container_statuses[0].ready
+    assert core.list_pod_for_all_namespaces(field_selector="metadata.name=dev-0").items[0].metadata.namespace == NS
+    assert core.read_namespaced_pod_log("dev-0", NS) == "envbuilder: cloning\nenvbuilder: done\nagent: ready\n"
+    assert core.read_namespaced_pod_log("dev-0", NS, tail_lines=1) == "agent: ready\n"
+
+    for missing in (
+        lambda: core.read_namespace("nope"),
+        lambda: core.read_namespaced_pod("dev-0", "nope"),
+        lambda: core.read_namespaced_pod_log("nope", NS),
+    ):
+        with pytest.raises(ApiException) as error:
+            missing()
+        assert error.value.status == 404
+    assert core.list_namespaced_pod("nope").items == []  # as the API server: an empty list, not 404
+
+    with pytest.raises(ApiException) as error:
+        kube.core("wrong-token").list_namespace()
+    assert error.value.status == 401 and json.loads(error.value.body)["reason"] == "Unauthorized"
+
+
+def test_wire_format_of_errors_and_discovery(kube: Kube) -> None:
+    assert kube.http("/api/v1/namespaces/x") == (
+        404,
+        {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": 'namespaces "x" not found',
+            "reason": "NotFound",
+            "details": {"name": "x", "kind": "namespaces"},
+            "code": 404,
+        },
+    )
+    assert kube.http("/api/v1/namespaces/x/persistentvolumeclaims/workspaces")[1]["message"] == (
+        'persistentvolumeclaims "workspaces" not found'
+    )
+    assert kube.http("/api", token="wrong") == (
+        401,
+        {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": "Unauthorized",
+            "reason": "Unauthorized",
+            "code": 401,
+        },
+    )
+    aggregated = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
+    assert kube.http("/api", accept=aggregated)[1]["kind"] == "APIVersions"
+    assert kube.http("/openapi/v3")[1]["reason"] == "NotFound"  # kubectl asks for it only for explain/apply
+
+    status, listing = kube.http("/api/v1/pods")
+    assert status == 200 and listing["kind"] == "PodList" and listing["items"][0]["kind"] == "Pod"
+    assert listing["metadata"]["resourceVersion"].isdigit()
+    status, table = kube.http(f"/api/v1/namespaces/{NS}/pods", accept="application/json;as=Table;v=v1;g=meta.k8s.io")
+    assert (table["kind"], table["rows"][0]["cells"][:3]) == ("Table", ["dev-0", "1/1", "Running"])
+    assert table["rows"][0]["object"]["metadata"]["namespace"] == NS
+    assert (kube.kubeconfig.stat().st_mode & 0o777) == 0o600
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_kubectl_reads_objects_and_logs(kube: Kube) -> None:
+    namespaces = kube.kubectl("get", "ns")
+    assert namespaces.returncode == 0, namespaces.stderr
+    assert namespaces.stdout.split("\n")[0].split() == ["NAME", "STATUS", "AGE"]
+    assert f"{NS}   Active" in namespaces.stdout
+
+    claims = kube.kubectl("get", "pvc", "-n", NS)
+    assert claims.returncode == 0, claims.stderr
+    assert claims.stdout.split("\n")[1].split()[:2] == ["workspaces", "Bound"]
+
+    pods = kube.kubectl("get", "pods", "-n", NS, "-o", "json")
+    assert pods.returncode == 0, pods.stderr
+    (pod,) = json.loads(pods.stdout)["items"]
+    assert (pod["metadata"]["name"], pod["status"]["phase"]) == ("dev-0", "Running")
+
+    logs = kube.kubectl("logs", "-n", NS, "dev-0", "--tail", "2")
+    assert (logs.returncode, logs.stdout) == (0, "envbuilder: done\nagent: ready\n"), logs.stderr
+
+    everything = kube.kubectl("get", "ns,pvc,pods", "-A")
+    assert everything.returncode == 0, everything.stderr
+    assert f"namespace/{NS}" in everything.stdout and "persistentvolumeclaim/workspaces" in everything.stdout
+    assert "pod/dev-0   1/1     Running" in everything.stdout
+
+    missing = kube.kubectl("get", "pod", "-n", NS, "nope")
+    assert missing.returncode == 1 and 'pods "nope" not found' in missing.stderr
+    denied = kube.kubectl("get", "ns", "--token", "wrong")
+    assert denied.returncode == 1 and "Unauthorized" in denied.stderr
+
+
+def test_deleted_namespace_terminates_then_vanishes_with_contents(kube: Kube) -> None:
+    core = kube.core()
+    uid = core.read_namespace(NS).metadata.uid
+    status, deleted = kube.http(f"/api/v1/namespaces/{NS}", method="DELETE")
+    assert (status, deleted["kind"], deleted["status"]["phase"]) == (200, "Namespace", "Terminating")
+    namespace = core.read_namespace(NS)
+    assert namespace.status.phase == "Terminating" and namespace.metadata.deletion_timestamp is not None
+    if shutil.which("kubectl"):
+        assert f"{NS}   Terminating" in kube.kubectl("get", "ns").stdout
+    with pytest.raises(LookupError):
+        kube.on_loop(lambda: kube.cluster.apply_pod(NS, "late", {}))
+
+    def gone() -> bool:
+        try:
+            core.read_namespace(NS)
+        except ApiException as error:
+            return error.status == 404
+        return False
+
+    wait_for(gone)
+    assert kube.http(f"/api/v1/namespaces/{NS}", method="DELETE")[0] == 404
+    assert core.list_persistent_volume_claim_for_all_namespaces().items == []
+    assert core.list_pod_for_all_namespaces().items == []
+    assert kube.on_loop(lambda: kube.cluster.apply_namespace(NS, {}))["metadata"]["uid"] != uid
