@@ -1,0 +1,137 @@
+"""Workspace agents: connect, run the startup script (code-server) and report ready, check app health.
+
+An agent's processes are its SSH server and its IDE server. Lifecycle, as Coder reports it:
+status connecting -> connected, lifecycle created -> starting -> ready; on stop shutting_down -> off
+and disconnected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import aiohttp
+import asyncssh
+from aiohttp import web
+
+from lab.envbuilder import REPO_DIR
+from lab.faults import Faults
+from lab.ide import ide_app
+from lab.model import Agent, App, Workspace, now
+from lab.render import HEALTHCHECK
+from lab.sshd import SSHD
+from lab.template import Placement
+
+log = logging.getLogger(__name__)
+FIRST_CHECK_INTERVAL = 0.2  # seconds between checks until the app first answers
+
+
+class _Running:
+    """One agent's processes and the tasks that drive it."""
+
+    def __init__(self, sshd: SSHD, ide: web.AppRunner) -> None:
+        self.sshd = sshd
+        self.ide = ide
+        self.tasks: list[asyncio.Task[None]] = []
+
+
+class Agents:
+    def __init__(self, faults: Faults, host_key: asyncssh.SSHKey, agent_delay: float) -> None:
+        self.faults = faults
+        self.host_key = host_key
+        self.agent_delay = agent_delay
+        self._running: dict[str, _Running] = {}
+        self._http: aiohttp.ClientSession | None = None
+
+    async def create(self, workspace: Workspace, placement: Placement, env: dict[str, str], resource_id: str) -> Agent:
+        """Start the pod's processes (IDE server first: the app URL names its port); not yet connected."""
+        folder = str(placement.volume / REPO_DIR)
+        ide = web.AppRunner(ide_app(self.faults, folder), access_log=None, shutdown_timeout=1.0)
+        await ide.setup()
+        site = web.TCPSite(ide, "127.0.0.1", 0)
+        await site.start()
+        port = ide.addresses[0][1]
+        app = App(
+            slug="code-server",
+            display_name="code-server",
+            url=f"http://localhost:{port}/?folder={folder}",
+            healthcheck_url=f"http://localhost:{port}/healthz",
+        )
+        agent = Agent(workspace_id=workspace.id, resource_id=resource_id, home=str(placement.home), apps=[app])
+        self._running[agent.id] = _Running(SSHD(self.host_key, env, placement.home), ide)
+        return agent
+
+    def launch(self, workspace: Workspace, agent: Agent) -> None:
+        running = self._running[agent.id]
+        running.tasks.append(asyncio.create_task(self._lifecycle(workspace, agent, running)))
+
+    async def _lifecycle(self, workspace: Workspace, agent: Agent, running: _Running) -> None:
+        await asyncio.sleep(self.agent_delay * 0.25)
+        agent.ssh_port = await running.sshd.start()
+        agent.status, agent.lifecycle = "connected", "starting"
+        agent.first_connected_at = agent.last_connected_at = agent.started_at = now()
+        agent.log("Started the startup script: code-server --auth none")
+        workspace.changed()
+        running.tasks.append(asyncio.create_task(self._check_health(workspace, agent)))
+        await asyncio.sleep(self.agent_delay * 0.75)
+        if self.faults.on("agent-never-ready"):
+            log.info("agent %s stays starting (agent-never-ready)", agent.id)
+            return
+        agent.lifecycle, agent.ready_at = "ready", now()
+        agent.log("code-server listening; startup script finished")
+        workspace.changed()
+
+    async def _check_health(self, workspace: Workspace, agent: Agent) -> None:
+        """Coder's app health check: 2xx/3xx is a pass; `threshold` failures in a row is unhealthy."""
+        if self._http is None:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2))
+        failures = {app.id: 0 for app in agent.apps}
+        while True:
+            for app in agent.apps:
+                url = app.healthcheck_url.replace("//localhost:", "//127.0.0.1:", 1)
+                try:
+                    async with self._http.get(url) as response:
+                        passed = response.status < 400
+                except (aiohttp.ClientError, TimeoutError):
+                    passed = False
+                failures[app.id] = 0 if passed else failures[app.id] + 1
+                health = (
+                    "healthy"
+                    if passed
+                    else ("unhealthy" if failures[app.id] >= HEALTHCHECK["threshold"] else app.health)
+                )
+                if health != app.health:
+                    app.health = health
+                    workspace.changed()
+            initializing = any(app.health == "initializing" for app in agent.apps)
+            await asyncio.sleep(FIRST_CHECK_INTERVAL if initializing else HEALTHCHECK["interval"])
+
+    async def stop(self, workspace: Workspace, agent: Agent) -> None:
+        """Shut the agent down (its pod is going away)."""
+        running = self._running.pop(agent.id, None)
+        if running is None:
+            return
+        agent.lifecycle = "shutting_down"
+        workspace.changed()
+        await self._halt(running)
+        agent.lifecycle, agent.status = "off", "disconnected"
+        agent.disconnected_at, agent.ssh_port = now(), None
+        workspace.changed()
+
+    @staticmethod
+    async def _halt(running: _Running) -> None:
+        for task in running.tasks:
+            task.cancel()
+        for task in running.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await running.sshd.stop()
+        await running.ide.cleanup()
+
+    async def close(self) -> None:
+        for running in list(self._running.values()):
+            await self._halt(running)
+        self._running.clear()
+        if self._http is not None:
+            await self._http.close()

@@ -1,0 +1,206 @@
+"""coderd's path-based app proxy, `/@{owner}/{workspace}[.{agent}]/apps/{slug}/...`, and `/login`.
+
+Answers like coderd/workspaceapps: 307 to add the slug's trailing slash, 303 to /login without a
+valid session, HTML error pages (404 not found, 400 workspace offline, 502 agent unavailable), else a
+real reverse proxy to the app's URL with Coder's credentials stripped and a signed app token set.
+"""
+
+from __future__ import annotations
+
+import html
+import secrets
+import time
+from collections.abc import AsyncIterator
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+from multidict import CIMultiDict
+from yarl import URL
+
+from lab.coderd.deployment import DEPLOYMENT, Deployment
+from lab.coderd.http import SESSION_COOKIE, SESSION_HEADER, SIGNED_OUT, check_token, session_token
+from lab.model import Agent, App
+
+SIGNED_APP_COOKIE = "coder_signed_app_token"
+SIGNED_APP_TTL = 60.0
+# Cookies coderd removes before a request reaches the app.
+CODER_COOKIES = (SESSION_COOKIE, SIGNED_APP_COOKIE, "coder_path_app_session_token", "coder_subdomain_app_session_token")
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+}
+HTTP = web.AppKey("app-proxy-http", aiohttp.ClientSession)
+NOT_FOUND_TEXT = (
+    "The application or workspace you are trying to access does not exist or you do not have permission to access it."
+)
+
+
+def error_page(status: int, title: str, description: str) -> web.Response:
+    body = (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}'
+        f"</title></head>\n<body><h1>{html.escape(title)}</h1><p>{html.escape(description)}</p>"
+        f'<a href="/">Back to site</a></body></html>\n'
+    )
+    return web.Response(status=status, text=body, content_type="text/html")
+
+
+def _redirect(status: int, location: str) -> web.Response:
+    # Not aiohttp's HTTPFound family: yarl would re-normalise the query's percent-encoding.
+    return web.Response(status=status, headers={"Location": location})
+
+
+class _Refused(Exception):
+    def __init__(self, response: web.Response) -> None:
+        self.response = response
+
+
+def _resolve(dep: Deployment, owner: str, target: str, slug: str) -> tuple[Agent, App]:
+    not_found = _Refused(error_page(404, "Application Not Found", NOT_FOUND_TEXT))
+    store = dep.store
+    if owner.lower() not in (store.owner.username, store.owner.id):
+        raise not_found
+    name, _, agent_name = target.partition(".")
+    workspace = store.live_workspace(store.owner, name)
+    if workspace is None:
+        raise not_found
+    latest = workspace.latest_build
+    if latest.transition == "stop":
+        raise _Refused(
+            error_page(
+                400,
+                "Workspace Offline",
+                'Last workspace transition was to the "stop" state. Start the workspace to access its applications.',
+            )
+        )
+    agents = [a for a in latest.agents if not agent_name or a.name == agent_name]
+    if len(agents) != 1:
+        raise not_found
+    app = next((a for a in agents[0].apps if a.slug == slug), None)
+    if app is None:
+        raise not_found
+    return agents[0], app
+
+
+def _authenticated(request: web.Request, dep: Deployment, base: str) -> bool:
+    signed = dep.signed_app_tokens.get(request.cookies.get(SIGNED_APP_COOKIE, ""))
+    if signed is not None and signed[0] > time.monotonic() and signed[1] == base:
+        return True
+    return check_token(dep.store, session_token(request)) is None
+
+
+def _sign(dep: Deployment, base: str) -> str:
+    clock = time.monotonic()
+    for token in [t for t, (expires, _) in dep.signed_app_tokens.items() if expires <= clock]:
+        del dep.signed_app_tokens[token]
+    token = secrets.token_urlsafe(32)
+    dep.signed_app_tokens[token] = (clock + SIGNED_APP_TTL, base)
+    return token
+
+
+def _forward_headers(request: web.Request, token: str | None) -> CIMultiDict[str]:
+    headers = CIMultiDict(
+        (k, v)
+        for k, v in request.headers.items()
+        if k.lower() not in HOP_BY_HOP and k.lower() != SESSION_HEADER.lower()
+    )
+    if token and headers.get("Authorization", "").partition(" ")[2].strip() == token:
+        del headers["Authorization"]
+    cookies = [
+        c
+        for c in request.headers.get("Cookie", "").split(";")
+        if c.strip() and not c.strip().split("=", 1)[0].startswith(CODER_COOKIES)
+    ]
+    headers.popall("Cookie", None)
+    if cookies:
+        headers["Cookie"] = ";".join(cookies).strip()
+    headers["X-Forwarded-For"] = request.remote or ""
+    headers["X-Forwarded-Host"] = request.host
+    headers["X-Forwarded-Proto"] = request.scheme
+    return headers
+
+
+def _upstream_url(app: App, tail: str, request: web.Request) -> URL:
+    base = URL(app.url)
+    query = [(k, v) for k, v in base.query.items()] + [(k, v) for k, v in request.query.items() if k != SESSION_COOKIE]
+    host = "127.0.0.1" if base.host == "localhost" else base.host
+    return base.with_host(host or "127.0.0.1").with_path("/" + tail, encoded=False).with_query(query)
+
+
+async def proxy(request: web.Request) -> web.StreamResponse:
+    owner, target, slug = (request.match_info[k] for k in ("owner", "target", "slug"))
+    tail = request.match_info.get("tail")
+    base = f"/@{owner}/{target}/apps/{slug}/"
+    if tail is None:
+        return _redirect(307, base + (f"?{request.query_string}" if request.query_string else ""))
+    dep = request.app[DEPLOYMENT]
+    if owner == "me":
+        return error_page(404, "Application Not Found", "Path apps do not support @me.")
+    if not _authenticated(request, dep, base):
+        back = request.path + (f"?{request.query_string}" if request.query_string else "")
+        return _redirect(303, "/login?" + urlencode({"message": SIGNED_OUT, "redirect": back}))
+    try:
+        agent, app = _resolve(dep, owner, target, slug)
+    except _Refused as refused:
+        return refused.response
+    if dep.faults.on("app-proxy-502"):
+        return error_page(
+            502, "Application Unavailable", "Failed to proxy request to application: dial tcp: connection refused"
+        )
+    if agent.status != "connected":
+        return error_page(502, "Application Unavailable", f'Agent state is "{agent.status}", not "connected"')
+    try:
+        async with request.app[HTTP].request(
+            request.method,
+            _upstream_url(app, tail, request),
+            data=await request.read() or None,
+            headers=_forward_headers(request, session_token(request)),
+            allow_redirects=False,
+        ) as upstream:
+            response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+            for key, value in upstream.headers.items():
+                if key.lower() not in HOP_BY_HOP:
+                    response.headers.add(key, value)
+            response.set_cookie(
+                SIGNED_APP_COOKIE,
+                _sign(dep, base),
+                path=base,
+                httponly=True,
+                samesite="Lax",
+                max_age=int(SIGNED_APP_TTL),
+            )
+            await response.prepare(request)
+            async for chunk in upstream.content.iter_any():
+                await response.write(chunk)
+            await response.write_eof()
+            return response
+    except (aiohttp.ClientError, TimeoutError) as error:
+        return error_page(502, "Application Unavailable", f"Failed to proxy request to application: {error}")
+
+
+async def login(_: web.Request) -> web.Response:
+    page = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Sign In - Coder'
+        '</title></head>\n<body><h1>Sign in to Coder</h1><a href="/api/v2/users/oidc/callback">'
+        "Sign in with Keycloak</a></body></html>\n"
+    )
+    return web.Response(text=page, content_type="text/html")
+
+
+def add_routes(app: web.Application) -> None:
+    async def http_client(app: web.Application) -> AsyncIterator[None]:
+        app[HTTP] = aiohttp.ClientSession(auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar())
+        yield
+        await app[HTTP].close()
+
+    app.cleanup_ctx.append(http_client)
+    app.router.add_route("*", "/@{owner}/{target}/apps/{slug}", proxy)
+    app.router.add_route("*", "/@{owner}/{target}/apps/{slug}/{tail:.*}", proxy)
+    app.router.add_get("/login", login)

@@ -1,0 +1,176 @@
+"""The lab's stand-in `coder` executable: `coder ssh --stdio [--ssh-host-prefix P] <host>`.
+
+Like the real CLI it resolves the host through the API with CODER_URL and CODER_SESSION_TOKEN, waits
+for a starting workspace and its agent, then carries the raw SSH byte stream between stdin/stdout and
+the agent (here over the lab's ssh websocket instead of tailnet). Stdout carries only SSH bytes; every
+message goes to stderr; errors exit 1. Unlike the real CLI it does not auto-start a stopped workspace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import threading
+import time
+from typing import Any, NoReturn
+
+import aiohttp
+
+WAIT_SECONDS = 120.0
+POLL_SECONDS = 0.2
+
+
+class CliError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"error: {message}\n")
+
+
+def parse_host(host: str, prefix: str) -> tuple[str, str, str]:
+    """(owner, workspace, agent) from `ws`, `ws.agent`, `owner/ws[.agent]`, `owner--ws[--agent]`."""
+    if prefix and host.startswith(prefix):
+        host = host[len(prefix) :]
+    owner = "me"
+    if "/" in host:
+        owner, host = host.split("/", 1)
+    elif "--" in host:
+        owner, _, host = host.partition("--")
+        host = host.replace("--", ".", 1)
+    workspace, _, agent = host.partition(".")
+    if not workspace:
+        raise CliError(f"invalid workspace name {host!r}")
+    return owner, workspace, agent
+
+
+async def _get(http: aiohttp.ClientSession, url: str) -> Any:
+    async with http.get(url) as response:
+        body = await response.json(content_type=None)
+        if response.status >= 400:
+            detail = f": {body['detail']}" if body.get("detail") else ""
+            raise CliError(f"{response.status} {body.get('message', response.reason)}{detail}")
+        return body
+
+
+async def _agent_id(http: aiohttp.ClientSession, url: str, owner: str, name: str, agent_name: str) -> str:
+    """Wait for the workspace's start build and its agent; the id of the connected agent."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    announced = False
+    while True:
+        try:
+            workspace = await _get(http, f"{url}/api/v2/users/{owner}/workspace/{name}")
+        except CliError as error:
+            if str(error).startswith("404"):
+                raise CliError(f'workspace "{owner}/{name}" not found') from error
+            raise
+        build = workspace["latest_build"]
+        status = build["status"]
+        if build["transition"] != "start" or status in ("failed", "canceling", "canceled"):
+            raise CliError(f'workspace "{name}" is not running (status {status}); start it first')
+        agents = [
+            a for r in build["resources"] for a in r.get("agents", []) if not agent_name or a["name"] == agent_name
+        ]
+        if status == "running" and not agents:
+            raise CliError(
+                f'workspace "{name}" has no agent named "{agent_name}"'
+                if agent_name
+                else f'workspace "{name}" has no agents'
+            )
+        if agents and agents[0]["status"] == "connected":
+            return str(agents[0]["id"])
+        if agents and agents[0]["status"] in ("disconnected", "timeout"):
+            raise CliError(f'agent "{agents[0]["name"]}" is {agents[0]["status"]}')
+        if time.monotonic() > deadline:
+            raise CliError(f'timed out waiting for workspace "{name}" (status {status})')
+        if not announced:
+            print(f"==> Waiting for workspace {name} (status {status})...", file=sys.stderr)
+            announced = True
+        await asyncio.sleep(POLL_SECONDS)
+
+
+def _read_stdin(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[bytes]) -> None:
+    # A daemon thread: a blocked read must not keep the process alive once the session ends.
+    while True:
+        data = os.read(0, 65536)
+        loop.call_soon_threadsafe(queue.put_nowait, data)
+        if not data:
+            return
+
+
+def _write_stdout(data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(1, view) :]
+
+
+async def _bridge(socket: aiohttp.ClientWebSocketResponse) -> None:
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    threading.Thread(target=_read_stdin, args=(loop, queue), daemon=True).start()
+
+    async def upstream() -> None:
+        while data := await queue.get():
+            await socket.send_bytes(data)
+
+    async def downstream() -> None:
+        async for message in socket:
+            if message.type != aiohttp.WSMsgType.BINARY:
+                break
+            _write_stdout(message.data)
+
+    tasks = {asyncio.create_task(upstream()), asyncio.create_task(downstream())}
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await socket.close()
+    for task in done:
+        task.result()
+
+
+async def ssh_stdio(url: str, token: str, host: str, prefix: str) -> None:
+    owner, name, agent_name = parse_host(host, prefix)
+    url = url.rstrip("/")
+    async with aiohttp.ClientSession(headers={"Coder-Session-Token": token}) as http:
+        agent_id = await _agent_id(http, url, owner, name, agent_name)
+        try:
+            socket = await http.ws_connect(f"{url}/api/v2/workspaceagents/{agent_id}/lab/ssh", max_msg_size=0)
+        except aiohttp.WSServerHandshakeError as error:
+            raise CliError(f"connect to the agent: {error.status} {error.message}") from error
+        await _bridge(socket)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _Parser(prog="coder", description="The lab's stand-in for the coder CLI.")
+    parser.add_argument("--url", default=os.environ.get("CODER_URL", ""))
+    parser.add_argument("--token", default=os.environ.get("CODER_SESSION_TOKEN", ""))
+    parser.add_argument("--global-config", help="accepted for compatibility; unused")
+    commands = parser.add_subparsers(dest="command", required=True)
+    ssh = commands.add_parser("ssh", help="SSH into a workspace (only --stdio)")
+    ssh.add_argument("--stdio", action="store_true", help="carry the SSH stream on stdin/stdout")
+    ssh.add_argument("--ssh-host-prefix", default="")
+    ssh.add_argument("host")
+    args = parser.parse_args(argv)
+    try:
+        if not args.stdio:
+            raise CliError("the lab's coder supports only `coder ssh --stdio <host>`")
+        if not args.url or not args.token:
+            raise CliError("CODER_URL and CODER_SESSION_TOKEN must be set (or --url and --token)")
+        asyncio.run(ssh_stdio(args.url, args.token, args.host, args.ssh_host_prefix))
+    except CliError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except (aiohttp.ClientError, OSError, ValueError) as error:
+        print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

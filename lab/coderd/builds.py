@@ -1,0 +1,154 @@
+"""coderd's build routes: start/stop/delete builds, build lists, logs (JSON or followed), timings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from lab.coderd.deployment import USER, deployment
+from lab.coderd.http import NOT_FOUND, ApiError, dumps, read_json, respond, user_param, uuid_param, workspace_param
+from lab.model import Build
+from lab.render import iso
+
+routes = web.RouteTableDef()
+TERRAFORM_STAGES = ("init", "plan", "graph", "apply")
+
+
+def _build(request: web.Request) -> Build:
+    build = deployment(request).store.builds.get(uuid_param(request, "workspacebuild"))
+    if build is None:
+        raise ApiError(404, NOT_FOUND)
+    return build
+
+
+@routes.post("/api/v2/workspaces/{workspace}/builds")
+async def create(request: web.Request) -> web.Response:
+    dep = deployment(request)
+    workspace = workspace_param(request)
+    body = await read_json(request)
+    transition = body.get("transition")
+    if transition not in ("start", "stop", "delete"):
+        tag = "required" if not transition else "oneof"
+        raise ApiError(
+            400,
+            "Validation failed.",
+            validations=[
+                {"field": "transition", "detail": f'Validation failed for tag "{tag}" with value: "{transition or ""}"'}
+            ],
+        )
+    if body.get("orphan") and transition != "delete":
+        raise ApiError(400, "Orphan is only permitted when deleting a workspace.")
+    if workspace.latest_build.job.active:
+        raise ApiError(409, "A workspace build is already active.", "A workspace build is already active.")
+    version_id = body.get("template_version_id")
+    version = dep.store.template_version(str(version_id)) if version_id else None
+    if version_id and version is None:
+        raise ApiError(400, f'Template version "{version_id}" doesn\'t exist.')
+    build = dep.provisioner.build(workspace, transition, request[USER], version)
+    return respond(dep.render.build(build), 201)
+
+
+@routes.get("/api/v2/workspaces/{workspace}/builds")
+async def list_builds(request: web.Request) -> web.Response:
+    dep = deployment(request)
+    builds = list(reversed(workspace_param(request, allow_deleted=True).builds))
+    return respond([dep.render.build(b) for b in builds])
+
+
+@routes.get("/api/v2/users/{user}/workspace/{name}/builds/{number}")
+async def by_number(request: web.Request) -> web.Response:
+    dep = deployment(request)
+    workspace = dep.store.live_workspace(user_param(request), request.match_info["name"])
+    number = request.match_info["number"]
+    if workspace is None or not number.isdigit() or not 0 < int(number) <= len(workspace.builds):
+        raise ApiError(404, NOT_FOUND)
+    return respond(dep.render.build(workspace.builds[int(number) - 1]))
+
+
+@routes.get("/api/v2/workspacebuilds/{workspacebuild}")
+async def get(request: web.Request) -> web.Response:
+    return respond(deployment(request).render.build(_build(request)))
+
+
+@routes.get("/api/v2/workspacebuilds/{workspacebuild}/logs")
+async def logs(request: web.Request) -> web.StreamResponse:
+    """All lines after `after`; with `follow`, a websocket that streams them until the job ends."""
+    render, build = deployment(request).render, _build(request)
+    raw_after = request.query.get("after", "0")
+    try:
+        after = int(raw_after)
+    except ValueError as error:
+        raise ApiError(400, 'Query param "after" must be an integer.') from error
+    job = build.job
+    if "follow" not in request.query:
+        return respond([render.log(line) for line in job.logs if line.id > after])
+    socket = web.WebSocketResponse()
+    await socket.prepare(request)
+    while not socket.closed:
+        seen = job.log_signal.version
+        for line in [line for line in job.logs if line.id > after]:
+            await socket.send_str(dumps(render.log(line)))
+            after = line.id
+        if not job.active:
+            break
+        await job.log_signal.wait(seen)
+    await socket.close(message=b"done")
+    return socket
+
+
+def timings(build: Build) -> dict[str, Any]:
+    """Terraform stages spread over the job's run; the agent's connect and startup-script spans."""
+    job, provisioner = build.job, []
+    if job.started_at is not None and job.completed_at is not None:
+        step = (job.completed_at - job.started_at) / len(TERRAFORM_STAGES)
+        action = {"start": "create", "stop": "delete", "delete": "delete"}[build.transition]
+        for index, stage in enumerate(TERRAFORM_STAGES):
+            begin: datetime = job.started_at + step * index
+            provisioner.append(
+                {
+                    "job_id": job.id,
+                    "started_at": iso(begin),
+                    "ended_at": iso(begin + step),
+                    "stage": stage,
+                    "source": "kubernetes",
+                    "action": action,
+                    "resource": "kubernetes_pod.main",
+                }
+            )
+    scripts, connections = [], []
+    for agent in build.agents:
+        names = {"workspace_agent_id": agent.id, "workspace_agent_name": agent.name}
+        if agent.first_connected_at is not None:
+            connections.append(
+                {"started_at": iso(agent.created_at), "ended_at": iso(agent.first_connected_at), "stage": "connect"}
+                | names
+            )
+        if agent.ready_at is not None:
+            scripts.append(
+                {
+                    "started_at": iso(agent.started_at),
+                    "ended_at": iso(agent.ready_at),
+                    "exit_code": 0,
+                    "stage": "start",
+                    "status": "ok",
+                    "display_name": "Startup Script",
+                }
+                | names
+            )
+    return {
+        "provisioner_timings": provisioner,
+        "agent_script_timings": scripts,
+        "agent_connection_timings": connections,
+    }
+
+
+@routes.get("/api/v2/workspacebuilds/{workspacebuild}/timings")
+async def build_timings(request: web.Request) -> web.Response:
+    return respond(timings(_build(request)))
+
+
+@routes.get("/api/v2/workspaces/{workspace}/timings")
+async def workspace_timings(request: web.Request) -> web.Response:
+    return respond(timings(workspace_param(request, allow_deleted=True).latest_build))

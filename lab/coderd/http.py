@@ -1,0 +1,170 @@
+"""coderd's HTTP conventions: JSON bodies and errors, API-key auth, path parameters, build header."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from lab.coderd.deployment import USER, deployment
+from lab.model import VERSION, Store, User, Workspace
+
+BUILD_VERSION_HEADER = "X-Coder-Build-Version"
+SESSION_COOKIE = "coder_session_token"
+SESSION_HEADER = "Coder-Session-Token"
+SIGNED_OUT = "You are signed out or your session has expired. Please sign in again to continue."
+NOT_FOUND = "Resource not found or you do not have access to this resource"
+# Reachable without a session token (coderd.go).
+PUBLIC = {"/api/v2/", "/api/v2/buildinfo", "/api/v2/users/first", "/api/v2/users/authmethods"}
+
+
+class ApiError(Exception):
+    """Raised by handlers; the middleware answers with coderd's error body."""
+
+    def __init__(
+        self, status: int, message: str, detail: str | None = None, validations: list[dict[str, str]] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body: dict[str, Any] = {"message": message}
+        if detail:
+            self.body["detail"] = detail
+        if validations:
+            self.body["validations"] = validations
+
+
+def dumps(body: object) -> str:
+    """Compact, as Go's encoding/json writes it."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+def respond(body: object, status: int = 200) -> web.Response:
+    return web.Response(text=dumps(body), status=status, content_type="application/json", charset="utf-8")
+
+
+def session_token(request: web.Request) -> str | None:
+    """The session token, from the places coderd's APITokenFromRequest looks, in its order."""
+    for candidate in (
+        request.cookies.get(SESSION_COOKIE),
+        request.query.get(SESSION_COOKIE),
+        request.headers.get(SESSION_HEADER),
+    ):
+        if candidate:
+            return candidate
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.query.get("access_token") or None
+
+
+def check_token(store: Store, token: str | None) -> str | None:
+    """None when `token` is the owner's key, else the 401 detail coderd gives."""
+    if not token:
+        return f'Cookie "{SESSION_COOKIE}" or query parameter must be provided.'
+    parts = token.split("-")
+    if len(parts) != 2:
+        problem = f"incorrect amount of API key parts, expected 2 got {len(parts)}"
+    elif len(parts[0]) != 10:
+        problem = f"invalid API key ID length, expected 10 got {len(parts[0])}"
+    elif len(parts[1]) != 22:
+        problem = f"invalid API key secret length, expected 22 got {len(parts[1])}"
+    elif not hmac.compare_digest(parts[0], store.token_id):
+        return "API key is invalid."
+    elif not hmac.compare_digest(parts[1], store.token_secret):
+        return "API key secret is invalid."
+    else:
+        return None
+    return f"Invalid API key format: {problem}"
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def api_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Auth for /api/v2 and /lab, coderd's JSON errors, and its 404 for unknown API routes."""
+    path = request.path
+    if not path.startswith(("/api/v2", "/lab/")):
+        return await handler(request)
+    if request.match_info.http_exception is not None:
+        if request.match_info.http_exception.status == 404:
+            return respond({"message": "Route not found."}, 404)
+        raise request.match_info.http_exception
+    if path not in PUBLIC:
+        store = deployment(request).store
+        problem = check_token(store, session_token(request))
+        if problem is not None:
+            return respond({"message": SIGNED_OUT, "detail": problem}, 401)
+        request[USER] = store.owner
+    try:
+        return await handler(request)
+    except ApiError as error:
+        return respond(error.body, error.status)
+
+
+async def add_build_version(_: web.Request, response: web.StreamResponse) -> None:
+    response.headers[BUILD_VERSION_HEADER] = VERSION
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.text() or "null")
+    except ValueError as error:
+        raise ApiError(400, "Request body must be valid JSON.", str(error)) from error
+    if not isinstance(body, dict):
+        raise ApiError(
+            400,
+            "Request body must be valid JSON.",
+            f"json: cannot unmarshal {type(body).__name__} into Go value of type struct",
+        )
+    return body
+
+
+def uuid_param(request: web.Request, name: str) -> str:
+    raw = request.match_info[name]
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError as error:
+        detail = f"invalid UUID length: {len(raw)}" if len(raw) not in (32, 36) else "invalid UUID format"
+        raise ApiError(400, f'Invalid UUID "{raw}".', detail) from error
+
+
+def user_param(request: web.Request) -> User:
+    """`me`, a UUID or a username; anything else is a 400, as coderd's userparam answers."""
+    raw = request.match_info["user"]
+    owner = deployment(request).store.owner
+    if raw == "me" or raw == owner.id or raw.lower() == owner.username:
+        return owner
+    raise ApiError(400, '"user" must be an existing uuid or username.', f'queried user="{raw}"')
+
+
+def org_param(request: web.Request) -> None:
+    raw = request.match_info["organization"]
+    org = deployment(request).store.organization
+    if raw not in ("default", org.id, org.name):
+        raise ApiError(404, NOT_FOUND)
+
+
+def bool_query(request: web.Request, name: str) -> bool:
+    raw = request.query.get(name, "false")
+    if raw.lower() not in ("true", "false", "1", "0", "t", "f"):
+        raise ApiError(400, f'Invalid boolean value "{raw}" for "{name}" query param.')
+    return raw.lower() in ("true", "1", "t")
+
+
+def workspace_param(request: web.Request, allow_deleted: bool = False) -> Workspace:
+    workspace_id = uuid_param(request, "workspace")
+    workspace = deployment(request).store.workspaces.get(workspace_id)
+    if workspace is None:
+        raise ApiError(404, NOT_FOUND)
+    if workspace.deleted and not allow_deleted:
+        raise ApiError(
+            410,
+            f'Workspace "{workspace.id}" was deleted, you can view this workspace by '
+            f"specifying '?deleted=true' and trying again.",
+        )
+    return workspace

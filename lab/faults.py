@@ -1,0 +1,55 @@
+"""The named faults that break one part of the lab platform at a time.
+
+The set is read live: every operation asks `faults.on(name)` when it happens, so replacing the set
+through `PUT /lab/faults` changes what the next build, request or health check does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+KNOWN: dict[str, str] = {
+    "build-fails": "every start build's provisioner job fails",
+    "agent-never-ready": "the agent connects but its lifecycle stays starting",
+    "app-proxy-502": "the path-app proxy answers 502 for every app request",
+    "ide-health-down": "the IDE server's /healthz reports status expired",
+    "pvc-lost-on-stop": "a stop build deletes the PVC",
+    "volume-wiped-on-restart": "a start build after a stop empties the volume",
+    "tool-missing": "the workspace image has no codex",
+    "extension-missing": "code-server has no openai.chatgpt extension",
+    "first-user-missing": "GET /api/v2/users/first answers 404",
+    "wrong-oidc-issuer": "the deployment config names another issuer",
+    "no-default-ttl": "templates have default_ttl_ms 0",
+    "delete-fails-once": "the first delete build of each workspace fails",
+}
+
+
+class UnknownFault(ValueError):
+    pass
+
+
+def validate(names: Iterable[str]) -> list[str]:
+    """The names, deduplicated in order; UnknownFault names the first one the lab does not know."""
+    result: list[str] = []
+    for name in names:
+        if name not in KNOWN:
+            raise UnknownFault(f"unknown fault {name!r}; known: {', '.join(KNOWN)}")
+        if name not in result:
+            result.append(name)
+    return result
+
+
+class Faults:
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        self._active = validate(names)
+
+    def on(self, name: str) -> bool:
+        assert name in KNOWN, name
+        return name in self._active
+
+    def replace(self, names: Iterable[str]) -> None:
+        self._active = validate(names)
+
+    @property
+    def active(self) -> list[str]:
+        return list(self._active)

@@ -1,0 +1,82 @@
+"""The workspace image: the tools it ships on PATH and what it lays in a workspace's home."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from lab.faults import Faults
+
+log = logging.getLogger(__name__)
+
+# codex runs on node, which the devcontainer's node feature ships.
+TOOLS = ("git", "gh", "codex", "curl", "node")
+EXTENSION_ID = "openai.chatgpt"
+EXTENSION_VERSION = "0.4.46"
+SYSTEM_PATH = "/usr/bin:/bin"
+
+
+def tool_search_path() -> str:
+    """LAB_TOOLS_PATH when set; else the repo's .lab-tools, the venv's bin (gh), then PATH."""
+    override = os.environ.get("LAB_TOOLS_PATH")
+    if override:
+        return override
+    repo_tools = Path(__file__).resolve().parent.parent / ".lab-tools/node_modules/.bin"
+    # Not resolved: the venv's bin is where sys.executable's symlink lives.
+    venv_bin = Path(sys.executable).parent
+    return os.pathsep.join([str(repo_tools), str(venv_bin), os.environ.get("PATH", "")])
+
+
+class Image:
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        search = tool_search_path()
+        self.tools: dict[str, str] = {}
+        for tool in TOOLS:
+            found = shutil.which(tool, path=search)
+            if found is None:
+                log.warning("tool %s not found; lab workspace images will lack it", tool)
+            else:
+                self.tools[tool] = os.path.abspath(found)
+
+    @staticmethod
+    def path(bin_dir: Path) -> str:
+        return f"{bin_dir}:{SYSTEM_PATH}"
+
+    def lay(self, bin_dir: Path, home: Path, tmp: Path) -> None:
+        """Fresh bin dir, home and /tmp, as a new container from the image has them."""
+        for directory in (bin_dir, home, tmp):
+            shutil.rmtree(directory, ignore_errors=True)
+            directory.mkdir(parents=True)
+        for tool, target in self.tools.items():
+            if tool == "codex" and self.faults.on("tool-missing"):
+                continue
+            (bin_dir / tool).symlink_to(target)
+        if not self.faults.on("extension-missing"):
+            self._lay_extension(home / ".local/share/code-server/extensions")
+
+    @staticmethod
+    def _lay_extension(extensions: Path) -> None:
+        publisher, name = EXTENSION_ID.split(".")
+        folder = f"{EXTENSION_ID}-{EXTENSION_VERSION}-linux-x64"
+        (extensions / folder).mkdir(parents=True)
+        manifest = {
+            "name": name,
+            "publisher": publisher,
+            "version": EXTENSION_VERSION,
+            "displayName": "Codex - OpenAI's coding agent",
+            "engines": {"vscode": "^1.96.0"},
+        }
+        (extensions / folder / "package.json").write_text(json.dumps(manifest, indent=2))
+        entry = {
+            "identifier": {"id": EXTENSION_ID},
+            "version": EXTENSION_VERSION,
+            "location": {"$mid": 1, "path": str(extensions / folder), "scheme": "file"},
+            "relativeLocation": folder,
+            "metadata": {"targetPlatform": "linux-x64", "source": "gallery"},
+        }
+        (extensions / "extensions.json").write_text(json.dumps([entry]))

@@ -1,0 +1,167 @@
+"""The provisioner: runs workspace build jobs pending -> running -> succeeded | failed.
+
+A job waits in the queue for ~10% of the build delay, then runs the template's start, stop or
+destroy (logging like terraform) and completes when the build delay is over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from lab.agent import Agents
+from lab.faults import Faults
+from lab.model import (
+    Agent,
+    Build,
+    Job,
+    Resource,
+    Store,
+    TemplateVersion,
+    User,
+    Workspace,
+    new_id,
+    now,
+)
+from lab.template import PVC, AmeideTemplate, BuildFailed
+
+log = logging.getLogger(__name__)
+STAGE = {"start": "Starting workspace", "stop": "Stopping workspace", "delete": "Destroying workspace"}
+
+
+class Provisioner:
+    def __init__(
+        self, store: Store, faults: Faults, template: AmeideTemplate, agents: Agents, build_delay: float
+    ) -> None:
+        self.store = store
+        self.faults = faults
+        self.template = template
+        self.agents = agents
+        self.build_delay = build_delay
+        self.worker_id = new_id()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def build(
+        self, workspace: Workspace, transition: str, initiator: User, version: TemplateVersion | None = None
+    ) -> Build:
+        """Queue a build; the caller has checked that no build of the workspace is active.
+
+        Without a version the build reuses the previous build's (the active one for the first).
+        """
+        if version is None:
+            version = workspace.latest_build.template_version if workspace.builds else workspace.template.active_version
+        job = Job(type="workspace_build", input={})
+        build = Build(workspace.id, len(workspace.builds) + 1, transition, version, initiator, job)
+        job.input["workspace_build_id"] = build.id
+        workspace.builds.append(build)
+        self.store.builds[build.id] = build
+        task = asyncio.create_task(self._run(workspace, build))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        workspace.changed()
+        return build
+
+    def _log(self, job: Job, stage: str, output: str, level: str = "info") -> None:
+        source = "provisioner_daemon" if stage in ("Setting up", "Cleaning Up") else "provisioner"
+        self.store.append_log(job, stage, output, level, source)
+
+    async def _run(self, workspace: Workspace, build: Build) -> None:
+        job, loop = build.job, asyncio.get_running_loop()
+        await asyncio.sleep(self.build_delay * 0.1)
+        job.status, job.started_at, job.worker_id = "running", now(), self.worker_id
+        build.updated_at = job.started_at
+        workspace.changed()
+        ends = loop.time() + self.build_delay * 0.9
+        self._log(job, "Setting up", "")
+        self._log(job, "Planning infrastructure", "Terraform 1.9.8")
+        stage = STAGE[build.transition]
+
+        def terraform(level: str, line: str) -> None:
+            self._log(job, stage, line, level)
+
+        try:
+            resources, agent = await self._apply(workspace, build, terraform)
+        except BuildFailed as error:
+            log.info("build %s of %s failed: %s", build.number, workspace.name, error)
+            self._finish(workspace, build, "failed", str(error))
+            return
+        except Exception as error:  # a lab bug must still end the job, as provisionerd does
+            log.exception("build %s of %s crashed", build.number, workspace.name)
+            self._finish(workspace, build, "failed", f"internal error: {error}")
+            return
+        self._log(job, stage, "Apply complete!")
+        await asyncio.sleep(max(0.0, ends - loop.time()))
+        build.resources = resources
+        if build.transition == "delete":
+            workspace.deleted = True
+        self._finish(workspace, build, "succeeded")
+        if agent is not None:
+            self.agents.launch(workspace, agent)
+
+    def _finish(self, workspace: Workspace, build: Build, status: str, error: str | None = None) -> None:
+        job = build.job
+        if error is not None:
+            self._log(job, STAGE[build.transition], error, "error")
+        self._log(job, "Cleaning Up", "")
+        job.status, job.error, job.completed_at = status, error, now()
+        if status == "succeeded" and build.transition == "start" and workspace.ttl_ms:
+            build.deadline = job.completed_at + timedelta(milliseconds=workspace.ttl_ms)
+        build.updated_at = job.completed_at
+        job.log_signal.fire()
+        workspace.changed()
+
+    async def _stop_agents(self, workspace: Workspace) -> None:
+        for earlier in workspace.builds[:-1]:
+            for agent in earlier.agents:
+                await self.agents.stop(workspace, agent)
+
+    async def _apply(
+        self, workspace: Workspace, build: Build, terraform: Callable[[str, str], None]
+    ) -> tuple[list[Resource], Agent | None]:
+        job_id, transition = build.job.id, build.transition
+        namespace = Resource(job_id, transition, "kubernetes_namespace", "workspace")
+        claim = Resource(
+            job_id,
+            transition,
+            "kubernetes_persistent_volume_claim",
+            PVC,
+            metadata=[{"key": "size", "value": "10Gi", "sensitive": False}],
+        )
+        if transition == "start":
+            previous = workspace.builds[-2] if len(workspace.builds) > 1 else None
+            # A new build gives the agent a new token, so its pod (and agent) is replaced.
+            await self._stop_agents(workspace)
+            placement = await self.template.start(
+                workspace, previous is not None and previous.transition == "stop", terraform
+            )
+            pod = Resource(job_id, transition, "kubernetes_pod", "main")
+            env = self.template.env(workspace, placement.volume)
+            agent = await self.agents.create(workspace, placement, env, pod.id)
+            pod.agents.append(agent)
+            self.store.agents[agent.id] = agent
+            return [namespace, claim, pod], agent
+        if transition == "stop":
+            await self._stop_agents(workspace)
+            kept = self.template.stop(workspace, terraform)
+            return ([namespace, claim] if kept else [namespace]), None
+        if self.faults.on("delete-fails-once") and workspace.failed_deletes == 0:
+            workspace.failed_deletes += 1
+            terraform(
+                "error",
+                f"Error: deleting kubernetes_namespace.workspace "
+                f"({self.template.namespace(workspace)}): context deadline exceeded",
+            )
+            raise BuildFailed("terraform destroy: exit status 1")
+        await self._stop_agents(workspace)
+        self.template.destroy(workspace, terraform)
+        return [], None
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

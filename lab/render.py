@@ -1,0 +1,369 @@
+"""Coder's JSON for the lab's state, shaped as codersdk marshals it (omitempty keys left out)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from lab.faults import Faults
+from lab.model import (
+    VERSION,
+    Agent,
+    App,
+    Build,
+    Job,
+    LogLine,
+    Organization,
+    Resource,
+    Store,
+    Template,
+    TemplateVersion,
+    User,
+    Workspace,
+    now,
+)
+
+Json = dict[str, Any]
+DEFAULT_TTL_MS = 8 * 3600 * 1000
+ACTIVITY_BUMP_MS = 3600 * 1000
+HEALTHCHECK = {"interval": 5, "threshold": 6}
+# The rich parameter both templates declare.
+PARAMETERS: list[Json] = [
+    {
+        "name": "cpu",
+        "display_name": "CPU",
+        "description": "CPU cores of the workspace pod",
+        "description_plaintext": "CPU cores of the workspace pod",
+        "type": "number",
+        "form_type": "input",
+        "mutable": True,
+        "default_value": "2",
+        "icon": "",
+        "options": [],
+        "validation_min": 1,
+        "validation_max": 8,
+        "validation_error": "",
+        "validation_regex": "",
+        "validation_monotonic": "",
+        "required": False,
+        "ephemeral": False,
+    }
+]
+
+
+def iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _put(body: Json, key: str, value: object) -> None:
+    """Set an omitempty key only when it has a value."""
+    if value not in (None, "", [], {}):
+        body[key] = value
+
+
+class Renderer:
+    def __init__(self, store: Store, faults: Faults) -> None:
+        self.store = store
+        self.faults = faults
+
+    def default_ttl_ms(self) -> int:
+        return 0 if self.faults.on("no-default-ttl") else DEFAULT_TTL_MS
+
+    def user(self, user: User) -> Json:
+        return {
+            "id": user.id,
+            "username": user.username,
+            "name": user.name,
+            "email": user.email,
+            "avatar_url": "",
+            "created_at": iso(user.created_at),
+            "updated_at": iso(user.created_at),
+            "last_seen_at": iso(now()),
+            "status": "active",
+            "login_type": "password",
+            "theme_preference": "",
+            "organization_ids": [self.store.organization.id],
+            "roles": [{"name": "owner", "display_name": "Owner", "organization_id": ""}],
+        }
+
+    def organization(self, org: Organization) -> Json:
+        return {
+            "id": org.id,
+            "name": org.name,
+            "display_name": org.display_name,
+            "description": "",
+            "icon": "",
+            "created_at": iso(org.created_at),
+            "updated_at": iso(org.created_at),
+            "is_default": True,
+        }
+
+    def template(self, template: Template) -> Json:
+        org, owner = self.store.organization, self.store.owner
+        stats = {"P50": None, "P95": None}
+        return {
+            "id": template.id,
+            "name": template.name,
+            "display_name": template.display_name,
+            "description": template.description,
+            "icon": template.icon,
+            "provisioner": "terraform",
+            "organization_id": org.id,
+            "organization_name": org.name,
+            "organization_display_name": org.display_name,
+            "organization_icon": "",
+            "active_version_id": template.active_version.id,
+            "active_user_count": len(
+                {w.owner.id for w in self.store.workspaces.values() if w.template is template and not w.deleted}
+            ),
+            "build_time_stats": {t: dict(stats) for t in ("start", "stop", "delete")},
+            "created_at": iso(template.created_at),
+            "updated_at": iso(template.created_at),
+            "created_by_id": owner.id,
+            "created_by_name": owner.username,
+            "default_ttl_ms": self.default_ttl_ms(),
+            "activity_bump_ms": ACTIVITY_BUMP_MS,
+            "max_ttl_ms": 0,
+            "autostop_requirement": {"days_of_week": [], "weeks": 1},
+            "autostart_requirement": {
+                "days_of_week": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+            },
+            "allow_user_autostart": True,
+            "allow_user_autostop": True,
+            "allow_user_cancel_workspace_jobs": False,
+            "failure_ttl_ms": 0,
+            "time_til_dormant_ms": 0,
+            "time_til_dormant_autodelete_ms": 0,
+            "require_active_version": False,
+            "deprecated": False,
+            "deprecation_message": "",
+            "max_port_share_level": "owner",
+        }
+
+    def template_version(self, version: TemplateVersion) -> Json:
+        owner = self.store.owner
+        return {
+            "id": version.id,
+            "template_id": version.template_id,
+            "organization_id": self.store.organization.id,
+            "created_at": iso(version.created_at),
+            "updated_at": iso(version.created_at),
+            "name": version.name,
+            "message": "",
+            "job": self.job(version.job),
+            "readme": "",
+            "created_by": {"id": owner.id, "username": owner.username, "avatar_url": ""},
+            "archived": False,
+            "warnings": [],
+            "matched_provisioners": self._provisioners(),
+        }
+
+    def _provisioners(self) -> Json:
+        return {"count": 1, "available": 1, "most_recently_seen": iso(now())}
+
+    def job(self, job: Job, workspace: Workspace | None = None) -> Json:
+        body: Json = {"id": job.id, "created_at": iso(job.created_at)}
+        _put(body, "started_at", iso(job.started_at))
+        _put(body, "completed_at", iso(job.completed_at))
+        _put(body, "error", job.error)
+        body["status"] = job.status
+        _put(body, "worker_id", job.worker_id)
+        body |= {
+            "file_id": job.file_id,
+            "tags": {"scope": "organization", "owner": ""},
+            "queue_position": 0,
+            "queue_size": 0,
+            "organization_id": self.store.organization.id,
+            "input": dict(job.input),
+            "type": job.type,
+            "logs_overflowed": False,
+        }
+        if workspace is not None:
+            template = workspace.template
+            body["metadata"] = {
+                "template_version_name": template.active_version.name,
+                "template_id": template.id,
+                "template_name": template.name,
+                "template_display_name": template.display_name,
+                "template_icon": template.icon,
+                "workspace_id": workspace.id,
+                "workspace_name": workspace.name,
+            }
+        return body
+
+    def log(self, line: LogLine) -> Json:
+        return {
+            "id": line.id,
+            "created_at": iso(line.created_at),
+            "log_source": line.source,
+            "log_level": line.level,
+            "stage": line.stage,
+            "output": line.output,
+        }
+
+    def app(self, app: App) -> Json:
+        return {
+            "id": app.id,
+            "url": app.url,
+            "external": False,
+            "slug": app.slug,
+            "display_name": app.display_name,
+            "icon": "/icon/code.svg",
+            "subdomain": False,
+            "sharing_level": "owner",
+            "healthcheck": {"url": app.healthcheck_url} | HEALTHCHECK,
+            "health": app.health,
+            "hidden": False,
+            "open_in": "slim-window",
+            "statuses": [],
+        }
+
+    @staticmethod
+    def agent_health(agent: Agent) -> Json:
+        # Same precedence as coderd's db2sdk.WorkspaceAgent.
+        if agent.status != "connected":
+            if agent.lifecycle == "off":
+                reason = "agent is not running"
+            elif agent.status == "timeout":
+                reason = "agent is taking too long to connect"
+            else:
+                reason = "agent has lost connection"
+        elif agent.lifecycle == "start_error":
+            reason = "agent startup script exited with an error"
+        elif agent.lifecycle in ("shutting_down", "shutdown_timeout", "shutdown_error", "off"):
+            reason = "agent is shutting down"
+        else:
+            return {"healthy": True}
+        return {"healthy": False, "reason": reason}
+
+    def agent(self, agent: Agent) -> Json:
+        body: Json = {"id": agent.id, "parent_id": None, "created_at": iso(agent.created_at), "updated_at": iso(now())}
+        for key in ("first_connected_at", "last_connected_at", "disconnected_at", "started_at", "ready_at"):
+            _put(body, key, iso(getattr(agent, key)))
+        source = {
+            "workspace_agent_id": agent.id,
+            "id": agent.log_source_id,
+            "created_at": iso(agent.created_at),
+            "display_name": "Startup Script",
+            "icon": "/emojis/25b6.png",
+        }
+        script = {
+            "id": agent.log_source_id,
+            "log_source_id": agent.log_source_id,
+            "log_path": "coder-startup-script.log",
+            "script": "code-server --auth none",
+            "cron": "",
+            "run_on_start": True,
+            "run_on_stop": False,
+            "start_blocks_login": False,
+            "timeout": 0,
+            "display_name": "Startup Script",
+        }
+        body |= {
+            "status": agent.status,
+            "lifecycle_state": agent.lifecycle,
+            "name": agent.name,
+            "resource_id": agent.resource_id,
+            "instance_id": "",
+            "architecture": "amd64",
+            "operating_system": "linux",
+            "environment_variables": {},
+            "directory": "",
+            "expanded_directory": agent.home,
+            "version": VERSION,
+            "api_version": "2.6",
+            "logs_length": sum(len(line.output) for line in agent.logs),
+            "logs_overflowed": False,
+            "apps": [self.app(app) for app in agent.apps],
+            "connection_timeout_seconds": 120,
+            "troubleshooting_url": "https://coder.com/docs/admin/templates/troubleshooting",
+            "subsystems": ["envbuilder"],
+            "health": self.agent_health(agent),
+            "display_apps": ["vscode", "vscode_insiders", "web_terminal", "ssh_helper", "port_forwarding_helper"],
+            "log_sources": [source],
+            "scripts": [script],
+            "startup_script_behavior": "non-blocking",
+        }
+        return body
+
+    def resource(self, resource: Resource) -> Json:
+        body: Json = {
+            "id": resource.id,
+            "created_at": iso(resource.created_at),
+            "job_id": resource.job_id,
+            "workspace_transition": resource.transition,
+            "type": resource.type,
+            "name": resource.name,
+            "hide": False,
+            "icon": "",
+        }
+        _put(body, "agents", [self.agent(a) for a in resource.agents])
+        _put(body, "metadata", resource.metadata)
+        body["daily_cost"] = 0
+        return body
+
+    def build(self, build: Build) -> Json:
+        workspace = self.store.workspaces[build.workspace_id]
+        return {
+            "id": build.id,
+            "created_at": iso(build.created_at),
+            "updated_at": iso(build.updated_at),
+            "workspace_id": workspace.id,
+            "workspace_name": workspace.name,
+            "workspace_owner_id": workspace.owner.id,
+            "workspace_owner_name": workspace.owner.username,
+            "workspace_owner_avatar_url": "",
+            "template_version_id": build.template_version.id,
+            "template_version_name": build.template_version.name,
+            "build_number": build.number,
+            "transition": build.transition,
+            "initiator_id": build.initiator.id,
+            "initiator_name": build.initiator.username,
+            "reason": build.reason,
+            "job": self.job(build.job, workspace),
+            "resources": [self.resource(r) for r in build.resources],
+            "deadline": iso(build.deadline),
+            "max_deadline": None,
+            "status": build.status,
+            "daily_cost": 0,
+            "matched_provisioners": self._provisioners(),
+        }
+
+    def workspace(self, workspace: Workspace) -> Json:
+        template, latest = workspace.template, workspace.latest_build
+        failing = [a.id for a in latest.agents if not self.agent_health(a)["healthy"]]
+        body: Json = {
+            "id": workspace.id,
+            "created_at": iso(workspace.created_at),
+            "updated_at": iso(workspace.updated_at),
+            "owner_id": workspace.owner.id,
+            "owner_name": workspace.owner.username,
+            "owner_avatar_url": "",
+            "organization_id": self.store.organization.id,
+            "organization_name": self.store.organization.name,
+            "template_id": template.id,
+            "template_name": template.name,
+            "template_display_name": template.display_name,
+            "template_icon": template.icon,
+            "template_allow_user_cancel_workspace_jobs": False,
+            "template_active_version_id": template.active_version.id,
+            "template_require_active_version": False,
+            "latest_build": self.build(latest),
+            "latest_app_status": None,
+            "outdated": latest.template_version.id != template.active_version.id,
+            "name": workspace.name,
+        }
+        _put(body, "autostart_schedule", workspace.autostart_schedule)
+        if workspace.ttl_ms is not None:
+            body["ttl_ms"] = workspace.ttl_ms
+        body |= {
+            "last_used_at": iso(workspace.last_used_at),
+            "deleting_at": None,
+            "dormant_at": None,
+            "next_start_at": None,
+            "health": {"healthy": not failing, "failing_agents": failing},
+            "automatic_updates": workspace.automatic_updates,
+            "allow_renames": False,
+            "favorite": False,
+        }
+        return body

@@ -1,0 +1,241 @@
+"""Assembles the lab (Kubernetes API, Keycloak realm, git host, coderd), prints the handshake, and
+shuts everything down on SIGTERM, SIGINT or EOF on stdin."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import secrets
+import shlex
+import shutil
+import signal
+import ssl
+import stat
+import sys
+import tempfile
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncssh
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+from lab.agent import Agents
+from lab.cluster import Cluster, kube_app, serving_tls, write_kubeconfig
+from lab.coderd import coderd_app
+from lab.coderd.deployment import Deployment
+from lab.faults import KNOWN, Faults, UnknownFault, validate
+from lab.githost import GitHost
+from lab.identity import idp_app
+from lab.image import Image
+from lab.model import create_store
+from lab.provisioner import Provisioner
+from lab.render import Renderer
+from lab.template import AmeideTemplate
+
+log = logging.getLogger("lab")
+SEED = Path(__file__).resolve().parent / "seed" / "ameide"
+REPO = ("ameideio", "ameide")
+
+
+@dataclass
+class Options:
+    faults: list[str] = field(default_factory=list)
+    build_delay: float = 0.6
+    agent_delay: float = 0.4
+    handshake: bool = False
+    state_dir: Path | None = None
+
+
+class _AccessLogger(AbstractAccessLogger):
+    """Method, path and status only: query strings may carry a session token."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info("%s %s %s %.3fs", request.method, request.path, response.status, time)
+
+
+def seed_files() -> dict[str, str]:
+    return {str(path.relative_to(SEED)): path.read_text() for path in sorted(SEED.rglob("*")) if path.is_file()}
+
+
+def write_cli(state_dir: Path) -> Path:
+    """The stand-in `coder` executable: this interpreter running lab.cli, with `lab` importable."""
+    path = state_dir / "bin" / "coder"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = shlex.quote(str(Path(__file__).resolve().parent.parent))
+    path.write_text(
+        f"#!/bin/sh\nPYTHONPATH={root}${{PYTHONPATH:+:$PYTHONPATH}}\nexport PYTHONPATH\n"
+        f'exec {shlex.quote(sys.executable)} -m lab.cli "$@"\n'
+    )
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return path
+
+
+def _watch_stdin(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """Stop when stdin (a pipe, socket or terminal: our parent) reaches EOF; ignore /dev/null and files."""
+    try:
+        mode = os.fstat(0).st_mode
+    except OSError:
+        return
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(0)):
+        return
+
+    def read_until_eof() -> None:
+        # A blocking read in a thread leaves the terminal's flags alone (no O_NONBLOCK on a shared tty).
+        while os.read(0, 4096):
+            pass
+        loop.call_soon_threadsafe(stop.set)
+
+    threading.Thread(target=read_until_eof, name="stdin-eof", daemon=True).start()
+
+
+class Lab:
+    def __init__(self, options: Options, state_dir: Path) -> None:
+        self.options = options
+        self.state_dir = state_dir
+        self._runners: list[web.AppRunner] = []
+        self._closers: list[Callable[[], Awaitable[None]]] = []
+        self.env: dict[str, str] = {}
+        self.faults = Faults(options.faults)
+
+    async def _serve(self, app: web.Application, ssl_context: ssl.SSLContext | None = None) -> int:
+        # Cancelling a handler whose client went away ends /watch streams and bridges promptly.
+        runner = web.AppRunner(
+            app, handle_signals=False, shutdown_timeout=1.0, handler_cancellation=True, access_log_class=_AccessLogger
+        )
+        await runner.setup()
+        self._runners.append(runner)
+        await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context).start()
+        return int(runner.addresses[0][1])
+
+    async def start(self) -> None:
+        cluster = Cluster()
+        kube_token = secrets.token_urlsafe(32)
+        tls, ca_pem = serving_tls()
+        kube_port = await self._serve(kube_app(cluster, kube_token), ssl_context=tls)
+        kubeconfig = self.state_dir / "kubeconfig"
+        write_kubeconfig(kubeconfig, f"https://127.0.0.1:{kube_port}", kube_token, ca_pem=ca_pem)
+
+        issuer = f"http://127.0.0.1:{await self._serve(idp_app('ameide'))}/realms/ameide"
+
+        githost = GitHost(self.state_dir / "git", secrets.token_urlsafe(24))
+        githost.base_url = f"http://127.0.0.1:{await self._serve(githost.app())}"
+        githost.create_repo(*REPO, seed_files())
+        repo_url = githost.clone_url(*REPO)
+
+        store = create_store()
+        template = AmeideTemplate(cluster, self.state_dir, Image(self.faults), self.faults, repo_url)
+        agents = Agents(self.faults, asyncssh.generate_private_key("ssh-ed25519"), self.options.agent_delay)
+        provisioner = Provisioner(store, self.faults, template, agents, self.options.build_delay)
+        self._closers += [agents.close, provisioner.close]  # run in reverse: builds first
+        deployment = Deployment(store, self.faults, Renderer(store, self.faults), provisioner, oidc_issuer=issuer)
+        deployment.access_url = f"http://127.0.0.1:{await self._serve(coderd_app(deployment))}"
+
+        self.env = {
+            "CODER_URL": deployment.access_url,
+            "CODER_SESSION_TOKEN": f"{store.token_id}-{store.token_secret}",
+            "CODER_CLI": str(write_cli(self.state_dir)),
+            "KUBECONFIG": str(kubeconfig),
+            "WORKSPACE_DIR": "$WORKSPACE_VOLUME",
+            "REPO_DIR": "$WORKSPACE_VOLUME/ameide",
+            "REPO_URL": repo_url,
+            "OIDC_ISSUER": issuer,
+        }
+        log.info(
+            "lab ready: coderd %s, kubernetes :%s, faults %s",
+            deployment.access_url,
+            kube_port,
+            self.faults.active or "none",
+        )
+
+    async def close(self) -> None:
+        for closer in reversed(self._closers):
+            await closer()
+        for runner in reversed(self._runners):
+            await runner.cleanup()
+
+
+def _announce(lab: Lab, options: Options) -> None:
+    if options.handshake:
+        print(json.dumps({"ready": True, "env": lab.env, "faults": lab.faults.active}), flush=True)
+        sys.stdout = sys.stderr  # nothing else may reach the parent's pipe
+        return
+    print("# The lab is running. Point the suite and kubectl at it with:")
+    for key, value in lab.env.items():
+        # WORKSPACE_DIR and REPO_DIR name a variable of the workspace: keep it unexpanded.
+        quoted = f"'{value}'" if value.startswith("$") else shlex.quote(value)
+        print(f"export {key}={quoted}")
+    print(
+        f"# kubectl get namespaces    (log: {lab.state_dir / 'lab.log'}; faults: "
+        f"{', '.join(lab.faults.active) or 'none'}; Ctrl-C stops)",
+        flush=True,
+    )
+
+
+async def run(options: Options) -> int:
+    owned = options.state_dir is None
+    state_dir = Path(tempfile.mkdtemp(prefix="ameide-lab-")) if owned else options.state_dir
+    assert state_dir is not None
+    state_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(state_dir / "lab.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    loop, stop = asyncio.get_running_loop(), asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    lab = Lab(options, state_dir)
+    try:
+        await lab.start()
+        _announce(lab, options)
+        _watch_stdin(loop, stop)
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        await lab.close()
+        handler.close()
+        if owned:
+            shutil.rmtree(state_dir, ignore_errors=True)
+    return 0
+
+
+def parse(argv: list[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(prog="python -m lab", description="The Ameide workspace platform on loopback.")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=f"break one part of the platform (repeatable): {', '.join(KNOWN)}",
+    )
+    parser.add_argument(
+        "--build-delay",
+        type=float,
+        default=Options.build_delay,
+        metavar="SECONDS",
+        help="how long a provisioner job runs (pending ~10%%, then running)",
+    )
+    parser.add_argument(
+        "--agent-delay",
+        type=float,
+        default=Options.agent_delay,
+        metavar="SECONDS",
+        help="from a succeeded start build to agent lifecycle ready",
+    )
+    parser.add_argument("--handshake", action="store_true", help="print one JSON line when ready")
+    parser.add_argument("--state-dir", type=Path, help="keep state here (not removed on exit)")
+    args = parser.parse_args(argv)
+    from_env = [name for name in os.environ.get("LAB_FAULTS", "").split(",") if name.strip()]
+    try:
+        faults = validate([name.strip() for name in from_env] + args.fault)
+    except UnknownFault as error:
+        parser.error(str(error))
+    return Options(faults, args.build_delay, args.agent_delay, args.handshake, args.state_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return asyncio.run(run(parse(argv)))

@@ -1,0 +1,160 @@
+"""What the Ameide templates' terraform does on Kubernetes, and where a workspace's files live.
+
+Start: namespace `ameide-ws-<workspace-id>`, PVC `workspaces`, the pod (envbuilder inside it).
+Stop: the pod goes, namespace and PVC stay. Delete: the namespace goes, and with it the volume.
+The volume is a directory keyed by the PVC's uid, so a new claim is a new, empty volume.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lab.cluster import Cluster
+from lab.envbuilder import Bootstrap, bootstrap
+from lab.faults import Faults
+from lab.image import Image
+from lab.model import Workspace
+
+PVC = "workspaces"
+
+
+class BuildFailed(RuntimeError):
+    """The provisioner job fails with this message as its `error`."""
+
+
+@dataclass
+class Placement:
+    """Where a started workspace runs."""
+
+    namespace: str
+    pod: str
+    volume: Path
+    home: Path
+    bin_dir: Path
+    bootstrap: Bootstrap
+
+
+class AmeideTemplate:
+    def __init__(self, cluster: Cluster, state_dir: Path, image: Image, faults: Faults, repo_url: str) -> None:
+        self.cluster = cluster
+        self.state_dir = state_dir
+        self.image = image
+        self.faults = faults
+        self.repo_url = repo_url
+
+    @staticmethod
+    def namespace(workspace: Workspace) -> str:
+        return f"ameide-ws-{workspace.id}"
+
+    @staticmethod
+    def pod_name(workspace: Workspace) -> str:
+        return f"coder-{workspace.owner.username}-{workspace.name}".lower()
+
+    def home(self, workspace: Workspace) -> Path:
+        return self.state_dir / "homes" / workspace.id
+
+    def bin_dir(self, workspace: Workspace) -> Path:
+        return self.state_dir / "images" / workspace.id / "bin"
+
+    def tmp_dir(self, workspace: Workspace) -> Path:
+        """The container's own /tmp (codex, for one, refuses to keep its home under TMPDIR)."""
+        return self.state_dir / "images" / workspace.id / "tmp"
+
+    def _volume(self, pvc: dict[str, Any]) -> Path:
+        return self.state_dir / "volumes" / pvc["metadata"]["uid"]
+
+    def labels(self, workspace: Workspace) -> dict[str, str]:
+        return {
+            "app.kubernetes.io/managed-by": "coder",
+            "app.kubernetes.io/name": "coder-workspace",
+            "com.coder.workspace.id": workspace.id,
+            "com.coder.workspace.name": workspace.name,
+            "com.coder.user.username": workspace.owner.username,
+        }
+
+    def env(self, workspace: Workspace, volume: Path) -> dict[str, str]:
+        """The workspace user's environment (never the lab's own)."""
+        home = self.home(workspace)
+        return {
+            "HOME": str(home),
+            "USER": "coder",
+            "LOGNAME": "coder",
+            "SHELL": "/bin/bash",
+            "PATH": self.image.path(self.bin_dir(workspace)),
+            "LANG": "C.UTF-8",
+            "TMPDIR": str(self.tmp_dir(workspace)),
+            "WORKSPACE_VOLUME": str(volume),
+            "CODER": "true",
+            "CODER_WORKSPACE_NAME": workspace.name,
+            "CODER_WORKSPACE_AGENT_NAME": "main",
+            "CODER_WORKSPACE_OWNER_NAME": workspace.owner.username,
+        }
+
+    async def start(self, workspace: Workspace, after_stop: bool, log: Callable[[str, str], None]) -> Placement:
+        """Apply the workspace's objects and run envbuilder; `log(level, line)` feeds the build log."""
+        namespace, pod = self.namespace(workspace), self.pod_name(workspace)
+        labels = self.labels(workspace)
+        self.cluster.apply_namespace(namespace, labels)
+        log("info", f"kubernetes_namespace.workspace: Creation complete [id={namespace}]")
+        claim = self.cluster.apply_pvc(namespace, PVC)
+        volume = self._volume(claim)
+        log("info", f"kubernetes_persistent_volume_claim.workspaces: Creation complete [id={namespace}/{PVC}]")
+        if after_stop and self.faults.on("volume-wiped-on-restart"):
+            shutil.rmtree(volume, ignore_errors=True)
+        volume.mkdir(parents=True, exist_ok=True)
+        self.image.lay(self.bin_dir(workspace), self.home(workspace), self.tmp_dir(workspace))
+        self.cluster.apply_pod(namespace, pod, labels)
+        log("info", f"kubernetes_pod.main: Creation complete [id={namespace}/{pod}]")
+
+        def pod_log(line: str) -> None:
+            self.cluster.append_pod_log(namespace, pod, line)
+
+        if self.faults.on("build-fails"):
+            pod_log("envbuilder v1.1.0 - Build development environments from repositories in a container")
+            pod_log(
+                "error: failed to build devcontainer: unable to pull feature layers: "
+                "unexpected status code 503 Service Unavailable"
+            )
+            log("error", "Error: kubernetes_pod.main: envbuilder exited with code 1: failed to build devcontainer")
+            log(
+                "error",
+                f'  with kubernetes_pod.main, on main.tf line 212, in resource "kubernetes_pod" '
+                f'"main": waiting for pod {namespace}/{pod} to become ready',
+            )
+            raise BuildFailed("terraform apply: exit status 1")
+        try:
+            result = await bootstrap(self.repo_url, volume, self.env(workspace, volume), pod_log)
+        except Exception as error:
+            log("error", f"Error: kubernetes_pod.main: envbuilder: {error}")
+            raise BuildFailed("terraform apply: exit status 1") from error
+        for line in result.summary():
+            log("info", line)
+        return Placement(namespace, pod, volume, self.home(workspace), self.bin_dir(workspace), result)
+
+    def stop(self, workspace: Workspace, log: Callable[[str, str], None]) -> bool:
+        """Remove the pod; returns whether the claim survives (not under pvc-lost-on-stop)."""
+        namespace, pod = self.namespace(workspace), self.pod_name(workspace)
+        self.cluster.delete_pod(namespace, pod)
+        log("info", f"kubernetes_pod.main: Destruction complete [id={namespace}/{pod}]")
+        if not self.faults.on("pvc-lost-on-stop"):
+            return True
+        claim = self.cluster.get("persistentvolumeclaims", namespace, PVC)
+        self.cluster.delete_pvc(namespace, PVC)
+        if claim is not None:
+            shutil.rmtree(self._volume(claim), ignore_errors=True)
+        log("info", f"kubernetes_persistent_volume_claim.workspaces: Destruction complete [id={namespace}/{PVC}]")
+        return False
+
+    def destroy(self, workspace: Workspace, log: Callable[[str, str], None]) -> None:
+        namespace = self.namespace(workspace)
+        claim = self.cluster.get("persistentvolumeclaims", namespace, PVC)
+        if claim is not None:
+            shutil.rmtree(self._volume(claim), ignore_errors=True)
+        self.cluster.delete_namespace(namespace)
+        for directory in (self.home(workspace), self.bin_dir(workspace).parent):
+            shutil.rmtree(directory, ignore_errors=True)
+        log("info", f"kubernetes_namespace.workspace: Destruction complete [id={namespace}]")

@@ -1,0 +1,323 @@
+"""The lab's coderd over the wire: a `python -m lab --handshake` child process, driven with httpx,
+paramiko (through the stand-in `coder ssh --stdio`) and the kubernetes client."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import paramiko
+import pytest
+from kubernetes import client as kube_client
+from kubernetes import config as kube_config
+
+ROOT = Path(__file__).resolve().parents[2]
+SIGNED_OUT = "You are signed out or your session has expired. Please sign in again to continue."
+
+
+def start_lab(*args: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lab", "--handshake", *args],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line, f"the lab exited with {process.wait()} before its handshake"
+    return process, json.loads(line)
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[dict[str, Any]]:
+    process, handshake = start_lab()
+    yield handshake
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(10) == 0
+    assert not Path(handshake["env"]["KUBECONFIG"]).parent.exists(), "state dir left behind"
+
+
+@pytest.fixture(scope="module")
+def api(lab: dict[str, Any]) -> Iterator[httpx.Client]:
+    env = lab["env"]
+    with httpx.Client(
+        base_url=env["CODER_URL"], headers={"Coder-Session-Token": env["CODER_SESSION_TOKEN"]}, timeout=10
+    ) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def kube(lab: dict[str, Any]) -> kube_client.CoreV1Api:
+    return kube_client.CoreV1Api(kube_config.new_client_from_config(lab["env"]["KUBECONFIG"]))
+
+
+@pytest.fixture
+def faults(api: httpx.Client) -> Iterator[Callable[..., None]]:
+    def put(*names: str) -> None:
+        assert api.put("/lab/faults", json={"faults": list(names)}).json() == {"faults": list(names)}
+
+    yield put
+    put()
+
+
+def template_id(api: httpx.Client, name: str = "ameide-dev") -> str:
+    return str(api.get(f"/api/v2/organizations/default/templates/{name}").json()["id"])
+
+
+def agents(workspace: dict[str, Any]) -> list[dict[str, Any]]:
+    return [a for r in workspace["latest_build"]["resources"] for a in r.get("agents", [])]
+
+
+def ready(workspace: dict[str, Any]) -> bool:
+    found = agents(workspace)
+    return bool(found) and found[0]["lifecycle_state"] == "ready" and found[0]["apps"][0]["health"] == "healthy"
+
+
+def wait(
+    api: httpx.Client, workspace_id: str, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        workspace = api.get(f"/api/v2/workspaces/{workspace_id}").json()
+        if predicate(workspace):
+            return workspace
+        assert time.monotonic() < deadline, f"timed out; last status {workspace['latest_build']['status']}"
+        time.sleep(0.05)
+
+
+def create(api: httpx.Client, name: str) -> dict[str, Any]:
+    response = api.post("/api/v2/users/me/workspaces", json={"template_id": template_id(api), "name": name})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def build(api: httpx.Client, workspace_id: str, transition: str) -> httpx.Response:
+    return api.post(f"/api/v2/workspaces/{workspace_id}/builds", json={"transition": transition})
+
+
+def ssh(lab: dict[str, Any], host: str, command: str) -> tuple[int, str]:
+    """Run `command` over SSH through `coder ssh --stdio`, as fabric/paramiko do with a ProxyCommand."""
+    env = lab["env"]
+    old = os.environ.copy()
+    os.environ.update(CODER_URL=env["CODER_URL"], CODER_SESSION_TOKEN=env["CODER_SESSION_TOKEN"])
+    try:
+        proxy = paramiko.ProxyCommand(f"{env['CODER_CLI']} ssh --stdio --ssh-host-prefix coder. coder.{host}")
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    with paramiko.SSHClient() as client:
+        client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+        client.connect(
+            host,
+            username="coder",
+            pkey=paramiko.ECDSAKey.generate(),
+            sock=proxy,
+            look_for_keys=False,
+            allow_agent=False,
+            timeout=10,
+        )
+        _, stdout, _ = client.exec_command(command)
+        return stdout.channel.recv_exit_status(), stdout.read().decode()
+
+
+@pytest.mark.parametrize(
+    ("token", "detail"),
+    [
+        (None, 'Cookie "coder_session_token" or query parameter must be provided.'),
+        ("nodash", "Invalid API key format: incorrect amount of API key parts, expected 2 got 1"),
+        ("short-" + "s" * 22, "Invalid API key format: invalid API key ID length, expected 10 got 5"),
+        ("a" * 10 + "-" + "s" * 22, "API key is invalid."),
+    ],
+)
+def test_requests_without_a_valid_token_get_coders_401(lab: dict[str, Any], token: str | None, detail: str):
+    headers = {"Coder-Session-Token": token} if token else {}
+    response = httpx.get(f"{lab['env']['CODER_URL']}/api/v2/users/me", headers=headers)
+    assert response.status_code == 401
+    assert response.json() == {"message": SIGNED_OUT, "detail": detail}
+    assert response.headers["X-Coder-Build-Version"]
+
+
+def test_wrong_secret_is_told_apart_and_every_token_location_works(lab: dict[str, Any]):
+    url, token = f"{lab['env']['CODER_URL']}/api/v2/users/me", lab["env"]["CODER_SESSION_TOKEN"]
+    wrong = httpx.get(url, headers={"Coder-Session-Token": token[:11] + "x" * 22})
+    assert wrong.json()["detail"] == "API key secret is invalid."
+    for request in (
+        {"cookies": {"coder_session_token": token}},
+        {"params": {"coder_session_token": token}},
+        {"headers": {"Authorization": f"Bearer {token}"}},
+    ):
+        response = httpx.get(url, **request)
+        assert response.status_code == 200
+        assert response.json()["roles"][0]["name"] == "owner"
+
+
+def test_deployment_is_bootstrapped_with_oidc(lab: dict[str, Any], api: httpx.Client):
+    assert api.get("/api/v2/users/first").json() == {"message": "The initial user has already been created!"}
+    assert api.get("/api/v2/users/authmethods").json()["oidc"]["enabled"] is True
+    config = api.get("/api/v2/deployment/config").json()["config"]
+    assert config["oidc"]["issuer_url"] == lab["env"]["OIDC_ISSUER"]
+    missing = api.get("/api/v2/nope")
+    assert (missing.status_code, missing.json()) == (404, {"message": "Route not found."})
+
+
+def test_first_user_missing_fault(api: httpx.Client, faults: Callable[..., None]):
+    faults("first-user-missing")
+    response = api.get("/api/v2/users/first")
+    assert (response.status_code, response.json()) == (404, {"message": "The initial user has not been created!"})
+
+
+def test_create_reaches_ready_and_the_watch_stream_follows(lab: dict[str, Any], api: httpx.Client):
+    workspace = create(api, "watched")
+    assert workspace["latest_build"]["status"] == "pending"
+    assert workspace["latest_build"]["resources"] == []
+    events: list[tuple[str, dict[str, Any] | None]] = []
+
+    def follow() -> None:
+        with api.stream("GET", f"/api/v2/workspaces/{workspace['id']}/watch", timeout=None) as stream:
+            assert stream.headers["Content-Type"] == "text/event-stream"
+            event = ""
+            for line in stream.iter_lines():
+                if line.startswith("event: "):
+                    event = line[7:]
+                    if event == "ping":
+                        events.append(("ping", None))
+                elif line.startswith("data: "):
+                    events.append((event, json.loads(line[6:])))
+                    if ready(events[-1][1] or {}):
+                        return
+
+    started = time.monotonic()
+    watcher = threading.Thread(target=follow, daemon=True)
+    watcher.start()
+    watcher.join(10)
+    elapsed = time.monotonic() - started
+    assert not watcher.is_alive(), f"no ready workspace on the watch stream; got {len(events)} events"
+    assert elapsed < 5, f"create -> ready took {elapsed:.2f}s"
+    assert events[0] == ("ping", None) and events[1][0] == "data"
+    statuses = [data["latest_build"]["status"] for _, data in events if data]
+    order = ["pending", "starting", "running"]
+    assert [order.index(s) for s in statuses] == sorted(order.index(s) for s in statuses), statuses
+    final = events[-1][1] or {}
+    template = api.get(f"/api/v2/templates/{final['template_id']}").json()
+    assert final["ttl_ms"] == template["default_ttl_ms"] == 8 * 3600 * 1000
+    completed = datetime.fromisoformat(final["latest_build"]["job"]["completed_at"])
+    deadline = datetime.fromisoformat(final["latest_build"]["deadline"])
+    assert (deadline - completed).total_seconds() == pytest.approx(8 * 3600, abs=1)
+    assert final["health"] == {"healthy": True, "failing_agents": []}
+    app = agents(final)[0]["apps"][0]
+    assert app["slug"] == "code-server" and app["healthcheck"]["url"].endswith("/healthz")
+
+
+def test_create_validation(api: httpx.Client):
+    create(api, "taken")
+    duplicate = api.post("/api/v2/users/me/workspaces", json={"template_id": template_id(api), "name": "taken"})
+    assert duplicate.status_code == 409
+    assert duplicate.json()["message"] == 'Workspace "taken" already exists.'
+    bad = api.post("/api/v2/users/me/workspaces", json={"template_id": template_id(api), "name": "bad_name"})
+    assert bad.status_code == 400
+    assert bad.json()["validations"] == [
+        {"field": "name", "detail": 'Validation failed for tag "workspace_name" with value: "bad_name"'}
+    ]
+    unknown = "00000000-0000-0000-0000-000000000000"
+    missing = api.post("/api/v2/users/me/workspaces", json={"template_id": unknown, "name": "x"})
+    assert (missing.status_code, missing.json()["message"]) == (400, f'Template "{unknown}" doesn\'t exist.')
+    assert api.get("/api/v2/workspaces/abc").json() == {
+        "message": 'Invalid UUID "abc".',
+        "detail": "invalid UUID length: 3",
+    }
+    assert api.get("/api/v2/users/bob/workspace/x").status_code == 400
+
+
+def test_app_proxy(lab: dict[str, Any], api: httpx.Client):
+    workspace = wait(api, create(api, "proxied")["id"], ready)
+    base = f"{lab['env']['CODER_URL']}/@admin/{workspace['name']}.main/apps/code-server"
+    anonymous = httpx.get(f"{base}/")
+    assert anonymous.status_code == 303
+    assert anonymous.headers["Location"].startswith("/login?message=You+are+signed+out")
+    assert api.get(base).status_code == 307 and api.get(base).headers["Location"].endswith("/code-server/")
+    page = api.get(f"{base}/")
+    assert page.status_code == 200 and "<title>code-server</title>" in page.text
+    assert page.cookies["coder_signed_app_token"] != lab["env"]["CODER_SESSION_TOKEN"]
+    assert api.get(f"{base}/healthz").json()["status"] == "alive"
+    unknown = api.get(f"{lab['env']['CODER_URL']}/@admin/proxied/apps/nope/")
+    assert unknown.status_code == 404 and "Application Not Found" in unknown.text
+
+
+def test_stop_start_delete(lab: dict[str, Any], api: httpx.Client, kube: kube_client.CoreV1Api):
+    workspace = wait(api, create(api, "cycled")["id"], ready)
+    workspace_id, namespace = workspace["id"], f"ameide-ws-{workspace['id']}"
+    assert ssh(lab, "cycled", "echo kept > $WORKSPACE_VOLUME/marker && git -C $WORKSPACE_VOLUME/ameide remote -v") == (
+        0,
+        f"origin\t{lab['env']['REPO_URL']} (fetch)\norigin\t{lab['env']['REPO_URL']} (push)\n",
+    )
+    claim_uid = kube.read_namespaced_persistent_volume_claim("workspaces", namespace).metadata.uid
+
+    assert build(api, workspace_id, "stop").status_code == 201
+    busy = build(api, workspace_id, "start")
+    assert (busy.status_code, busy.json()["message"]) == (409, "A workspace build is already active.")
+    stopped = wait(api, workspace_id, lambda w: w["latest_build"]["status"] == "stopped")
+    assert agents(stopped) == [] and stopped["latest_build"]["deadline"] is None
+    assert kube.list_namespaced_pod(namespace).items == []
+    assert kube.read_namespaced_persistent_volume_claim("workspaces", namespace).metadata.uid == claim_uid
+    offline = api.get("/@admin/cycled/apps/code-server/")
+    assert offline.status_code == 400 and "Workspace Offline" in offline.text
+
+    assert build(api, workspace_id, "start").status_code == 201
+    wait(api, workspace_id, ready)
+    assert ssh(lab, "cycled", "cat $WORKSPACE_VOLUME/marker") == (0, "kept\n")
+
+    assert build(api, workspace_id, "delete").status_code == 201
+    wait(api, workspace_id, lambda w: "latest_build" not in w)  # the 410 body has none
+    gone = api.get(f"/api/v2/workspaces/{workspace_id}")
+    assert gone.status_code == 410
+    assert (
+        api.get(f"/api/v2/workspaces/{workspace_id}", params={"include_deleted": "true"}).json()["latest_build"][
+            "status"
+        ]
+        == "deleted"
+    )
+    assert api.get("/api/v2/users/me/workspace/cycled").status_code == 404
+    assert all(w["id"] != workspace_id for w in api.get("/api/v2/workspaces").json()["workspaces"])
+    create(api, "cycled")  # the name is free again
+
+
+def test_build_fails_fault(api: httpx.Client, faults: Callable[..., None]):
+    faults("build-fails")
+    workspace = wait(api, create(api, "broken")["id"], lambda w: w["latest_build"]["status"] == "failed")
+    job = workspace["latest_build"]["job"]
+    assert job["status"] == "failed" and "terraform apply" in job["error"]
+    logs = api.get(f"/api/v2/workspacebuilds/{workspace['latest_build']['id']}/logs").json()
+    assert any(line["log_level"] == "error" for line in logs)
+    assert agents(workspace) == []
+
+
+def test_cli_refuses_unknown_workspace_on_stderr(lab: dict[str, Any]):
+    result = subprocess.run(
+        [lab["env"]["CODER_CLI"], "ssh", "--stdio", "no-such-ws"],
+        capture_output=True,
+        env=os.environ | {k: lab["env"][k] for k in ("CODER_URL", "CODER_SESSION_TOKEN")},
+        stdin=subprocess.DEVNULL,
+        timeout=10,
+    )
+    assert (result.returncode, result.stdout) == (1, b"")
+    assert b"not found" in result.stderr
+
+
+def test_lab_stops_when_stdin_closes():
+    process, handshake = start_lab("--fault", "tool-missing")
+    assert handshake["faults"] == ["tool-missing"]
+    assert process.stdin is not None
+    process.stdin.close()
+    assert process.wait(10) == 0
+    assert not Path(handshake["env"]["KUBECONFIG"]).parent.exists()
