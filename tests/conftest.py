@@ -1,0 +1,134 @@
+"""Shared fixtures: one standalone lab for the session, met over the wire like any deployment."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from workspace_spec.settings import env_name, load_settings
+from workspace_spec.target import LabProcess
+
+ROOT = Path(__file__).resolve().parent.parent
+BEHAVE = [sys.executable, "-m", "behave"]
+# Short deadlines so a fault that makes the suite wait shows up in seconds, not minutes.
+FAST_TIMEOUTS = {
+    "SPEC_BUILD_TIMEOUT": "20",
+    "SPEC_AGENT_TIMEOUT": "6",
+    "SPEC_APP_TIMEOUT": "6",
+    "SPEC_CLEANUP_TIMEOUT": "30",
+}
+
+
+@dataclass
+class Lab:
+    process: LabProcess
+
+    @property
+    def env(self) -> dict[str, str]:
+        return self.process.env
+
+    @property
+    def url(self) -> str:
+        return self.env["CODER_URL"]
+
+    @property
+    def token(self) -> str:
+        return self.env["CODER_SESSION_TOKEN"]
+
+    def api(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"Coder-Session-Token": self.token}, timeout=10)
+
+    def set_faults(self, *faults: str) -> None:
+        with self.api() as api:
+            api.put("/lab/faults", json={"faults": list(faults)}).raise_for_status()
+
+    def suite_env(self, **extra: str) -> dict[str, str]:
+        """The environment that points the suite at this lab as at any deployment."""
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("SPEC_", "CODER_"))}
+        env.update({env_name(key.lower()): value for key, value in self.env.items()})
+        env.update(extra)
+        return env
+
+    def workspaces(self) -> list[dict]:
+        with self.api() as api:
+            return api.get("/api/v2/workspaces").raise_for_status().json()["workspaces"]
+
+    def workspace_namespaces(self) -> list[str]:
+        from kubernetes import client, config
+
+        api = client.CoreV1Api(config.new_client_from_config(config_file=self.env["KUBECONFIG"]))
+        return [ns.metadata.name for ns in api.list_namespace().items if ns.metadata.name.startswith("ameide-ws-")]
+
+    def wait_until_clean(self, timeout: float = 10.0) -> tuple[list[dict], list[str]]:
+        """Leftover workspaces and namespaces, once terminating namespaces had time to go."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = self.workspaces(), self.workspace_namespaces()
+            if not any(left) or time.monotonic() > deadline:
+                return left
+            time.sleep(0.25)
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[Lab]:
+    process = LabProcess.start(load_settings({"coder_url": ""}))
+    try:
+        yield Lab(process)
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def healthy_lab(lab: Lab) -> Iterator[Lab]:
+    lab.set_faults()
+    yield lab
+    lab.set_faults()
+
+
+@dataclass
+class SuiteRun:
+    returncode: int
+    output: str
+    results: list[dict]  # behave's JSON: features with their scenarios
+
+    def scenarios(self) -> dict[str, dict]:
+        return {
+            element["name"]: element
+            for feature in self.results
+            for element in feature.get("elements", [])
+            if element.get("type") == "scenario"  # backgrounds are listed too, without a status
+        }
+
+    def statuses(self) -> dict[str, str]:
+        return {name: scenario["status"] for name, scenario in self.scenarios().items()}
+
+    def failure(self, scenario: str) -> str:
+        """The error message of the scenario's failing step."""
+        for step in self.scenarios()[scenario]["steps"]:
+            result = step.get("result", {})
+            if result.get("status") in ("failed", "error"):
+                message = result.get("error_message", "")
+                return "\n".join(message) if isinstance(message, list) else message
+        return ""
+
+
+def run_suite(
+    tmp_path: Path, env: dict[str, str], *args: str, cwd: Path | None = None, timeout: float = 300
+) -> SuiteRun:
+    """Run behave on our features, with its JSON results in tmp_path."""
+    results = tmp_path / "results.json"
+    command = [*BEHAVE, str(ROOT / "features"), "--no-capture", "-f", "json", "-o", str(results), "-f", "plain", *args]
+    done = subprocess.run(
+        command, cwd=cwd or tmp_path, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
+    data = json.loads(results.read_text()) if results.exists() and results.stat().st_size else []
+    return SuiteRun(done.returncode, done.stdout + done.stderr, data)

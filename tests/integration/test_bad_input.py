@@ -1,0 +1,82 @@
+"""Bad input stops the run with one clear line before any workspace is created (how fast: bin/benchmark)."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Lab, run_suite
+
+WRONG_TOKEN = "AAAAAAAAAA-BBBBBBBBBBBBBBBBBBBBBB"
+
+
+@pytest.fixture
+def not_coder() -> Iterator[str]:
+    """A web server that is not Coder: it answers every GET with a plain page."""
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<html>hello</html>")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _hook_error(output: str) -> str:
+    lines = [line for line in output.splitlines() if line.startswith("HOOK-ERROR in before_all")]
+    assert len(lines) == 1, output[-2000:]
+    return lines[0]
+
+
+def test_a_url_that_is_not_coder(not_coder: str, healthy_lab: Lab, tmp_path: Path) -> None:
+    run = run_suite(tmp_path, healthy_lab.suite_env(CODER_URL=not_coder), "--tags=@smoke")
+    assert run.returncode != 0
+    assert f"CODER_URL {not_coder} is not a Coder deployment" in _hook_error(run.output)
+    assert "0 scenarios passed, 0 failed" in run.output
+
+
+def test_an_unreachable_url(healthy_lab: Lab, tmp_path: Path) -> None:
+    run = run_suite(tmp_path, healthy_lab.suite_env(CODER_URL="http://127.0.0.1:9"), "--tags=@smoke")
+    assert run.returncode != 0
+    assert "cannot reach CODER_URL http://127.0.0.1:9" in _hook_error(run.output)
+
+
+def test_a_rejected_token_creates_nothing(healthy_lab: Lab, tmp_path: Path) -> None:
+    run = run_suite(tmp_path, healthy_lab.suite_env(CODER_SESSION_TOKEN=WRONG_TOKEN), "--tags=@smoke")
+    assert run.returncode != 0
+    line = _hook_error(run.output)
+    assert "CODER_SESSION_TOKEN was rejected" in line
+    assert WRONG_TOKEN not in run.output and WRONG_TOKEN.split("-")[1] not in run.output
+    assert healthy_lab.workspaces() == []
+
+
+def test_an_unknown_template_creates_nothing(healthy_lab: Lab, tmp_path: Path) -> None:
+    run = run_suite(tmp_path, healthy_lab.suite_env(SPEC_TEMPLATE="no-such-template"), "--tags=@smoke")
+    assert run.returncode != 0
+    assert "template 'no-such-template' not found in organization 'default'" in _hook_error(run.output)
+    assert healthy_lab.workspaces() == []
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"CODER_URL": "coder.dev.ameide.io", "CODER_SESSION_TOKEN": WRONG_TOKEN}, "CODER_URL (-D coder_url) must be"),
+        ({"SPEC_NAME_PREFIX": "Bad_Prefix"}, "SPEC_NAME_PREFIX (-D name_prefix) must be"),
+    ],
+)
+def test_malformed_settings(env: dict[str, str], expected: str, healthy_lab: Lab, tmp_path: Path) -> None:
+    run = run_suite(tmp_path, healthy_lab.suite_env(**env), "--tags=@smoke")
+    assert run.returncode != 0
+    assert expected in _hook_error(run.output)

@@ -1,0 +1,119 @@
+"""The Coder client and the waits, against the lab over the wire."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.conftest import Lab
+from workspace_spec.cleanup import Ledger
+from workspace_spec.coder import CoderClient, CoderError, NotCoderError
+from workspace_spec.naming import Namer
+from workspace_spec.settings import load_settings
+from workspace_spec.waiting import WaitFailed, observe, wait_for_agent_ready, wait_for_build
+from workspace_spec.workspaces import Workspaces
+
+
+@pytest.fixture
+def coder(healthy_lab: Lab) -> Iterator[CoderClient]:
+    client = CoderClient(healthy_lab.url, healthy_lab.token)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def workspaces(coder: CoderClient, healthy_lab: Lab) -> Iterator[Workspaces]:
+    settings = load_settings({"coder_url": "", "build_timeout": 20, "agent_timeout": 10, "cleanup_timeout": 20})
+    manager = Workspaces(coder, settings, Ledger(), Namer("unit"))
+    yield manager
+    manager.ledger.release()
+    assert healthy_lab.wait_until_clean() == ([], [])
+
+
+def test_build_info_recognises_coder(coder: CoderClient) -> None:
+    assert coder.build_info()["version"]
+
+
+def test_an_unreachable_url_is_named(healthy_lab: Lab) -> None:
+    with pytest.raises(NotCoderError, match=r"cannot reach CODER_URL http://127\.0\.0\.1:9"):
+        CoderClient("http://127.0.0.1:9", healthy_lab.token, timeout=2).build_info()
+
+
+def test_a_server_that_is_not_coder_is_named(healthy_lab: Lab) -> None:
+    keycloak = urlsplit(healthy_lab.env["OIDC_ISSUER"])  # a real web server, but not Coder
+    with pytest.raises(NotCoderError, match="is not a Coder deployment"):
+        CoderClient(f"{keycloak.scheme}://{keycloak.netloc}", healthy_lab.token, timeout=2).build_info()
+
+
+def test_errors_carry_status_message_and_detail(healthy_lab: Lab) -> None:
+    client = CoderClient(healthy_lab.url, "AAAAAAAAAA-BBBBBBBBBBBBBBBBBBBBBB")
+    with pytest.raises(CoderError) as caught:
+        client.me()
+    assert caught.value.status == 401
+    assert caught.value.message.startswith("You are signed out")
+    assert caught.value.detail == "API key is invalid."
+
+
+def test_invalid_and_duplicate_names_are_refused(coder: CoderClient, workspaces: Workspaces) -> None:
+    template = workspaces.template()
+    with pytest.raises(CoderError) as invalid:
+        coder.create_workspace(template.id, "bad_name")
+    assert invalid.value.status == 400 and invalid.value.validations[0]["field"] == "name"
+    created = workspaces.create(scope="run")
+    with pytest.raises(CoderError) as duplicate:
+        coder.create_workspace(template.id, created.name)
+    assert duplicate.value.status == 409
+
+
+def test_create_is_in_the_ledger_at_once_and_becomes_usable(workspaces: Workspaces) -> None:
+    created = workspaces.create(scope="run")
+    assert [entry.name for entry in workspaces.ledger.pending()] == [created.name]
+    usable = workspaces.usable(created)
+    assert usable.agent().lifecycle_state == "ready"
+    assert usable.app("code-server").health == "healthy"
+
+
+def test_a_failed_build_ends_the_wait_at_once_with_its_error_and_logs(healthy_lab: Lab, workspaces: Workspaces) -> None:
+    healthy_lab.set_faults("build-fails")
+    created = workspaces.create(scope="run")
+    started = time.monotonic()
+    with pytest.raises(WaitFailed) as caught:
+        wait_for_build(workspaces.coder, created.id, created.build_id, timeout=60)
+    assert time.monotonic() - started < 10, "the wait did not end on the failed build"
+    assert "the start build #1 failed" in str(caught.value)
+    assert "last build log lines" in str(caught.value)
+
+
+def test_waits_fall_back_to_polling_when_the_stream_breaks(
+    workspaces: Workspaces, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = workspaces.create(scope="run")
+
+    def broken_watch(*args: object, **kwargs: object) -> None:
+        raise httpx.ReadTimeout("stream silent")
+
+    monkeypatch.setattr(workspaces.coder, "watch", broken_watch)
+    ready = wait_for_agent_ready(workspaces.coder, created.id, timeout=15)
+    assert ready.agent().lifecycle_state == "ready"
+
+
+def test_the_stream_delivers_changes(workspaces: Workspaces) -> None:
+    created = workspaces.create(scope="run")
+    statuses = []
+    for workspace in observe(workspaces.coder, created.id, time.monotonic() + 15):
+        statuses.append(workspace.status)
+        if workspace.status == "running":
+            break
+    assert statuses[-1] == "running" and len(statuses) > 1
+
+
+def test_removal_is_idempotent_and_rides_through_a_failed_delete(healthy_lab: Lab, workspaces: Workspaces) -> None:
+    created = workspaces.usable(workspaces.create(scope="run"))
+    healthy_lab.set_faults("delete-fails-once")
+    workspaces.remove(created.id)
+    assert workspaces.is_gone(created.id)[0]
+    workspaces.remove(created.id)  # already gone: nothing to do, no error
