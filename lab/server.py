@@ -38,6 +38,9 @@ from lab.provisioner import Provisioner
 from lab.render import Renderer
 from lab.template import AmeideTemplate
 
+# Variables the platform's own tools read under these names (everything else is a suite setting).
+PLATFORM_VARIABLES = frozenset({"CODER_URL", "CODER_SESSION_TOKEN", "KUBECONFIG"})
+
 log = logging.getLogger("lab")
 SEED = Path(__file__).resolve().parent / "seed" / "ameide"
 REPO = ("ameideio", "ameide")
@@ -160,6 +163,12 @@ class Lab:
             await runner.cleanup()
 
 
+def _variable(key: str) -> str:
+    """The environment variable a shell user sets for a handshake key: the platform's own names stay,
+    the suite reads its other settings as SPEC_<NAME>."""
+    return key if key in PLATFORM_VARIABLES else f"SPEC_{key}"
+
+
 def _announce(lab: Lab, options: Options) -> None:
     if options.handshake:
         print(json.dumps({"ready": True, "env": lab.env, "faults": lab.faults.active}), flush=True)
@@ -169,7 +178,7 @@ def _announce(lab: Lab, options: Options) -> None:
     for key, value in lab.env.items():
         # WORKSPACE_DIR and REPO_DIR name a variable of the workspace: keep it unexpanded.
         quoted = f"'{value}'" if value.startswith("$") else shlex.quote(value)
-        print(f"export {key}={quoted}")
+        print(f"export {_variable(key)}={quoted}")
     print(
         f"# kubectl get namespaces    (log: {lab.state_dir / 'lab.log'}; faults: "
         f"{', '.join(lab.faults.active) or 'none'}; Ctrl-C stops)",

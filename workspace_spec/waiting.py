@@ -66,10 +66,11 @@ def wait_until(
     for workspace in observe(client, workspace_id, deadline):
         last = workspace
         if reason := failed(workspace):
-            raise WaitFailed(f"{what}: {reason}")
+            raise WaitFailed(f"{what} of workspace {workspace.name}: {reason}")
         if done(workspace):
             return workspace
-    raise WaitTimedOut(f"{what}: not reached within {timeout:.0f} s; last seen: {describe(last)}")
+    name = f" of workspace {last.name}" if last else ""
+    raise WaitTimedOut(f"{what}{name}: not reached within {timeout:.0f} s; last seen: {describe(last)}")
 
 
 def wait_for_build(client: CoderClient, workspace_id: str, build_id: str, timeout: float) -> Workspace | None:
@@ -145,7 +146,8 @@ def build_failure(client: CoderClient, workspace: Workspace) -> str:
         logs = client.build_logs(workspace.build_id)
     except (CoderError, httpx.HTTPError) as error:
         return f"{text}\n(build logs unavailable: {error})"
-    tail = [f"  {line.get('stage', '')}: {line.get('output', '')}" for line in logs[-LOG_TAIL_LINES:]]
+    lines = [line for line in logs if line.get("output", "").strip()]
+    tail = [f"  {line.get('stage', '')}: {line['output']}" for line in lines[-LOG_TAIL_LINES:]]
     return text + ("\nlast build log lines:\n" + "\n".join(tail) if tail else "")
 
 

@@ -28,7 +28,7 @@ SMOKE_SCENARIOS = 12
 # fault -> (the scenario that covers the broken part, what its failure message must say)
 FAULTS = {
     "build-fails": (USABLE, "the start build #1 failed"),
-    "agent-never-ready": (USABLE, "workspace agent readiness: not reached"),
+    "agent-never-ready": (USABLE, "workspace agent readiness of workspace"),
     "app-proxy-502": (PROXY_SIGNED_IN, "app proxy answered 502"),
     "ide-health-down": (IDE_HEALTH, "code-server health on localhost reports"),
     "pvc-lost-on-stop": (PERSISTENCE, "were deleted when the workspace stopped"),
