@@ -34,9 +34,12 @@ def before_all(context: Context) -> None:
     context.add_cleanup(_final_summary, world)
     context.add_cleanup(world.ledger.release)
     print(target.describe(), flush=True)
-    print(world.preflight(), flush=True)
+    if context.config.junit:
+        reports.start_fresh(Path(context.config.junit_directory))
     if allure_dir := reports.allure_results_dir(context.config):
+        reports.start_fresh(allure_dir)
         reports.write_allure_environment(allure_dir, reports.run_properties(world))
+    print(world.preflight(), flush=True)
 
 
 def before_feature(context: Context, feature: Feature) -> None:

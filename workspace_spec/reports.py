@@ -29,6 +29,15 @@ def allure_results_dir(config: Any) -> Path | None:
     return None
 
 
+def start_fresh(directory: Path) -> None:
+    """Empty a results directory: allure-behave and behave's JUnit only ever add files, so without this
+    a report would mix this run with every earlier one. Runs before any result is written."""
+    if directory.is_dir():
+        for path in directory.iterdir():
+            if path.is_file():
+                path.unlink()
+
+
 def write_allure_environment(results_dir: Path, properties: dict[str, str]) -> None:
     """Allure shows environment.properties on the report's overview; allure-behave writes none itself."""
     results_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,36 @@
+"""Ctrl-C and a CI runner's SIGTERM in the middle of a run still remove everything the run created."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, Lab
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_interrupted_run_cleans_up(signum: signal.Signals, healthy_lab: Lab, tmp_path: Path) -> None:
+    run = subprocess.Popen(
+        [sys.executable, "-m", "behave", str(ROOT / "features"), "--tags=@smoke", "-f", "plain", "--no-capture"],
+        cwd=tmp_path,
+        env=healthy_lab.suite_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not healthy_lab.workspaces() and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.1)
+    assert healthy_lab.workspaces(), "the run created no workspace to interrupt"
+    run.send_signal(signum)
+    output, _ = run.communicate(timeout=60)
+    assert run.returncode != 0
+    assert "ABORTED" in output
+    assert "0 not removed" in output, output[-2000:]
+    assert healthy_lab.wait_until_clean() == ([], []), output[-2000:]
