@@ -48,15 +48,25 @@ def before_feature(context: Context, feature: Feature) -> None:
 
 
 def before_scenario(context: Context, scenario: Scenario) -> None:
+    context.scenarios_run = getattr(context, "scenarios_run", 0) + 1
     context.state = ScenarioState()
     context.add_cleanup(context.world.ledger.release, "scenario")
     if "extension" in scenario.effective_tags and not context.world.settings.vscode_extensions:
         scenario.skip(reason="no code-server extensions are expected (SPEC_VSCODE_EXTENSIONS is empty)")
 
 
+class NothingChecked(Exception):
+    """The tag expression selected no scenario; behave alone would call that a success."""
+
+
 def after_all(context: Context) -> None:
-    if hasattr(context, "world") and context.config.junit:
+    if not hasattr(context, "world"):
+        return  # before_all failed and said why
+    if context.config.junit:
         reports.add_junit_properties(Path(context.config.junit_directory), reports.run_properties(context.world))
+    if not getattr(context, "scenarios_run", 0):
+        tags = " ".join(map(str, context.config.tags or []))
+        raise NothingChecked(f"no scenario matched --tags={tags}: nothing was checked")
 
 
 def _final_summary(world: World) -> None:

@@ -70,7 +70,7 @@ def then_ide_alive(context: Context) -> None:
 @when("the developer lists code-server's extensions over SSH")
 def when_list_extensions(context: Context) -> None:
     with context.world.shell(context.state.require_workspace()) as shell:
-        context.state.extensions = inside.installed_extensions(shell)
+        context.state.extensions = inside.installed_extensions(shell, context.world.settings.extensions_dir)
 
 
 @then("every expected extension is installed")

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from workspace_spec.coder import CoderClient
+from workspace_spec.coder import CoderClient, CoderError
 from workspace_spec.errors import PlatformFailure
 
 
@@ -22,9 +22,21 @@ class SignIn:
     issuer_url: str
 
 
+class ConfigUnreadable(Exception):
+    """The suite's user may not read what it needs to check (a setup problem, not a platform failure)."""
+
+
 def sign_in(coder: CoderClient) -> SignIn:
     methods = coder.auth_methods()
-    config = coder.deployment_config().get("config", {})
+    try:
+        config = coder.deployment_config().get("config", {})
+    except CoderError as error:
+        if error.status == 403:
+            raise ConfigUnreadable(
+                "the token's user may not read the deployment config (GET /api/v2/deployment/config answered 403); "
+                "the OIDC checks need a user with the owner or auditor role"
+            ) from None
+        raise
     oidc = methods.get("oidc") or {}
     return SignIn(
         oidc_enabled=bool(oidc.get("enabled")),

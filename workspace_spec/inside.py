@@ -9,9 +9,6 @@ from urllib.parse import urlsplit
 
 from workspace_spec.shell import CommandResult, WorkspaceShell, shell_path
 
-# code-server keeps extensions as <publisher>.<name>-<version>[-<platform>] directories.
-EXTENSIONS_DIR = "${XDG_DATA_HOME:-$HOME/.local/share}/code-server/extensions"
-
 
 @dataclass(frozen=True)
 class Checkout:
@@ -74,9 +71,10 @@ def health_port(healthcheck_url: str | None) -> int | None:
     return parts.port or (443 if parts.scheme == "https" else 80)
 
 
-def installed_extensions(shell: WorkspaceShell) -> list[str]:
-    """Extension ids (publisher.name) code-server has on disk; the same check live and in the lab."""
-    result = shell.run(f'ls -1 "{EXTENSIONS_DIR}" 2>/dev/null || true')
+def installed_extensions(shell: WorkspaceShell, extensions_dir: str) -> list[str]:
+    """Extension ids (publisher.name) code-server has on disk; the same check live and in the lab.
+    code-server keeps each as a <publisher>.<name>-<version>[-<platform>] directory."""
+    result = shell.run(f"ls -1 {shell_path(extensions_dir)} 2>/dev/null || true")
     ids = []
     for entry in result.stdout.split():
         match = re.match(r"^([a-z0-9-]+\.[a-z0-9-]+)-\d", entry, re.IGNORECASE)

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     repo_url: str = "https://github.com/ameideio/ameide"
     tools: Annotated[list[str], NoDecode] = ["git", "gh", "codex"]
     vscode_extensions: Annotated[list[str], NoDecode] = ["openai.chatgpt"]
+    # code-server's default; expanded by the workspace's shell.
+    extensions_dir: str = "${XDG_DATA_HOME:-$HOME/.local/share}/code-server/extensions"
     oidc_issuer: str | None = None
 
     # How the suite behaves.

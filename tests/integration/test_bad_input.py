@@ -69,6 +69,12 @@ def test_an_unknown_template_creates_nothing(healthy_lab: Lab, tmp_path: Path) -
     assert healthy_lab.workspaces() == []
 
 
+def test_tags_that_select_nothing_fail_the_run(healthy_lab: Lab, tmp_path: Path) -> None:
+    run = run_suite(tmp_path, healthy_lab.suite_env(), "--tags=@smok")
+    assert run.returncode != 0, "a run that checked nothing passed"
+    assert "no scenario matched --tags=@smok: nothing was checked" in run.output
+
+
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
