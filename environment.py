@@ -16,7 +16,7 @@ from behave.model import Feature, Scenario
 from behave.runner import Context
 
 from workspace_spec import reports
-from workspace_spec.state import FeatureState, ScenarioState
+from workspace_spec.state import FeatureState, RunState, ScenarioState
 from workspace_spec.target import select_target
 from workspace_spec.world import World
 
@@ -29,6 +29,7 @@ def before_all(context: Context) -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     target = select_target(context.config.userdata)
     world = context.world = World(target)
+    context.run_state = RunState()
     # Testrun cleanups run after after_all, newest first: remove what is left, report, then stop the lab.
     context.add_cleanup(world.close)
     context.add_cleanup(_final_summary, world)
@@ -48,7 +49,7 @@ def before_feature(context: Context, feature: Feature) -> None:
 
 
 def before_scenario(context: Context, scenario: Scenario) -> None:
-    context.scenarios_run = getattr(context, "scenarios_run", 0) + 1
+    context.run_state.scenarios_run += 1
     context.state = ScenarioState()
     context.add_cleanup(context.world.ledger.release, "scenario")
     if "extension" in scenario.effective_tags and not context.world.settings.vscode_extensions:
@@ -64,7 +65,7 @@ def after_all(context: Context) -> None:
         return  # before_all failed and said why
     if context.config.junit:
         reports.add_junit_properties(Path(context.config.junit_directory), reports.run_properties(context.world))
-    if not getattr(context, "scenarios_run", 0):
+    if not context.run_state.scenarios_run:
         tags = " ".join(map(str, context.config.tags or []))
         raise NothingChecked(f"no scenario matched --tags={tags}: nothing was checked")
 

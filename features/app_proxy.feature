@@ -9,7 +9,7 @@ Feature: VS Code in the browser through Coder's app proxy
 
   Scenario: A signed-in developer reaches code-server through the app proxy (§1.1 check 2)
     When the developer opens the code-server app with their session
-    Then the app proxy serves the app without a server error
+    Then the app proxy serves the app
 
   Scenario: The app proxy does not serve the app without a session (§1.1 check 2)
     When someone opens the code-server app without a session

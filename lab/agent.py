@@ -92,7 +92,7 @@ class Agents:
                 url = app.healthcheck_url.replace("//localhost:", "//127.0.0.1:", 1)
                 try:
                     async with self._http.get(url) as response:
-                        passed = response.status < 400
+                        passed = response.status < 500  # the agent: "a non-5XX status code"
                 except (aiohttp.ClientError, TimeoutError):
                     passed = False
                 failures[app.id] = 0 if passed else failures[app.id] + 1

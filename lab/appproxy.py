@@ -129,33 +129,42 @@ def _forward_headers(request: web.Request, token: str | None) -> CIMultiDict[str
 
 def _upstream_url(app: App, tail: str, request: web.Request) -> URL:
     base = URL(app.url)
-    query = [(k, v) for k, v in base.query.items()] + [(k, v) for k, v in request.query.items() if k != SESSION_COOKIE]
+    # Only the request's own query goes upstream; the app URL's query was a redirect's business.
+    query = [(k, v) for k, v in request.query.items() if k != SESSION_COOKIE]
     host = "127.0.0.1" if base.host == "localhost" else base.host
     return base.with_host(host or "127.0.0.1").with_path("/" + tail, encoded=False).with_query(query)
 
 
 async def proxy(request: web.Request) -> web.StreamResponse:
+    """In coderd's order (workspaceapps db.go Issue, proxy.go): resolve the app (404, 400 offline), then
+    authorize (303 to login), then the agent (502), and only then the slash and query redirects (307)."""
     owner, target, slug = (request.match_info[k] for k in ("owner", "target", "slug"))
     tail = request.match_info.get("tail")
     base = f"/@{owner}/{target}/apps/{slug}/"
-    if tail is None:
-        return _redirect(307, base + (f"?{request.query_string}" if request.query_string else ""))
     dep = request.app[DEPLOYMENT]
     if owner == "me":
-        return error_page(404, "Application Not Found", "Path apps do not support @me.")
-    if not _authenticated(request, dep, base):
-        back = request.path + (f"?{request.query_string}" if request.query_string else "")
-        return _redirect(303, "/login?" + urlencode({"message": SIGNED_OUT, "redirect": back}))
+        return error_page(
+            404, "Application Not Found", "Applications must be accessed with the full username, not @me."
+        )
     try:
         agent, app = _resolve(dep, owner, target, slug)
     except _Refused as refused:
         return refused.response
+    if not _authenticated(request, dep, base):
+        back = request.path + (f"?{request.query_string}" if request.query_string else "")
+        return _redirect(303, f"{dep.access_url}/login?" + urlencode({"message": SIGNED_OUT, "redirect": back}))
     if dep.faults.on("app-proxy-502"):
         return error_page(
             502, "Application Unavailable", "Failed to proxy request to application: dial tcp: connection refused"
         )
     if agent.status != "connected":
         return error_page(502, "Application Unavailable", f'Agent state is "{agent.status}", not "connected"')
+    if tail is None:
+        return _redirect(307, request.path + "/")
+    app_query = URL(app.url).query_string
+    if tail == "" and not request.query_string and app_query:
+        # The app's own URL has a query (code-server's ?folder=): coderd sends the browser there first.
+        return _redirect(307, f"{base}?{app_query}")
     try:
         async with request.app[HTTP].request(
             request.method,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from tenacity import RetryCallState, retry, retry_if_result, stop_after_delay, wait_fixed
@@ -12,6 +13,8 @@ from workspace_spec.coder import CoderClient, Workspace
 # While the app warms up the proxy answers 502 "Application Unavailable"; nothing else is retried
 # (Coder's own app-proxy tests do the same): any other answer is the verdict.
 WARMING_UP = 502
+# coderd redirects within the app (a missing slash; code-server's ?folder= query) before proxying.
+MAX_IN_APP_REDIRECTS = 3
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,15 @@ def open_app(coder: CoderClient, path: str, with_session: bool, timeout: float) 
     def give_up(state: RetryCallState) -> httpx.Response:
         return state.outcome.result()  # the last 502 is the answer
 
+    def follow_in_app(response: httpx.Response) -> httpx.Response:
+        """Follow redirects that stay inside the app (never one to the login page), as a browser would."""
+        for _ in range(MAX_IN_APP_REDIRECTS):
+            target = _in_app_target(coder.url, path, response)
+            if not with_session or target is None:
+                break
+            response = coder.open_app(target, with_session=True)
+        return response
+
     @retry(
         retry=retry_if_result(lambda response: response.status_code == WARMING_UP),
         stop=stop_after_delay(timeout),
@@ -52,16 +64,26 @@ def open_app(coder: CoderClient, path: str, with_session: bool, timeout: float) 
     def request() -> httpx.Response:
         nonlocal attempts
         attempts += 1
-        return coder.open_app(path, with_session=with_session)
+        return follow_in_app(coder.open_app(path, with_session=with_session))
 
     response = request()
     return AppAnswer(
-        path=path,
+        path=response.url.raw_path.decode(),
         status=response.status_code,
         location=_without_query_secrets(response.headers.get("location", "")),
         content_type=response.headers.get("content-type", ""),
         attempts=attempts,
     )
+
+
+def _in_app_target(base_url: str, app_base: str, response: httpx.Response) -> str | None:
+    """The path+query a redirect points to, when it stays under the app's base path on the same host."""
+    if not response.is_redirect:
+        return None
+    target = urlsplit(urljoin(str(response.url), response.headers.get("location", "")))
+    if target.netloc != urlsplit(base_url).netloc or not target.path.startswith(app_base):
+        return None
+    return target.path + (f"?{target.query}" if target.query else "")
 
 
 def _without_query_secrets(location: str) -> str:

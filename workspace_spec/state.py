@@ -43,6 +43,13 @@ class ScenarioState:
 
 
 @dataclass
+class RunState:
+    """What the whole run counts (kept on behave's root layer, which outlives every scenario)."""
+
+    scenarios_run: int = 0
+
+
+@dataclass
 class FeatureState:
     """The workspace a feature's scenarios share, created once (live workspaces take minutes)."""
 

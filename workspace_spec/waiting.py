@@ -20,7 +20,8 @@ STREAM_SILENCE_SECONDS = 5.0
 POLL_INTERVAL_SECONDS = 1.0
 LOG_TAIL_LINES = 15
 FAILED_JOB = ("failed", "canceled")
-FAILED_LIFECYCLE = ("start_error", "start_timeout", "shutdown_error", "shutdown_timeout")
+# start_timeout is not here: Coder treats a slow startup script as a soft state, the workspace stays usable.
+FAILED_LIFECYCLE = ("start_error", "shutdown_error", "shutdown_timeout")
 
 
 class WaitFailed(PlatformFailure):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 
 from workspace_spec.cleanup import Ledger
@@ -11,6 +12,14 @@ from workspace_spec.naming import Namer
 from workspace_spec.shell import WorkspaceShell
 from workspace_spec.target import Target
 from workspace_spec.workspaces import Workspaces
+
+# POST /api/v2/users/{user}/workspaces and the `default` organization alias arrived in v2.14.
+MINIMUM_VERSION = (2, 14)
+
+
+def _minor_version(version: str) -> tuple[int, int] | None:
+    match = re.match(r"v?(\d+)\.(\d+)", version)
+    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 class PreflightError(Exception):
@@ -39,6 +48,11 @@ class World:
             version = self.coder.build_info().get("version", "unknown version")
         except NotCoderError as error:
             raise PreflightError(str(error)) from None
+        if (found := _minor_version(version)) is not None and found < MINIMUM_VERSION:
+            raise PreflightError(
+                f"Coder {version} at {self.coder.url} is older than v2.{MINIMUM_VERSION[1]}, "
+                "which this suite needs (POST /api/v2/users/{user}/workspaces)"
+            )
         try:
             user = self.coder.me()
         except CoderError as error:

@@ -150,7 +150,7 @@ def org_param(request: web.Request) -> None:
 
 
 def bool_query(request: web.Request, name: str) -> bool:
-    raw = request.query.get(name, "false")
+    raw = request.query.get(name) or "false"  # an empty value is false, as in coderd
     if raw.lower() not in ("true", "false", "1", "0", "t", "f"):
         raise ApiError(400, f'Invalid boolean value "{raw}" for "{name}" query param.')
     return raw.lower() in ("true", "1", "t")

@@ -29,7 +29,7 @@ SMOKE_SCENARIOS = 12
 FAULTS = {
     "build-fails": (USABLE, "the start build #1 failed"),
     "agent-never-ready": (USABLE, "workspace agent readiness of workspace"),
-    "app-proxy-502": (PROXY_SIGNED_IN, "app proxy answered 502"),
+    "app-proxy-502": (PROXY_SIGNED_IN, "app proxy did not serve the app: it answered 502"),
     "ide-health-down": (IDE_HEALTH, "code-server health on localhost reports"),
     "pvc-lost-on-stop": (PERSISTENCE, "were deleted when the workspace stopped"),
     "volume-wiped-on-restart": (PERSISTENCE, "is gone after stop and start"),
