@@ -43,17 +43,37 @@ def before_all(context: Context) -> None:
     print(world.preflight(), flush=True)
 
 
+class ConfigurationError(Exception):
+    """A feature needs a setting that is missing; nothing has been created for it."""
+
+
 def before_feature(context: Context, feature: Feature) -> None:
     context.feature_state = FeatureState()
     context.add_cleanup(context.world.ledger.release, "feature")
+    if "e2e" in feature.tags and (problem := context.world.settings.e2e_problem()):
+        raise ConfigurationError(problem)
 
 
 def before_scenario(context: Context, scenario: Scenario) -> None:
     context.run_state.scenarios_run += 1
     context.state = ScenarioState()
     context.add_cleanup(context.world.ledger.release, "scenario")
-    if "extension" in scenario.effective_tags and not context.world.settings.vscode_extensions:
+    settings = context.world.settings
+    if "extension" in scenario.effective_tags and not settings.vscode_extensions:
         scenario.skip(reason="no code-server extensions are expected (SPEC_VSCODE_EXTENSIONS is empty)")
+    if "codex" in scenario.effective_tags and settings.codex == "off":
+        scenario.skip(reason="Codex is not enabled (SPEC_CODEX=off); set SPEC_CODEX=auth-json when workspaces have it")
+
+
+def after_scenario(context: Context, scenario: Scenario) -> None:
+    # Runs before the scenario's cleanups: what is kept here is not removed by them.
+    if scenario.status.has_failed() and context.world.settings.keep_on_failure:
+        context.world.ledger.keep("scenario")
+
+
+def after_feature(context: Context, feature: Feature) -> None:
+    if feature.status.has_failed() and context.world.settings.keep_on_failure:
+        context.world.ledger.keep("feature")
 
 
 class NothingChecked(Exception):

@@ -29,10 +29,19 @@ class CleanupReport:
     created: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         text = f"cleanup: {len(self.created)} created, {len(self.removed)} removed, {len(self.failed)} not removed"
-        return "\n".join([text, *(f"  NOT REMOVED: {item}" for item in self.failed)])
+        if self.kept:
+            text += f", {len(self.kept)} KEPT for debugging (SPEC_KEEP_ON_FAILURE): delete them when done"
+        return "\n".join(
+            [
+                text,
+                *(f"  NOT REMOVED: {item}" for item in self.failed),
+                *(f"  KEPT: {item}" for item in self.kept),
+            ]
+        )
 
 
 class CleanupFailed(Exception):
@@ -60,6 +69,13 @@ class Ledger:
 
     def pending(self, scope: str | None = None) -> list[Entry]:
         return [entry for entry in self._entries if scope is None or entry.scope == scope]
+
+    def keep(self, scope: str) -> None:
+        """Leave the scope's entries in place for debugging: reported loudly, removed by nobody."""
+        for entry in self.pending(scope):
+            self._entries.remove(entry)
+            self.report.kept.append(f"{entry.kind} {entry.name}")
+            log.warning("keeping %s %s for debugging", entry.kind, entry.name)
 
     def release(self, scope: str | None = None) -> None:
         """Remove the scope's entries (all with None), newest first; raise if any could not be removed."""

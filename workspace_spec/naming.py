@@ -35,6 +35,10 @@ class Namer:
             raise ValueError(f"workspace name {name!r} is not valid for Coder")
         return name
 
+    def branch(self) -> str:
+        """A git branch of this run: `<prefix>/<run>-<n>`, found by the sweeper through its prefix."""
+        return f"{self.prefix}/{self.run_id}-{next(self._counter)}"
+
     def marker(self) -> str:
         """A file name and content unique to this run, for persistence checks."""
         return f"{self.prefix}-{self.run_id}-{secrets.token_hex(8)}"

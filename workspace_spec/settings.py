@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -20,7 +20,9 @@ _TOKEN_FORMAT = re.compile(r"^[A-Za-z0-9]{10}-[A-Za-z0-9]{22}$")
 _PREFIX_FORMAT = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_PREFIX_LENGTH = 16
 # Settings that keep the names the platform's own tools use, instead of SPEC_<NAME>.
-_STANDARD_NAMES = frozenset({"coder_url", "coder_session_token", "kubeconfig"})
+_STANDARD_NAMES = frozenset({"coder_url", "coder_session_token", "kubeconfig", "github_token"})
+# GitHub's own rule for owner/repository names.
+_REPO_FORMAT = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
 
 
 class SettingsError(Exception):
@@ -55,6 +57,18 @@ class Settings(BaseSettings):
     # code-server's default; expanded by the workspace's shell.
     extensions_dir: str = "${XDG_DATA_HOME:-$HOME/.local/share}/code-server/extensions"
     oidc_issuer: str | None = None
+
+    # The E2E workflow (spec 629 §1.2): branch, push and pull request from inside a workspace.
+    e2e_template: str = "ameide-gitops"
+    e2e_repo: str | None = None  # owner/name of a bot-writable repository; never the product repository
+    e2e_repo_url: str = ""  # defaults to https://github.com/<e2e_repo>.git
+    github_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("github_token", "GITHUB_TOKEN"))
+    github_api_url: str = "https://api.github.com"
+    push_auth: Literal["external-auth", "token"] = "external-auth"
+    git_author_name: str = "workspace-spec bot"
+    git_author_email: str = "workspace-spec-bot@users.noreply.github.com"
+    codex: Literal["off", "auth-json"] = "off"
+    keep_on_failure: bool = False
 
     # How the suite behaves.
     name_prefix: str = "spec"
@@ -106,7 +120,14 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("template", "organization", "app_slug")
+    @field_validator("e2e_repo")
+    @classmethod
+    def _check_repo(cls, value: str | None) -> str | None:
+        if value and not _REPO_FORMAT.match(value):
+            raise ValueError(f"must be owner/name of a GitHub repository, got {value!r}")
+        return value or None
+
+    @field_validator("template", "e2e_template", "organization", "app_slug")
     @classmethod
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
@@ -119,11 +140,21 @@ class Settings(BaseSettings):
             raise ValueError("CODER_SESSION_TOKEN is required when CODER_URL is set")
         if not self.repo_dir:
             self.repo_dir = f"{self.workspace_dir.rstrip('/')}/ameide"
+        if self.e2e_repo and not self.e2e_repo_url:
+            self.e2e_repo_url = f"https://github.com/{self.e2e_repo}.git"
         return self
 
     @property
     def is_live(self) -> bool:
         return self.coder_url is not None
+
+    def e2e_problem(self) -> str:
+        """Why the E2E flow cannot run as configured, or '' when it can."""
+        if not self.e2e_repo:
+            return "SPEC_E2E_REPO (-D e2e_repo) is not set: name a bot-writable owner/repository"
+        if self.github_token is None:
+            return "GITHUB_TOKEN (-D github_token) is not set: the bot token opens and closes the pull requests"
+        return ""
 
     @property
     def token(self) -> str:

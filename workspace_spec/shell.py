@@ -8,6 +8,7 @@ brings a throwaway key and keeps no known_hosts.
 
 from __future__ import annotations
 
+import io
 import shlex
 from dataclasses import dataclass
 from functools import cache
@@ -95,11 +96,13 @@ class WorkspaceShell:
         if self._proxy is not None:
             self._proxy.close()
 
-    def run(self, command: str, timeout: float = 60.0) -> CommandResult:
+    def run(self, command: str, timeout: float = 60.0, stdin: str | None = None) -> CommandResult:
+        """Run a command; `stdin` is how secrets get in (never the command line, which `ps` shows)."""
         if self._connection is None:
             raise ShellUnavailable("the SSH session is not open")
+        stream = io.StringIO(stdin) if stdin is not None else False
         try:
-            result = self._connection.run(command, hide=True, warn=True, in_stream=False, timeout=timeout)
+            result = self._connection.run(command, hide=True, warn=True, in_stream=stream, timeout=timeout)
         except CommandTimedOut:
             return CommandResult(command, 124, "", f"timed out after {timeout:.0f} s")
         return CommandResult(command, result.exited, result.stdout, result.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from workspace_spec.apps import AppAnswer
 from workspace_spec.coder import Template, Workspace
@@ -12,6 +13,10 @@ from workspace_spec.identity import SignIn
 from workspace_spec.inside import Checkout
 from workspace_spec.kube import NamespaceObjects
 from workspace_spec.shell import CommandResult
+
+if TYPE_CHECKING:  # the workflow module needs the world, which needs this module
+    from workspace_spec.e2e import Proposal
+    from workspace_spec.github import PullFacts
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,9 @@ class ScenarioState:
     extensions: list[str] = field(default_factory=list)
     sign_in: SignIn | None = None
     first_user: tuple[bool, str] | None = None
+    checkout_dir: str = ""
+    proposal: Proposal | None = None
+    pull: PullFacts | None = None
 
     def require_workspace(self) -> Workspace:
         if self.workspace is None:

@@ -31,12 +31,12 @@ class Workspaces:
         self.namer = namer
         self._entries: dict[str, Entry] = {}
 
-    def template(self) -> Template:
-        return self.coder.template(self.settings.organization, self.settings.template)
+    def template(self, name: str | None = None) -> Template:
+        return self.coder.template(self.settings.organization, name or self.settings.template)
 
-    def create(self, scope: str, ttl_ms: int | None = None) -> Workspace:
+    def create(self, scope: str, ttl_ms: int | None = None, template_name: str | None = None) -> Workspace:
         """Create a workspace; it is in the ledger before this returns (Coder answered 201)."""
-        template = self.template()
+        template = self.template(template_name)
         workspace = self.coder.create_workspace(template.id, self.namer.workspace(), ttl_ms=ttl_ms)
         self._entries[workspace.id] = self.ledger.register(
             "workspace", workspace.name, scope, lambda: self.remove(workspace.id)
@@ -84,13 +84,13 @@ class Workspaces:
         if entry := self._entries.pop(workspace.id, None):
             self.ledger.forget(entry)
 
-    def shared(self, feature: FeatureState) -> Workspace:
+    def shared(self, feature: FeatureState, template_name: str | None = None) -> Workspace:
         """The feature's workspace, created on first use and made sure usable on every use."""
         if feature.failure:
             raise WaitFailed(f"the feature's workspace is not usable (first failure: {feature.failure})")
         with feature.guard():
             if feature.workspace is None:
-                feature.workspace = self.create(scope="feature")
+                feature.workspace = self.create(scope="feature", template_name=template_name)
             feature.workspace = self.usable(feature.workspace)
         return feature.workspace
 

@@ -7,6 +7,7 @@ from functools import cached_property
 
 from workspace_spec.cleanup import Ledger
 from workspace_spec.coder import CoderClient, CoderError, NotCoderError, Workspace
+from workspace_spec.github import PullRequests
 from workspace_spec.kube import Cluster
 from workspace_spec.naming import Namer
 from workspace_spec.shell import WorkspaceShell
@@ -38,6 +39,18 @@ class World:
     @cached_property
     def cluster(self) -> Cluster:
         return Cluster(self.settings.kubeconfig, self.settings.request_timeout)
+
+    @cached_property
+    def pull_requests(self) -> PullRequests:
+        if problem := self.settings.e2e_problem():
+            raise PreflightError(problem)
+        assert self.settings.github_token and self.settings.e2e_repo
+        return PullRequests(
+            self.settings.github_api_url,
+            self.settings.github_token.get_secret_value(),
+            self.settings.e2e_repo,
+            self.settings.request_timeout,
+        )
 
     def shell(self, workspace: Workspace) -> WorkspaceShell:
         return WorkspaceShell(workspace.name, self.settings.coder_cli)
@@ -74,5 +87,7 @@ class World:
         return f"Coder {version} as {username}, template {self.settings.template}, run {self.namer.run_id}"
 
     def close(self) -> None:
+        if "pull_requests" in self.__dict__:
+            self.pull_requests.close_connection()
         self.coder.close()
         self.target.close()

@@ -46,3 +46,14 @@ def test_forgotten_entries_are_not_removed_twice():
 def test_unknown_scope_is_a_programming_error():
     with pytest.raises(ValueError):
         Ledger().register("workspace", "a", "step", lambda: None)
+
+
+def test_kept_entries_are_reported_loudly_and_not_removed():
+    removed = []
+    ledger = Ledger()
+    ledger.register("workspace", "a", "scenario", lambda: removed.append("a"))
+    ledger.keep("scenario")
+    ledger.release("scenario")
+    assert removed == []
+    assert "1 KEPT for debugging" in ledger.report.summary()
+    assert "KEPT: workspace a" in ledger.report.summary()

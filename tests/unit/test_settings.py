@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from workspace_spec.settings import SettingsError, load_settings
@@ -72,3 +74,24 @@ def test_a_malformed_token_is_rejected_without_being_echoed():
     assert secret not in str(caught.value)
     # pydantic's own error text quotes the input; it must not ride along as the cause.
     assert caught.value.__cause__ is None
+
+
+def test_e2e_needs_a_bot_repository_and_a_token():
+    assert "SPEC_E2E_REPO" in load_settings().e2e_problem()
+    assert "GITHUB_TOKEN" in load_settings({"e2e_repo": "bots/sandbox"}).e2e_problem()
+    ready = load_settings({"e2e_repo": "bots/sandbox", "github_token": "t"})
+    assert ready.e2e_problem() == ""
+    assert ready.e2e_repo_url == "https://github.com/bots/sandbox.git"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"e2e_repo": "just-a-name"}, "SPEC_E2E_REPO (-D e2e_repo) must be owner/name"),
+        ({"codex": "yes"}, "SPEC_CODEX (-D codex)"),
+        ({"push_auth": "password"}, "SPEC_PUSH_AUTH (-D push_auth)"),
+    ],
+)
+def test_bad_e2e_settings(overrides, expected):
+    with pytest.raises(SettingsError, match=re.escape(expected)):
+        load_settings(overrides)
