@@ -43,6 +43,7 @@ class Agents:
         self.agent_delay = agent_delay
         self._running: dict[str, _Running] = {}
         self._http: aiohttp.ClientSession | None = None
+        self.coder_url = ""  # coderd's access URL, set once it listens: the agent's CODER_AGENT_URL
 
     async def create(self, workspace: Workspace, placement: Placement, env: dict[str, str], resource_id: str) -> Agent:
         """Start the pod's processes (IDE server first: the app URL names its port); not yet connected."""
@@ -59,6 +60,8 @@ class Agents:
             healthcheck_url=f"http://localhost:{port}/healthz",
         )
         agent = Agent(workspace_id=workspace.id, resource_id=resource_id, home=str(placement.home), apps=[app])
+        # As the agent's process has them: `coder external-auth ...` in a session talks to coderd with these.
+        env = env | {"CODER_AGENT_URL": self.coder_url, "CODER_AGENT_TOKEN": agent.auth_token}
         self._running[agent.id] = _Running(SSHD(self.host_key, env, placement.home), ide)
         return agent
 

@@ -1,20 +1,29 @@
-"""The lab's stand-in `coder` executable: `coder ssh --stdio [--ssh-host-prefix P] <host>`.
+"""The lab's stand-in `coder` executable, two of the real CLI's commands:
 
-Like the real CLI it resolves the host through the API with CODER_URL and CODER_SESSION_TOKEN, waits
-for a starting workspace and its agent, then carries the raw SSH byte stream between stdin/stdout and
-the agent (here over the lab's ssh websocket instead of tailnet). Stdout carries only SSH bytes; every
-message goes to stderr; errors exit 1. Unlike the real CLI it does not auto-start a stopped workspace.
+`coder ssh --stdio [--ssh-host-prefix P] <host>` (on the suite's machine): like the real CLI it resolves
+the host through the API with CODER_URL and CODER_SESSION_TOKEN, waits for a starting workspace and its
+agent, then carries the raw SSH byte stream between stdin/stdout and the agent (here over the lab's ssh
+websocket instead of tailnet). Stdout carries only SSH bytes; every message goes to stderr. Unlike the
+real CLI it does not auto-start a stopped workspace.
+
+`coder external-auth access-token <provider> [--extra PATH]` (inside a workspace): asks coderd with the
+agent's CODER_AGENT_URL and CODER_AGENT_TOKEN; prints the token without a newline (exit 0) or, when the
+user has not linked the provider, the URL to link it at (exit 1).
+
+Errors go to stderr and exit 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 import threading
 import time
 from typing import Any, NoReturn
+from urllib.parse import urlencode
 
 import aiohttp
 
@@ -132,6 +141,23 @@ async def _bridge(socket: aiohttp.ClientWebSocketResponse) -> None:
         task.result()
 
 
+async def external_auth_token(url: str, token: str, provider: str, extra: str) -> tuple[str, bool]:
+    """(what to print, whether the user is linked) for the provider, from coderd's agent API."""
+    async with aiohttp.ClientSession(headers={"Coder-Session-Token": token}) as http:
+        query = urlencode({"id": provider, "match": ""})
+        body = await _get(http, f"{url.rstrip('/')}/api/v2/workspaceagents/me/external-auth?{query}")
+    if body.get("url"):
+        return str(body["url"]), False
+    if not extra:
+        return str(body.get("access_token", "")), True
+    value: Any = body.get("token_extra") or {}
+    for key in extra.split("."):  # a plain dotted path (the real CLI takes a gjson path)
+        value = value.get(key) if isinstance(value, dict) else None
+    if value is None:
+        raise CliError(f"no token extra {extra!r}")
+    return value if isinstance(value, str) else json.dumps(value), True
+
+
 async def ssh_stdio(url: str, token: str, host: str, prefix: str) -> None:
     owner, name, agent_name = parse_host(host, prefix)
     url = url.rstrip("/")
@@ -154,8 +180,22 @@ def main(argv: list[str] | None = None) -> int:
     ssh.add_argument("--stdio", action="store_true", help="carry the SSH stream on stdin/stdout")
     ssh.add_argument("--ssh-host-prefix", default="")
     ssh.add_argument("host")
+    external = commands.add_parser("external-auth", help="manage external auth (inside a workspace)")
+    actions = external.add_subparsers(dest="action", required=True)
+    access = actions.add_parser("access-token", help="print an external auth provider's access token")
+    access.add_argument("provider")
+    access.add_argument("--extra", default="", help="print this field of the token's extra data instead")
+    access.add_argument("--agent-url", default=os.environ.get("CODER_AGENT_URL", ""))
+    access.add_argument("--agent-token", default=os.environ.get("CODER_AGENT_TOKEN", ""))
     args = parser.parse_args(argv)
     try:
+        if args.command == "external-auth":
+            if not args.agent_url or not args.agent_token:
+                raise CliError("CODER_AGENT_URL and CODER_AGENT_TOKEN must be set: run this inside a workspace")
+            text, linked = asyncio.run(external_auth_token(args.agent_url, args.agent_token, args.provider, args.extra))
+            sys.stdout.write(text)  # no newline, so `$(coder external-auth access-token github)` is exact
+            sys.stdout.flush()
+            return 0 if linked else 1
         if not args.stdio:
             raise CliError("the lab's coder supports only `coder ssh --stdio <host>`")
         if not args.url or not args.token:

@@ -21,6 +21,11 @@ KNOWN: dict[str, str] = {
     "wrong-oidc-issuer": "the deployment config names another issuer",
     "no-default-ttl": "templates have default_ttl_ms 0",
     "delete-fails-once": "the first delete build of each workspace fails",
+    "push-rejected": "the git host refuses every push (protected branch)",
+    "pr-forbidden": "creating a pull request answers 403",
+    "repo-missing": "the bot-writable repository does not exist",
+    "external-auth-unlinked": "the CI user has not linked GitHub in Coder",
+    "codex-no-change": "the lab's model answers Codex without making any change",
 }
 
 

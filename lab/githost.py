@@ -1,6 +1,8 @@
 """A git host: bare repositories served over git's smart HTTP protocol by `git http-backend` (CGI).
 
-Clone and fetch are anonymous; push needs HTTP basic auth whose password is the host's token.
+Clone and fetch are anonymous; push needs HTTP basic auth whose password is one of the tokens the
+host accepts. Faults: `repo-missing` hides the bot-writable repositories, `push-rejected` refuses
+every push the way GitHub's protected-branch hook does.
 """
 
 from __future__ import annotations
@@ -10,28 +12,21 @@ import base64
 import binascii
 import hmac
 import logging
-import os
 import subprocess
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from aiohttp import web
 from multidict import CIMultiDict
 
+from lab.faults import Faults
+from lab.gitrepo import BareRepo, git_env
+
 log = logging.getLogger(__name__)
 AUTHOR = "Ameide Lab <lab@example.invalid>"
 CHUNK = 64 * 1024
 NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
-
-
-def _git_env() -> dict[str, str]:
-    # Keep the machine's and the user's git configuration out of the host's repositories.
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "LANG": "C",
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-    }
 
 
 def _initial_commit(branch: str, files: dict[str, str]) -> bytes:
@@ -73,20 +68,80 @@ async def _feed(request: web.Request, stdin: asyncio.StreamWriter) -> None:
         stdin.close()
 
 
+def _pkt_line(data: bytes) -> bytes:
+    return b"%04x" % (len(data) + 4) + data
+
+
+def _push_commands(body: bytes) -> tuple[list[str], set[str]]:
+    """The refs a receive-pack request updates, and the client's capabilities (from the first command)."""
+    refs: list[str] = []
+    capabilities: set[str] = set()
+    at = 0
+    while at + 4 <= len(body):
+        length = int(body[at : at + 4], 16)
+        if length == 0:  # flush: the pack follows
+            break
+        line = body[at + 4 : at + length].rstrip(b"\n")
+        at += length
+        command, _, caps = line.partition(b"\0")
+        if caps:
+            capabilities = set(caps.decode(errors="replace").split())
+        parts = command.decode(errors="replace").split(" ")
+        if len(parts) == 3 and parts[2].startswith("refs/"):  # old new ref (not shallow/push-cert lines)
+            refs.append(parts[2])
+    return refs, capabilities
+
+
+async def _reject_push(request: web.Request) -> web.Response:
+    """A receive-pack answer that refuses every ref as GitHub's protected-branch hook does: the
+    messages on side band 2 (git prints them as `remote: ...`), each ref `ng` in the report."""
+    refs, capabilities = _push_commands(await request.read())
+    report = _pkt_line(b"unpack ok\n")
+    messages = b""
+    for ref in refs:
+        report += _pkt_line(f"ng {ref} protected branch hook declined\n".encode())
+        messages += f"error: GH006: Protected branch update failed for {ref}.\n".encode()
+    messages += b"error: Changes must be made through a pull request.\n"
+    report += b"0000"
+    if capabilities & {"side-band-64k", "side-band"}:
+        body = _pkt_line(b"\2" + messages) + _pkt_line(b"\1" + report) + b"0000"
+    else:
+        body = report
+    log.info("push to %s rejected (push-rejected)", request.path)
+    return web.Response(
+        body=body, content_type="application/x-git-receive-pack-result", headers={"Cache-Control": "no-cache"}
+    )
+
+
 class GitHost:
     """Bare repositories under `root/<owner>/<name>.git`; set `base_url` once the server listens."""
 
-    def __init__(self, root: Path, token: str) -> None:
+    def __init__(self, root: Path, tokens: Iterable[str], faults: Faults | None = None) -> None:
         self.root = root
-        self._token = token
+        self._tokens = tuple(token.encode() for token in tokens)
+        self.faults = faults or Faults()
         self.base_url = ""
+        self._bot_writable: set[tuple[str, str]] = set()
 
-    def create_repo(self, owner: str, name: str, files: dict[str, str], default_branch: str = "main") -> None:
-        """A new bare repository whose `default_branch` has one commit holding `files` (path -> text)."""
+    def accepts(self, token: str) -> bool:
+        """Whether `token` is one the host issued; compares with every token in constant time."""
+        given = token.encode()
+        matches = [hmac.compare_digest(given, known) for known in self._tokens]
+        return bool(given) and any(matches)
+
+    def create_repo(
+        self, owner: str, name: str, files: dict[str, str], default_branch: str = "main", bot_writable: bool = False
+    ) -> None:
+        """A new bare repository whose `default_branch` has one commit holding `files` (path -> text).
+
+        A bot-writable repository is the one the `repo-missing` fault takes away.
+        """
         path = self.root / owner / f"{name}.git"
         if path.exists():
             raise FileExistsError(f"repository {owner}/{name} exists")
-        env = _git_env()
+        if bot_writable:
+            self._bot_writable.add((owner, name))
+        env = git_env()
         subprocess.run(
             ["git", "init", "--quiet", "--bare", f"--initial-branch={default_branch}", str(path)], check=True, env=env
         )
@@ -97,6 +152,13 @@ class GitHost:
             check=True,
             env=env,
         )
+
+    def repo(self, owner: str, name: str) -> BareRepo | None:
+        """The repository as clients see it: None when there is none (or the fault hides it)."""
+        path = self.root / owner / f"{name}.git"
+        if not path.is_dir() or (self.faults.on("repo-missing") and (owner, name) in self._bot_writable):
+            return None
+        return BareRepo(path)
 
     def clone_url(self, owner: str, name: str) -> str:
         if not self.base_url:
@@ -111,7 +173,7 @@ class GitHost:
         return app
 
     def _user(self, request: web.Request) -> str | None:
-        """The basic-auth user name when the password is the token, else None."""
+        """The basic-auth user name when the password is a token the host accepts, else None."""
         scheme, _, value = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "basic":
             return None
@@ -119,19 +181,23 @@ class GitHost:
             user, _, password = base64.b64decode(value, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return None
-        return user if hmac.compare_digest(password.encode(), self._token.encode()) else None
+        return user if self.accepts(password) else None
 
     async def _serve(self, request: web.Request) -> web.StreamResponse:
         owner, name, path = (request.match_info[k] for k in ("owner", "name", "path"))
+        if self.repo(owner, name) is None:  # as GitHub: git then says "repository '...' not found"
+            return web.Response(status=404, text="Repository not found.\n")
         user = self._user(request)
         pushing = path == "git-receive-pack" or request.query.get("service") == "git-receive-pack"
         if pushing and user is None:
             return web.Response(
                 status=401, text="Authentication required\n", headers={"WWW-Authenticate": 'Basic realm="lab"'}
             )
+        if path == "git-receive-pack" and self.faults.on("push-rejected"):
+            return await _reject_push(request)
         # No CONTENT_LENGTH or HTTP_CONTENT_ENCODING: aiohttp hands us the body already un-gzipped (git
         # gzips large requests), so its length differs and the backend reads stdin to EOF instead.
-        env = _git_env() | {
+        env = git_env() | {
             "GIT_PROJECT_ROOT": str(self.root),
             "GIT_HTTP_EXPORT_ALL": "1",
             "PATH_INFO": f"/{owner}/{name}.git/{path}",

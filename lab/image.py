@@ -1,4 +1,5 @@
-"""The workspace image: the tools it ships on PATH and what it lays in a workspace's home."""
+"""The workspace image: the tools it ships on PATH (with Coder's `coder` CLI, as the agent puts it
+there) and what it lays in a workspace's home (the Codex extension, Codex's config and credentials)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import logging
 import os
 import shutil
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab.codexhome import lay_codex_home
 from lab.faults import Faults
 
 log = logging.getLogger(__name__)
@@ -18,6 +21,10 @@ TOOLS = ("git", "gh", "codex", "curl", "node")
 EXTENSION_ID = "openai.chatgpt"
 EXTENSION_VERSION = "0.4.46"
 SYSTEM_PATH = "/usr/bin:/bin"
+
+
+def codex_home(home: Path) -> Path:
+    return home / ".codex"
 
 
 def tool_search_path() -> str:
@@ -31,9 +38,19 @@ def tool_search_path() -> str:
     return os.pathsep.join([str(repo_tools), str(venv_bin), os.environ.get("PATH", "")])
 
 
+@dataclass(frozen=True)
+class CodexSetup:
+    """Where the workspace's Codex finds its model (`.../v1`) and the key for it."""
+
+    model_url: str
+    key: str = field(repr=False)
+
+
 class Image:
-    def __init__(self, faults: Faults) -> None:
+    def __init__(self, faults: Faults, coder_cli: Path | None = None, codex: CodexSetup | None = None) -> None:
         self.faults = faults
+        self.coder_cli = coder_cli
+        self.codex = codex
         search = tool_search_path()
         self.tools: dict[str, str] = {}
         for tool in TOOLS:
@@ -56,6 +73,10 @@ class Image:
             if tool == "codex" and self.faults.on("tool-missing"):
                 continue
             (bin_dir / tool).symlink_to(target)
+        if self.coder_cli is not None:
+            (bin_dir / "coder").symlink_to(self.coder_cli)
+        if self.codex is not None:
+            lay_codex_home(codex_home(home), self.codex.model_url, self.codex.key)
         if not self.faults.on("extension-missing"):
             self._lay_extension(home / ".local/share/code-server/extensions")
 

@@ -163,6 +163,7 @@ class Agent:
     logs: list[AgentLog] = field(default_factory=list)
     log_source_id: str = field(default_factory=new_id)
     ssh_port: int | None = None  # the lab's SSH server for this agent while it is connected
+    auth_token: str = field(default_factory=new_id)  # CODER_AGENT_TOKEN: a UUID, as coderd issues
 
     def log(self, output: str, level: str = "info") -> None:
         self.logs.append(AgentLog(len(self.logs) + 1, now(), output, level))

@@ -1,5 +1,5 @@
-"""Assembles the lab (Kubernetes API, Keycloak realm, git host, coderd), prints the handshake, and
-shuts everything down on SIGTERM, SIGINT or EOF on stdin."""
+"""Assembles the lab (Kubernetes API, Keycloak realm, git host with its GitHub API, the model Codex
+talks to, coderd), prints the handshake, and shuts everything down on SIGTERM, SIGINT or EOF on stdin."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import shutil
 import signal
 import ssl
 import stat
+import string
 import sys
 import tempfile
 import threading
@@ -28,22 +29,25 @@ from aiohttp.abc import AbstractAccessLogger
 from lab.agent import Agents
 from lab.cluster import Cluster, kube_app, serving_tls, write_kubeconfig
 from lab.coderd import coderd_app
-from lab.coderd.deployment import Deployment
+from lab.coderd.deployment import Deployment, GitHubLink
 from lab.faults import KNOWN, Faults, UnknownFault, validate
 from lab.githost import GitHost
+from lab.github import BOT, GitHub
 from lab.identity import idp_app
-from lab.image import Image
-from lab.model import create_store
+from lab.image import CodexSetup, Image
+from lab.llm import LanguageModel
+from lab.model import create_store, now
 from lab.provisioner import Provisioner
 from lab.render import Renderer
 from lab.template import AmeideTemplate
 
 # Variables the platform's own tools read under these names (everything else is a suite setting).
-PLATFORM_VARIABLES = frozenset({"CODER_URL", "CODER_SESSION_TOKEN", "KUBECONFIG"})
+PLATFORM_VARIABLES = frozenset({"CODER_URL", "CODER_SESSION_TOKEN", "KUBECONFIG", "GITHUB_TOKEN"})
 
 log = logging.getLogger("lab")
-SEED = Path(__file__).resolve().parent / "seed" / "ameide"
+SEEDS = Path(__file__).resolve().parent / "seed"
 REPO = ("ameideio", "ameide")
+E2E_REPO = ("ameideio", "workspace-spec-sandbox")  # the bot-writable repository
 
 
 @dataclass
@@ -53,6 +57,10 @@ class Options:
     agent_delay: float = 0.4
     handshake: bool = False
     state_dir: Path | None = None
+    # Secrets the lab issues; random unless given (tests plant canaries to prove none leaks).
+    github_token: str | None = field(default=None, repr=False)
+    external_auth_token: str | None = field(default=None, repr=False)
+    codex_key: str | None = field(default=None, repr=False)
 
 
 class _AccessLogger(AbstractAccessLogger):
@@ -62,8 +70,15 @@ class _AccessLogger(AbstractAccessLogger):
         self.logger.info("%s %s %s %.3fs", request.method, request.path, response.status, time)
 
 
-def seed_files() -> dict[str, str]:
-    return {str(path.relative_to(SEED)): path.read_text() for path in sorted(SEED.rglob("*")) if path.is_file()}
+def seed_files(name: str) -> dict[str, str]:
+    seed = SEEDS / name
+    return {str(path.relative_to(seed)): path.read_text() for path in sorted(seed.rglob("*")) if path.is_file()}
+
+
+def github_style_token(prefix: str) -> str:
+    """Like GitHub's tokens: a type prefix (ghp_ personal, gho_ OAuth) and 36 letters and digits."""
+    alphabet = string.ascii_letters + string.digits
+    return prefix + "".join(secrets.choice(alphabet) for _ in range(36))
 
 
 def write_cli(state_dir: Path) -> Path:
@@ -126,28 +141,46 @@ class Lab:
 
         issuer = f"http://127.0.0.1:{await self._serve(idp_app('ameide'))}/realms/ameide"
 
-        githost = GitHost(self.state_dir / "git", secrets.token_urlsafe(24))
-        githost.base_url = f"http://127.0.0.1:{await self._serve(githost.app())}"
-        githost.create_repo(*REPO, seed_files())
+        options = self.options
+        github_token = options.github_token or github_style_token("ghp_")
+        external_auth_token = options.external_auth_token or github_style_token("gho_")
+        githost = GitHost(self.state_dir / "git", [github_token, external_auth_token], self.faults)
+        git_app = githost.app()
+        GitHub(githost, self.faults).install(git_app)
+        githost.base_url = f"http://127.0.0.1:{await self._serve(git_app)}"
+        githost.create_repo(*REPO, seed_files("ameide"))
+        githost.create_repo(*E2E_REPO, seed_files("workspace-spec-sandbox"), bot_writable=True)
         repo_url = githost.clone_url(*REPO)
 
+        codex_key = options.codex_key or f"sk-lab-{secrets.token_urlsafe(32)}"
+        model_url = f"http://127.0.0.1:{await self._serve(LanguageModel(codex_key, self.faults).app())}/v1"
+        cli = write_cli(self.state_dir)
+        image = Image(self.faults, coder_cli=cli, codex=CodexSetup(model_url, codex_key))
+
         store = create_store()
-        template = AmeideTemplate(cluster, self.state_dir, Image(self.faults), self.faults, repo_url)
+        template = AmeideTemplate(cluster, self.state_dir, image, self.faults, repo_url)
         agents = Agents(self.faults, asyncssh.generate_private_key("ssh-ed25519"), self.options.agent_delay)
         provisioner = Provisioner(store, self.faults, template, agents, self.options.build_delay)
         self._closers += [agents.close, provisioner.close]  # run in reverse: builds first
         deployment = Deployment(store, self.faults, Renderer(store, self.faults), provisioner, oidc_issuer=issuer)
+        deployment.github = GitHubLink(external_auth_token, BOT.login, BOT.name, BOT.id, githost.base_url, now())
         deployment.access_url = f"http://127.0.0.1:{await self._serve(coderd_app(deployment))}"
+        agents.coder_url = deployment.access_url
 
         self.env = {
             "CODER_URL": deployment.access_url,
             "CODER_SESSION_TOKEN": f"{store.token_id}-{store.token_secret}",
-            "CODER_CLI": str(write_cli(self.state_dir)),
+            "CODER_CLI": str(cli),
             "KUBECONFIG": str(kubeconfig),
             "WORKSPACE_DIR": "$WORKSPACE_VOLUME",
             "REPO_DIR": "$WORKSPACE_VOLUME/ameide",
             "REPO_URL": repo_url,
             "OIDC_ISSUER": issuer,
+            "GITHUB_TOKEN": github_token,
+            "GITHUB_API_URL": f"{githost.base_url}/api/v3",
+            "E2E_REPO": "/".join(E2E_REPO),
+            "E2E_REPO_URL": githost.clone_url(*E2E_REPO),
+            "CODEX": "auth-json",
         }
         log.info(
             "lab ready: coderd %s, kubernetes :%s, faults %s",
@@ -212,6 +245,14 @@ async def run(options: Options) -> int:
     return 0
 
 
+# (flag, environment variable, what it is) of the secrets a caller may choose.
+SECRETS = (
+    ("--github-token", "LAB_GITHUB_TOKEN", "the bot's GITHUB_TOKEN for the lab's GitHub API and git push"),
+    ("--external-auth-token", "LAB_EXTERNAL_AUTH_TOKEN", "the GitHub token of the owner's Coder external auth"),
+    ("--codex-key", "LAB_CODEX_KEY", "the key of the lab's model, in the workspaces' Codex auth.json"),
+)
+
+
 def parse(argv: list[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(prog="python -m lab", description="The Ameide workspace platform on loopback.")
     parser.add_argument(
@@ -237,13 +278,22 @@ def parse(argv: list[str] | None = None) -> Options:
     )
     parser.add_argument("--handshake", action="store_true", help="print one JSON line when ready")
     parser.add_argument("--state-dir", type=Path, help="keep state here (not removed on exit)")
+    for flag, variable, what in SECRETS:
+        parser.add_argument(flag, metavar="VALUE", help=f"{what} (default: random; also env {variable})")
     args = parser.parse_args(argv)
     from_env = [name for name in os.environ.get("LAB_FAULTS", "").split(",") if name.strip()]
     try:
         faults = validate([name.strip() for name in from_env] + args.fault)
     except UnknownFault as error:
         parser.error(str(error))
-    return Options(faults, args.build_delay, args.agent_delay, args.handshake, args.state_dir)
+    secrets_given: dict[str, str | None] = {}
+    for flag, variable, _ in SECRETS:
+        dest = flag.removeprefix("--").replace("-", "_")
+        value = getattr(args, dest) or os.environ.get(variable) or None
+        if value is not None and (not value.isprintable() or any(c.isspace() for c in value)):
+            parser.error(f"{flag} (or {variable}) must be printable and without spaces")  # never echo it
+        secrets_given[dest] = value
+    return Options(faults, args.build_delay, args.agent_delay, args.handshake, args.state_dir, **secrets_given)
 
 
 def main(argv: list[str] | None = None) -> int:

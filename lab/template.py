@@ -16,7 +16,7 @@ from typing import Any
 from lab.cluster import Cluster
 from lab.envbuilder import Bootstrap, bootstrap
 from lab.faults import Faults
-from lab.image import Image
+from lab.image import Image, codex_home
 from lab.model import Workspace
 
 PVC = "workspaces"
@@ -88,6 +88,7 @@ class AmeideTemplate:
             "LANG": "C.UTF-8",
             "TMPDIR": str(self.tmp_dir(workspace)),
             "WORKSPACE_VOLUME": str(volume),
+            "CODEX_HOME": str(codex_home(home)),
             "CODER": "true",
             "CODER_WORKSPACE_NAME": workspace.name,
             "CODER_WORKSPACE_AGENT_NAME": "main",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from aiohttp import web
 
@@ -10,6 +11,18 @@ from lab.faults import Faults
 from lab.model import Store, User
 from lab.provisioner import Provisioner
 from lab.render import Renderer
+
+
+@dataclass
+class GitHubLink:
+    """The owner's link to the lab's GitHub through Coder's external auth provider `github`."""
+
+    token: str
+    login: str
+    name: str
+    user_id: int
+    web_url: str  # the GitHub host's web base (the provider's URLs and regex name it)
+    linked_at: datetime
 
 
 @dataclass
@@ -22,6 +35,7 @@ class Deployment:
     provisioner: Provisioner
     access_url: str = ""
     oidc_issuer: str = ""
+    github: GitHubLink | None = None  # no link (and no provider) when None
     signed_app_tokens: dict[str, tuple[float, str]] = field(default_factory=dict)
 
 

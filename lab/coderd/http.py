@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from lab.coderd.deployment import USER, deployment
-from lab.model import VERSION, Store, User, Workspace
+from lab.model import VERSION, Agent, Store, User, Workspace
 
 BUILD_VERSION_HEADER = "X-Coder-Build-Version"
 SESSION_COOKIE = "coder_session_token"
@@ -20,6 +20,8 @@ SIGNED_OUT = "You are signed out or your session has expired. Please sign in aga
 NOT_FOUND = "Resource not found or you do not have access to this resource"
 # Reachable without a session token (coderd.go).
 PUBLIC = {"/api/v2/", "/api/v2/buildinfo", "/api/v2/users/first", "/api/v2/users/authmethods"}
+# Routes a workspace agent calls with its own token (`agent_param`) instead of a session.
+AGENT_PREFIX = "/api/v2/workspaceagents/me/"
 
 
 class ApiError(Exception):
@@ -94,7 +96,7 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         if request.match_info.http_exception.status == 404:
             return respond({"message": "Route not found."}, 404)
         raise request.match_info.http_exception
-    if path not in PUBLIC:
+    if path not in PUBLIC and not path.startswith(AGENT_PREFIX):
         store = deployment(request).store
         problem = check_token(store, session_token(request))
         if problem is not None:
@@ -168,3 +170,32 @@ def workspace_param(request: web.Request, allow_deleted: bool = False) -> Worksp
             f"specifying '?deleted=true' and trying again.",
         )
     return workspace
+
+
+def agent_param(request: web.Request) -> Agent:
+    """The agent whose token the request carries (coderd's ExtractWorkspaceAgent): an agent of a live
+    workspace's latest build; 401 otherwise."""
+    token = session_token(request)
+    if not token:
+        raise ApiError(401, f'Cookie "{SESSION_COOKIE}" must be provided.')
+    try:
+        uuid.UUID(token)
+    except ValueError as error:
+        raise ApiError(
+            401, "Workspace agent token invalid.", f"An agent token must be a valid UUIDv4. (len {len(token)})"
+        ) from error
+    store = deployment(request).store
+    found = None
+    for agent in store.agents.values():  # every comparison runs: the time says nothing of the token
+        if hmac.compare_digest(agent.auth_token.encode(), token.encode()):
+            found = agent
+    workspace = store.workspaces.get(found.workspace_id) if found else None
+    current = workspace is not None and not workspace.deleted and workspace.builds
+    if found is None or not current or all(a is not found for a in workspace.latest_build.agents):
+        raise ApiError(
+            401,
+            "Workspace agent not authorized.",
+            "The agent cannot authenticate until the workspace provision job has been completed. "
+            "If the job is no longer running, this agent is invalid.",
+        )
+    return found

@@ -23,15 +23,21 @@ from kubernetes import config as kube_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SIGNED_OUT = "You are signed out or your session has expired. Please sign in again to continue."
+# Secrets planted in the module's lab, to find them where they belong and nowhere else.
+GITHUB_TOKEN = "ghp_CanaryBotToken000000000000000000000"
+LINKED_TOKEN = "gho_CanaryLinkedToken00000000000000000"
+CODEX_KEY = "sk-lab-canary-codex-key-000"
+CANARIES = {"LAB_GITHUB_TOKEN": GITHUB_TOKEN, "LAB_EXTERNAL_AUTH_TOKEN": LINKED_TOKEN, "LAB_CODEX_KEY": CODEX_KEY}
 
 
-def start_lab(*args: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+def start_lab(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     process = subprocess.Popen(
         [sys.executable, "-m", "lab", "--handshake", *args],
         cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        env=os.environ | (env or {}),
     )
     assert process.stdout is not None
     line = process.stdout.readline()
@@ -41,7 +47,7 @@ def start_lab(*args: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[dict[str, Any]]:
-    process, handshake = start_lab()
+    process, handshake = start_lab(env=CANARIES)
     yield handshake
     process.send_signal(signal.SIGTERM)
     assert process.wait(10) == 0
@@ -107,6 +113,11 @@ def build(api: httpx.Client, workspace_id: str, transition: str) -> httpx.Respon
 
 
 def ssh(lab: dict[str, Any], host: str, command: str) -> tuple[int, str]:
+    """Run `command` over SSH through `coder ssh --stdio`; (exit status, stdout)."""
+    return ssh_run(lab, host, command)[:2]
+
+
+def ssh_run(lab: dict[str, Any], host: str, command: str) -> tuple[int, str, str]:
     """Run `command` over SSH through `coder ssh --stdio`, as fabric/paramiko do with a ProxyCommand."""
     env = lab["env"]
     old = os.environ.copy()
@@ -127,8 +138,8 @@ def ssh(lab: dict[str, Any], host: str, command: str) -> tuple[int, str]:
             allow_agent=False,
             timeout=10,
         )
-        _, stdout, _ = client.exec_command(command)
-        return stdout.channel.recv_exit_status(), stdout.read().decode()
+        _, stdout, stderr = client.exec_command(command)
+        return stdout.channel.recv_exit_status(), stdout.read().decode(), stderr.read().decode()
 
 
 @pytest.mark.parametrize(
@@ -324,3 +335,189 @@ def test_lab_stops_when_stdin_closes():
     process.stdin.close()
     assert process.wait(10) == 0
     assert not Path(handshake["env"]["KUBECONFIG"]).parent.exists()
+
+
+# -- the E2E flow: GitHub, external auth and Codex ------------------------------------------------
+
+
+def test_handshake_names_the_e2e_settings(lab: dict[str, Any]):
+    env = lab["env"]
+    git_host = env["E2E_REPO_URL"].removesuffix("/ameideio/workspace-spec-sandbox.git")
+    assert (env["GITHUB_TOKEN"], env["E2E_REPO"], env["CODEX"]) == (
+        GITHUB_TOKEN,
+        "ameideio/workspace-spec-sandbox",
+        "auth-json",
+    )
+    assert env["GITHUB_API_URL"] == f"{git_host}/api/v3" and env["REPO_URL"].startswith(git_host)
+    user = httpx.get(f"{env['GITHUB_API_URL']}/user", headers={"Authorization": f"token {GITHUB_TOKEN}"})
+    assert user.json()["login"] == "ameide-bot"
+    from lab.server import _variable  # what `python -m lab` exports for a shell
+
+    assert [_variable(key) for key in ("GITHUB_TOKEN", "GITHUB_API_URL", "E2E_REPO", "CODEX")] == [
+        "GITHUB_TOKEN",
+        "SPEC_GITHUB_API_URL",
+        "SPEC_E2E_REPO",
+        "SPEC_CODEX",
+    ]
+
+
+def test_planted_secrets_come_from_flags_or_the_environment(monkeypatch: pytest.MonkeyPatch, capsys):
+    from lab.server import parse
+
+    monkeypatch.setenv("LAB_CODEX_KEY", "from-env")
+    options = parse(["--github-token", "ghp_flag"])
+    assert (options.github_token, options.codex_key, options.external_auth_token) == ("ghp_flag", "from-env", None)
+    assert "from-env" not in repr(options)
+    with pytest.raises(SystemExit):
+        parse(["--external-auth-token", "two words"])
+    assert "two words" not in capsys.readouterr().err
+
+
+def test_external_auth_link_of_the_owner(lab: dict[str, Any], api: httpx.Client, faults: Callable[..., None]):
+    git_host = lab["env"]["GITHUB_API_URL"].removesuffix("/api/v3")
+    linked = api.get("/api/v2/external-auth/github").json()
+    assert linked == {
+        "authenticated": True,
+        "device": False,
+        "display_name": "GitHub",
+        "supports_revocation": False,
+        "user": {
+            "id": linked["user"]["id"],
+            "login": "ameide-bot",
+            "avatar_url": f"{git_host}/avatars/ameide-bot",
+            "profile_url": f"{git_host}/ameide-bot",
+            "name": "Ameide Bot",
+        },
+        "app_installable": False,
+        "installations": [],
+        "app_install_url": "",
+    }
+    listed = api.get("/api/v2/external-auth").json()
+    assert [p["id"] for p in listed["providers"]] == ["github"]
+    assert [(link["provider_id"], link["authenticated"]) for link in listed["links"]] == [("github", True)]
+    unknown = api.get("/api/v2/external-auth/gitlab")
+    assert (unknown.status_code, unknown.json()["message"]) == (
+        404,
+        "Resource not found or you do not have access to this resource",
+    )
+    assert httpx.get(f"{lab['env']['CODER_URL']}/api/v2/external-auth/github").status_code == 401
+
+    faults("external-auth-unlinked")
+    assert api.get("/api/v2/external-auth/github").json() | {"display_name": "GitHub"} == {
+        "authenticated": False,
+        "device": False,
+        "display_name": "GitHub",
+        "supports_revocation": False,
+        "user": None,
+        "app_installable": False,
+        "installations": [],
+        "app_install_url": "",
+    }
+    assert api.get("/api/v2/external-auth").json()["links"] == []
+
+
+@pytest.fixture(scope="module")
+def e2e(lab: dict[str, Any], api: httpx.Client) -> str:
+    """A ready workspace of the E2E template; its name."""
+    body = {"template_id": template_id(api, "ameide-gitops"), "name": "e2e"}
+    response = api.post("/api/v2/users/me/workspaces", json=body)
+    assert response.status_code == 201, response.text
+    wait(api, response.json()["id"], ready)
+    return "e2e"
+
+
+def test_agent_external_auth_route(lab: dict[str, Any], e2e: str, faults: Callable[..., None]):
+    code, agent_token = ssh(lab, e2e, 'printf %s "$CODER_AGENT_TOKEN"')
+    assert code == 0 and len(agent_token) == 36
+    url = f"{lab['env']['CODER_URL']}/api/v2/workspaceagents/me/external-auth"
+
+    def get(token: str | None, **params: str) -> httpx.Response:
+        return httpx.get(url, params=params, headers={"Coder-Session-Token": token} if token else {})
+
+    linked = {
+        "access_token": LINKED_TOKEN,
+        "token_extra": {},
+        "url": "",
+        "type": "github",
+        "username": LINKED_TOKEN,
+        "password": "",
+    }
+    assert get(agent_token, id="github", match="").json() == linked
+    assert get(agent_token, match=lab["env"]["E2E_REPO_URL"]).json() == linked
+    assert get(agent_token, id="gitlab").json() == {
+        "message": 'No matching external auth provider found in Coder for the url "".',
+        "detail": "External auth provider not found.",
+    }
+    assert get(agent_token, match="https://gitlab.com/x/y").status_code == 404
+    assert get(agent_token).status_code == 400
+    for token, message in (
+        (None, 'Cookie "coder_session_token" must be provided.'),
+        ("not-a-uuid", "Workspace agent token invalid."),
+        ("00000000-0000-4000-8000-000000000000", "Workspace agent not authorized."),
+        (lab["env"]["CODER_SESSION_TOKEN"], "Workspace agent token invalid."),  # a session is no agent
+    ):
+        denied = get(token, id="github")
+        assert (denied.status_code, denied.json()["message"]) == (401, message)
+
+    faults("external-auth-unlinked")
+    unlinked = get(agent_token, id="github").json()
+    assert unlinked["access_token"] == "" and unlinked["url"] == f"{lab['env']['CODER_URL']}/external-auth/github"
+
+
+def test_coder_external_auth_in_a_workspace_pushes_a_branch(lab: dict[str, Any], e2e: str, faults: Callable[..., None]):
+    env = lab["env"]
+    code, out, err = ssh_run(lab, e2e, 'coder external-auth access-token github; echo " $?"; env')
+    printed, _, environment = out.partition("\n")
+    assert (code, printed, err) == (0, f"{LINKED_TOKEN} 0", "")
+    assert not any(secret in environment for secret in CANARIES.values())  # the lab's secrets stay out of the env
+    # A credential helper as a workspace sets up for push: the token comes from Coder's external auth.
+    helper = (
+        '!f() { test "$1" = get && echo username=x-access-token'
+        ' && echo "password=$(coder external-auth access-token github)"; }; f'
+    )
+    push = (
+        f"cd $WORKSPACE_VOLUME && git clone -q {env['E2E_REPO_URL']} pushed && cd pushed"
+        " && git checkout -q -b spec/linked"
+        " && git -c user.name=bot -c user.email=bot@example.invalid commit -q --allow-empty -m 'E2E' "
+        f"&& GIT_TERMINAL_PROMPT=0 git -c credential.helper='{helper}' push -q origin spec/linked"
+    )
+    code, _, err = ssh_run(lab, e2e, push)
+    assert code == 0, err
+    branch = httpx.get(
+        f"{env['GITHUB_API_URL']}/repos/{env['E2E_REPO']}/branches/spec/linked",
+        headers={"Authorization": f"Bearer {GITHUB_TOKEN}"},
+    )
+    assert branch.status_code == 200
+
+    faults("external-auth-unlinked")
+    assert ssh_run(lab, e2e, "coder external-auth access-token github") == (
+        1,
+        f"{env['CODER_URL']}/external-auth/github",
+        "",
+    )
+    code, out, err = ssh_run(lab, e2e, "coder external-auth access-token gitlab")
+    assert (code, out) == (1, "") and "No matching external auth provider found" in err
+
+
+def test_codex_in_a_workspace_appends_the_line(lab: dict[str, Any], e2e: str, faults: Callable[..., None]):
+    if ssh(lab, e2e, "command -v codex")[0] != 0:
+        pytest.skip("the codex CLI is not installed for the lab (.lab-tools)")
+    assert ssh(lab, e2e, "stat -c %a $CODEX_HOME/auth.json") == (0, "600\n")
+    run = (
+        "cd $WORKSPACE_VOLUME && git clone -q {url} {dir} && cd {dir}"
+        " && codex exec \"Append the line 'spec run 7 \\$HOME' to README.md\" </dev/null >/dev/null"
+        " && git status --porcelain && git diff -U0 | tail -n +5"
+    )
+    started = time.monotonic()
+    code, out, err = ssh_run(lab, e2e, run.format(url=lab["env"]["E2E_REPO_URL"], dir="codex-1"))
+    assert (code, out) == (0, " M README.md\n@@ -5,0 +6 @@ and deletes the branch again.\n+spec run 7 $HOME\n"), err
+    assert time.monotonic() - started < 10
+
+    faults("codex-no-change")
+    assert ssh(lab, e2e, run.format(url=lab["env"]["E2E_REPO_URL"], dir="codex-2")) == (0, "")
+
+
+def test_no_secret_reaches_the_log(lab: dict[str, Any]):
+    log = (Path(lab["env"]["KUBECONFIG"]).parent / "lab.log").read_text()
+    assert "POST /v1/responses 200" in log  # codex ran (or the test before was skipped)
+    assert not any(secret in log for secret in CANARIES.values())

@@ -113,7 +113,7 @@ def git(*args: str, cwd: Path, token: str | None = None) -> subprocess.Completed
 
 @contextmanager
 def git_host(tmp_path: Path, *middlewares: Callable[..., Awaitable[web.StreamResponse]]) -> Iterator[GitHost]:
-    host = GitHost(tmp_path / "repos", TOKEN)
+    host = GitHost(tmp_path / "repos", [TOKEN])
     host.create_repo("ameideio", "ameide", {"README.md": "# Ameide\n", "scripts/setup.sh": "#!/bin/sh\necho hi\n"})
     app = host.app()
     app.middlewares.extend(middlewares)

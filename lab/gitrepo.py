@@ -1,0 +1,122 @@
+"""Reads and ref updates in one of the git host's bare repositories, with git's plumbing.
+
+The GitHub API answers from these, so a branch pushed over git is at once a branch of the API,
+and a ref the API deletes is gone for git too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ZERO_SHA = "0" * 40
+STATUS = {"A": "added", "D": "removed", "M": "modified", "T": "changed"}
+
+
+def git_env() -> dict[str, str]:
+    # Keep the machine's and the user's git configuration out of the host's repositories.
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+    }
+
+
+class GitError(RuntimeError):
+    pass
+
+
+@dataclass
+class FileChange:
+    """One file of a diff, as GitHub's pull request files list it."""
+
+    filename: str
+    status: str
+    sha: str  # the blob at the head (at the base for a removed file)
+    additions: int
+    deletions: int
+    patch: str | None  # the hunks without git's file header; None for a binary file
+
+
+class BareRepo:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    async def _git(self, *args: str, check: bool = True) -> tuple[int, str]:
+        process = await asyncio.create_subprocess_exec(
+            "git",
+            "--git-dir",
+            str(self.path),
+            *args,
+            env=git_env(),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate()
+        code = process.returncode or 0
+        if check and code != 0:
+            raise GitError(f"git {args[0]}: exit {code}: {err.decode(errors='replace').strip()}")
+        return code, out.decode(errors="replace")
+
+    async def branches(self) -> dict[str, str]:
+        """Branch name -> tip commit, sorted by name as GitHub lists them."""
+        _, out = await self._git("for-each-ref", "--format=%(refname:strip=2) %(objectname)", "refs/heads/")
+        pairs = sorted(line.split(" ", 1) for line in out.splitlines())
+        return {name: sha for name, sha in pairs}
+
+    async def branch_sha(self, branch: str) -> str | None:
+        code, out = await self._git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}", check=False)
+        return out.strip() if code == 0 else None
+
+    async def commit_exists(self, sha: str) -> bool:
+        code, _ = await self._git("cat-file", "-e", f"{sha}^{{commit}}", check=False)
+        return code == 0
+
+    async def merge_base(self, base: str, head: str) -> str | None:
+        code, out = await self._git("merge-base", base, head, check=False)
+        return out.strip() if code == 0 else None
+
+    async def count_commits(self, base: str, head: str) -> int:
+        """Commits reachable from `head` and not from `base`."""
+        _, out = await self._git("rev-list", "--count", f"{base}..{head}")
+        return int(out.strip())
+
+    async def changes(self, base: str, head: str) -> list[FileChange]:
+        """The files that differ between two commits, with their hunks (renames as remove + add)."""
+        _, raw = await self._git("diff", "--raw", "-z", "--no-renames", "--no-abbrev", base, head)
+        _, numstat = await self._git("diff", "--numstat", "-z", "--no-renames", base, head)
+        fields = raw.split("\0")
+        entries: list[tuple[str, str, str]] = []  # (path, status letter, sha)
+        for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+            if not meta.startswith(":"):
+                continue
+            _, _, old_sha, new_sha, letter = meta[1:].split(" ")
+            entries.append((path, letter[0], old_sha if letter[0] == "D" else new_sha))
+        counts: dict[str, tuple[int, int] | None] = {}
+        for record in numstat.split("\0"):
+            if record.count("\t") == 2:
+                added, deleted, path = record.split("\t")
+                counts[path] = None if added == "-" else (int(added), int(deleted))
+        result = []
+        for path, letter, sha in entries:
+            count = counts.get(path)
+            patch = None
+            if count is not None:
+                _, diff = await self._git("diff", "--no-color", "--no-renames", base, head, "--", path)
+                at = diff.find("\n@@")
+                patch = diff[at + 1 :].removesuffix("\n") if at >= 0 else ""
+            added, deleted = count or (0, 0)
+            result.append(FileChange(path, STATUS.get(letter, "modified"), sha, added, deleted, patch))
+        return result
+
+    async def delete_branch(self, branch: str) -> bool:
+        """Remove the branch; False when there was none."""
+        sha = await self.branch_sha(branch)
+        if sha is None:
+            return False
+        code, _ = await self._git("update-ref", "-d", f"refs/heads/{branch}", sha, check=False)
+        return code == 0
