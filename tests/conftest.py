@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from github import Auth, Github
 
 from workspace_spec.settings import env_name, load_settings
 from workspace_spec.target import LabProcess
@@ -58,6 +59,16 @@ class Lab:
         env.update(extra)
         return env
 
+    def github(self) -> Github:
+        return Github(base_url=self.env["GITHUB_API_URL"], auth=Auth.Token(self.env["GITHUB_TOKEN"]))
+
+    def sandbox_leftovers(self) -> tuple[list[str], list[int]]:
+        """Branches other than the default, and open pull requests, on the bot-writable repository."""
+        with self.github() as github:
+            repo = github.get_repo(self.env["E2E_REPO"])
+            branches = [b.name for b in repo.get_branches() if b.name != repo.default_branch]
+            return branches, [pull.number for pull in repo.get_pulls(state="open")]
+
     def workspaces(self) -> list[dict]:
         with self.api() as api:
             return api.get("/api/v2/workspaces").raise_for_status().json()["workspaces"]
@@ -78,9 +89,23 @@ class Lab:
             time.sleep(0.25)
 
 
+# Canaries planted as the lab's credentials: no form of them may ever show in the suite's output.
+CANARIES = {
+    "LAB_GITHUB_TOKEN": "ghp_canaryBotToken" + "7" * 22,
+    "LAB_EXTERNAL_AUTH_TOKEN": "gho_canaryLinkedToken" + "5" * 19,
+    "LAB_CODEX_KEY": "sk-canaryCodexKey" + "3" * 24,
+}
+
+
 @pytest.fixture(scope="session")
 def lab() -> Iterator[Lab]:
-    process = LabProcess.start(load_settings({"coder_url": ""}))
+    saved = {name: os.environ.get(name) for name in CANARIES}
+    os.environ.update(CANARIES)  # the lab reads them at start (inherited environment)
+    try:
+        process = LabProcess.start(load_settings({"coder_url": ""}))
+    finally:
+        for name, value in saved.items():
+            os.environ.pop(name) if value is None else os.environ.__setitem__(name, value)
     try:
         yield Lab(process)
     finally:
@@ -109,7 +134,17 @@ class SuiteRun:
         }
 
     def statuses(self) -> dict[str, str]:
-        return {name: scenario["status"] for name, scenario in self.scenarios().items()}
+        """The scenarios the tags selected (those skipped by the tag expression are left out)."""
+        return {
+            name: scenario["status"] for name, scenario in self.scenarios().items() if scenario["status"] != "skipped"
+        }
+
+    def failed_step(self, scenario: str) -> str:
+        """`Keyword name` of the scenario's failing step (background steps included)."""
+        for step in self.scenarios()[scenario]["steps"]:
+            if step.get("result", {}).get("status") in ("failed", "error"):
+                return f"{step['keyword']} {step['name']}"
+        return ""
 
     def failure(self, scenario: str) -> str:
         """The error message of the scenario's failing step."""
@@ -126,7 +161,21 @@ def run_suite(
 ) -> SuiteRun:
     """Run behave on our features, with its JSON results in tmp_path."""
     results = tmp_path / "results.json"
-    command = [*BEHAVE, str(ROOT / "features"), "--no-capture", "-f", "json", "-o", str(results), "-f", "plain", *args]
+    # behave pairs -f and -o by position: every formatter gets its own output, or later ones shift.
+    command = [
+        *BEHAVE,
+        str(ROOT / "features"),
+        "--no-capture",
+        "-f",
+        "json",
+        "-o",
+        str(results),
+        "-f",
+        "plain",
+        "-o",
+        "-",
+    ]
+    command += args
     done = subprocess.run(
         command, cwd=cwd or tmp_path, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
     )

@@ -1,0 +1,99 @@
+"""The E2E suite against the lab: a pull request from inside a workspace, by the shell and by Codex.
+Each fault fails the step that covers it, and nothing the run created is left behind."""
+
+from __future__ import annotations
+
+import base64
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CANARIES, FAST_TIMEOUTS, Lab, run_suite
+
+SHELL_PR = "A change made in the workspace becomes a pull request (§1.2 minimal path)"
+CODEX_PR = "Codex makes the change inside the workspace (§1.2 extended path)"
+
+# fault -> (scenario, the step that must fail, what its message must say)
+FAULTS = {
+    "push-rejected": (SHELL_PR, "When a one-line README change made in the shell", "was rejected"),
+    "pr-forbidden": (
+        SHELL_PR,
+        "When a one-line README change made in the shell",
+        "GitHub refused to open a pull request",
+    ),
+    "repo-missing": (SHELL_PR, "the bot-writable repository is checked out", "cannot clone"),
+    "external-auth-unlinked": (
+        SHELL_PR,
+        "git in the workspace can authenticate to GitHub",
+        "GitHub is not linked in Coder",
+    ),
+    "codex-no-change": (CODEX_PR, "When Codex makes a one-line README change", "Codex made no change"),
+}
+
+
+def _assert_nothing_left(lab: Lab) -> None:
+    assert lab.sandbox_leftovers() == ([], []), "branches or pull requests left behind"
+    assert lab.wait_until_clean() == ([], []), "workspaces or namespaces left behind"
+
+
+def test_e2e_passes_against_the_lab(healthy_lab: Lab, tmp_path: Path) -> None:
+    run = run_suite(tmp_path, healthy_lab.suite_env(**FAST_TIMEOUTS), "--tags=@e2e")
+    assert run.returncode == 0, run.output[-4000:]
+    assert run.statuses() == {SHELL_PR: "passed", CODEX_PR: "passed"}
+    _assert_nothing_left(healthy_lab)
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_each_fault_fails_the_step_that_covers_it(fault: str, lab: Lab, tmp_path: Path) -> None:
+    scenario, step, message = FAULTS[fault]
+    lab.set_faults(fault)
+    try:
+        run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), "--tags=@e2e")
+    finally:
+        lab.set_faults()
+    assert run.returncode != 0
+    assert run.statuses()[scenario] == "failed", run.output[-3000:]
+    failed_step = run.failed_step(scenario)
+    assert step in failed_step, f"{fault} failed {failed_step!r}, not the step {step!r}"
+    assert message in run.failure(scenario), run.failure(scenario)
+    _assert_nothing_left(lab)
+
+
+def _forms(secret: str) -> list[str]:
+    """A secret and what it looks like in headers, URLs and basic auth."""
+    return [
+        secret,
+        urllib.parse.quote(secret, safe=""),
+        base64.b64encode(f"x-access-token:{secret}".encode()).decode(),
+        base64.b64encode(secret.encode()).decode(),
+    ]
+
+
+@pytest.mark.parametrize("fault", ["", "push-rejected"])
+def test_no_canary_reaches_output_or_reports(fault: str, lab: Lab, tmp_path: Path) -> None:
+    lab.set_faults(*filter(None, [fault]))
+    reports = tmp_path / "reports"
+    try:
+        run = run_suite(
+            tmp_path,
+            lab.suite_env(**FAST_TIMEOUTS),
+            "--tags=@e2e",
+            "--logging-level=DEBUG",
+            "-f",
+            "allure_behave.formatter:AllureFormatter",
+            "-o",
+            str(reports / "allure-results"),
+            "--junit",
+            "--junit-directory",
+            str(reports / "junit"),
+        )
+    finally:
+        lab.set_faults()
+    files = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert any(path.suffix == ".xml" for path in files) and run.results
+    haystacks = {"console": run.output, **{str(path): path.read_text(errors="replace") for path in files}}
+    for name, secret in CANARIES.items():
+        for form in _forms(secret):
+            leaks = [where for where, text in haystacks.items() if form in text]
+            assert not leaks, f"{name} (as {form[:12]}...) leaked into {leaks}"
