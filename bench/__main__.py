@@ -1,6 +1,7 @@
 """The suite's speed and footprint against the lab, as ratios.
 
-- smoke / budget: the whole `@smoke` run against the embedded lab (default timings) over its 60 s budget.
+- smoke / budget: the whole `@smoke` run against the embedded lab (default timings) over its 60 s budget;
+  e2e / budget: the whole `@e2e` run (pull request by the shell and by the real Codex CLI) over its 90 s.
 - smoke / platform floor: the same run over the time the platform itself needs for the same work,
   measured here by driving the lab's API directly with tight polling (no suite code involved). The
   difference is what the suite adds: SSH sessions, Kubernetes probes, its own waits and cleanup.
@@ -28,6 +29,7 @@ from workspace_spec.target import LabProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE_BUDGET = 60.0
+E2E_BUDGET = 90.0
 REJECTION_BUDGET = 5.0
 # What the smoke run asks of the platform: 4 workspaces created until usable and deleted, one stop+start.
 SMOKE_WORKSPACES = 4
@@ -127,6 +129,12 @@ def main() -> None:
         if returncode != 0:
             sys.exit("bin/benchmark: the smoke run failed; fix that first")
         smoke.append(seconds)
+    e2e = []
+    for _ in range(runs):
+        seconds, returncode = timed_behave(clean_env(), "--tags=@e2e")
+        if returncode != 0:
+            sys.exit("bin/benchmark: the e2e run failed; fix that first")
+        e2e.append(seconds)
     lab = LabProcess.start(load_settings({"coder_url": ""}))
     try:
         platform = Platform(lab.env["CODER_URL"], lab.env["CODER_SESSION_TOKEN"])
@@ -150,6 +158,11 @@ def main() -> None:
         f"stop+start {restart:.2f} s)"
     )
     print(f"suite time / platform floor:  {wall / floor:6.2f}")
+    e2e_wall = statistics.median(e2e)
+    print(
+        f"e2e against the lab:          {e2e_wall:6.1f} s  "
+        f"ratio to the {E2E_BUDGET:.0f} s budget: {e2e_wall / E2E_BUDGET:.2f}"
+    )
     print(
         f"not-Coder URL rejected in:    {not_coder:6.2f} s  ratio to the {REJECTION_BUDGET:.0f} s budget: "
         f"{not_coder / REJECTION_BUDGET:.2f}"
