@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import secrets
 import time
+import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import urlencode
 
@@ -18,7 +19,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 from yarl import URL
 
-from lab.coderd.deployment import DEPLOYMENT, Deployment
+from lab.coderd.deployment import DEPLOYMENT, USER, Deployment
 from lab.coderd.http import SESSION_COOKIE, SESSION_HEADER, SIGNED_OUT, check_token, session_token
 from lab.model import Agent, App
 
@@ -96,6 +97,25 @@ def _authenticated(request: web.Request, dep: Deployment, base: str) -> bool:
     return check_token(dep.store, session_token(request)) is None
 
 
+def _unavailable(dep: Deployment, agent: Agent, app: App, error: str) -> web.Response:
+    """The 502 page, and the line coderd's app proxy leaves in its log for it."""
+    if dep.control_plane is not None:
+        fields = [
+            ("request_id", str(uuid.uuid4())),
+            ("workspace_id", agent.workspace_id),
+            ("agent_id", agent.id),
+            ("app_slug", app.slug),
+            ("error", error),
+        ]
+        dep.control_plane.log("warn", "coderd.workspaceapps", "failed to proxy request to application", fields)
+    return error_page(502, "Application Unavailable", f"Failed to proxy request to application: {error}")
+
+
+def _refused_port(app: App) -> str:
+    url = URL(app.url)
+    return f"dial tcp 127.0.0.1:{url.port}: connect: connection refused"
+
+
 def _sign(dep: Deployment, base: str) -> str:
     clock = time.monotonic()
     for token in [t for t, (expires, _) in dep.signed_app_tokens.items() if expires <= clock]:
@@ -153,12 +173,11 @@ async def proxy(request: web.Request) -> web.StreamResponse:
     if not _authenticated(request, dep, base):
         back = request.path + (f"?{request.query_string}" if request.query_string else "")
         return _redirect(303, f"{dep.access_url}/login?" + urlencode({"message": SIGNED_OUT, "redirect": back}))
+    request[USER] = dep.store.owner  # for coderd's request log
     if dep.faults.on("app-proxy-502"):
-        return error_page(
-            502, "Application Unavailable", "Failed to proxy request to application: dial tcp: connection refused"
-        )
+        return _unavailable(dep, agent, app, _refused_port(app))
     if agent.status != "connected":
-        return error_page(502, "Application Unavailable", f'Agent state is "{agent.status}", not "connected"')
+        return _unavailable(dep, agent, app, f'agent state is "{agent.status}", not "connected"')
     if tail is None:
         return _redirect(307, request.path + "/")
     app_query = URL(app.url).query_string
@@ -191,7 +210,7 @@ async def proxy(request: web.Request) -> web.StreamResponse:
             await response.write_eof()
             return response
     except (aiohttp.ClientError, TimeoutError) as error:
-        return error_page(502, "Application Unavailable", f"Failed to proxy request to application: {error}")
+        return _unavailable(dep, agent, app, str(error) or type(error).__name__)
 
 
 async def login(_: web.Request) -> web.Response:

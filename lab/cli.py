@@ -4,7 +4,8 @@
 the host through the API with CODER_URL and CODER_SESSION_TOKEN, waits for a starting workspace and its
 agent, then carries the raw SSH byte stream between stdin/stdout and the agent (here over the lab's ssh
 websocket instead of tailnet). Stdout carries only SSH bytes; every message goes to stderr. Unlike the
-real CLI it does not auto-start a stopped workspace.
+real CLI it does not auto-start a stopped workspace. A transient answer of the API (429, 502, 503, 504)
+is tried again, up to 4 attempts.
 
 `coder external-auth access-token <provider> [--extra PATH]` (inside a workspace): asks coderd with the
 agent's CODER_AGENT_URL and CODER_AGENT_TOKEN; prints the token without a newline (exit 0) or, when the
@@ -29,6 +30,9 @@ import aiohttp
 
 WAIT_SECONDS = 120.0
 POLL_SECONDS = 0.2
+# A transient answer (rate limit, an ingress without a ready coderd) is tried again, a few times.
+TRANSIENT = frozenset({429, 502, 503, 504})
+ATTEMPTS = 4
 
 
 class CliError(Exception):
@@ -57,13 +61,25 @@ def parse_host(host: str, prefix: str) -> tuple[str, str, str]:
     return owner, workspace, agent
 
 
-async def _get(http: aiohttp.ClientSession, url: str) -> Any:
-    async with http.get(url) as response:
+async def _body(response: aiohttp.ClientResponse) -> Any:
+    try:
         body = await response.json(content_type=None)
-        if response.status >= 400:
-            detail = f": {body['detail']}" if body.get("detail") else ""
-            raise CliError(f"{response.status} {body.get('message', response.reason)}{detail}")
-        return body
+    except ValueError:
+        body = {}  # not coderd's JSON (an ingress error page)
+    if response.status >= 400:
+        detail = f": {body['detail']}" if body.get("detail") else ""
+        raise CliError(f"{response.status} {body.get('message', response.reason)}{detail}")
+    return body
+
+
+async def _get(http: aiohttp.ClientSession, url: str) -> Any:
+    attempt = 1
+    while True:
+        async with http.get(url) as response:
+            if response.status not in TRANSIENT or attempt == ATTEMPTS:
+                return await _body(response)
+        await asyncio.sleep(POLL_SECONDS * attempt)
+        attempt += 1
 
 
 async def _agent_id(http: aiohttp.ClientSession, url: str, owner: str, name: str, agent_name: str) -> str:
@@ -166,7 +182,11 @@ async def ssh_stdio(url: str, token: str, host: str, prefix: str) -> None:
         try:
             socket = await http.ws_connect(f"{url}/api/v2/workspaceagents/{agent_id}/lab/ssh", max_msg_size=0)
         except aiohttp.WSServerHandshakeError as error:
-            raise CliError(f"connect to the agent: {error.status} {error.message}") from error
+            # As the real CLI's websocket library words it (nhooyr.io/websocket).
+            raise CliError(
+                f"connect to the agent: failed to WebSocket dial: expected handshake response status code 101 "
+                f"but got {error.status}"
+            ) from error
         await _bridge(socket)
 
 

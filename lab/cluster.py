@@ -1,4 +1,5 @@
-"""An in-memory Kubernetes core/v1 API: namespaces, PVCs, pods and pod logs in the real wire format.
+"""An in-memory Kubernetes API: core/v1 namespaces, PVCs, pods and pod logs, and apps/v1 deployments
+(enough for `kubectl logs deploy/<name>`), in the real wire format.
 
 `Cluster` is the state the Coder side of the lab drives; `kube_app` serves it to kubectl and the
 official python client with bearer-token auth. Serve it over TLS (`serving_tls`): kubectl's clientcmd
@@ -28,11 +29,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-# plural -> (kind, namespaced, short name, verbs served)
-RESOURCES: dict[str, tuple[str, bool, str, list[str]]] = {
-    "namespaces": ("Namespace", False, "ns", ["delete", "get", "list"]),
-    "persistentvolumeclaims": ("PersistentVolumeClaim", True, "pvc", ["get", "list"]),
-    "pods": ("Pod", True, "po", ["get", "list"]),
+# plural -> (groupVersion, kind, namespaced, short name, verbs served)
+RESOURCES: dict[str, tuple[str, str, bool, str, list[str]]] = {
+    "namespaces": ("v1", "Namespace", False, "ns", ["delete", "get", "list"]),
+    "persistentvolumeclaims": ("v1", "PersistentVolumeClaim", True, "pvc", ["get", "list"]),
+    "pods": ("v1", "Pod", True, "po", ["get", "list"]),
+    "deployments": ("apps/v1", "Deployment", True, "deploy", ["get", "list"]),
 }
 IMAGE = "ghcr.io/coder/envbuilder:latest"
 NODE = "lab-node"
@@ -95,7 +97,8 @@ class Cluster:
             "creationTimestamp": _timestamp(),
             "labels": dict(labels),
         } | extra
-        obj = {"kind": RESOURCES[resource][0], "apiVersion": "v1", "metadata": meta, "spec": spec, "status": status}
+        group_version, kind = RESOURCES[resource][:2]
+        obj = {"kind": kind, "apiVersion": group_version, "metadata": meta, "spec": spec, "status": status}
         self._objects[resource][(namespace, name)] = obj
         return obj
 
@@ -145,7 +148,7 @@ class Cluster:
         if ns is None or ns["metadata"]["uid"] != uid:
             return
         del self._objects["namespaces"][(None, name)]
-        for resource in ("persistentvolumeclaims", "pods"):
+        for resource in [r for r, spec in RESOURCES.items() if spec[2]]:
             objects = self._objects[resource]
             for key in [k for k in objects if k[0] == name]:
                 del objects[key]
@@ -176,8 +179,10 @@ class Cluster:
         if self._objects["persistentvolumeclaims"].pop((namespace, name), None) is not None:
             self._bump()
 
-    def apply_pod(self, namespace: str, name: str, labels: dict[str, str]) -> Obj:
-        """Create a Running, Ready pod with one container "dev" if missing, else merge `labels`."""
+    def apply_pod(
+        self, namespace: str, name: str, labels: dict[str, str], container: str = "dev", image: str = IMAGE
+    ) -> Obj:
+        """Create a Running, Ready pod with one container if missing, else merge `labels`."""
         existing = self._objects["pods"].get((namespace, name))
         if existing is not None:
             return self._relabel(existing, labels)
@@ -186,8 +191,8 @@ class Cluster:
         spec = {
             "containers": [
                 {
-                    "name": "dev",
-                    "image": IMAGE,
+                    "name": container,
+                    "image": image,
                     "imagePullPolicy": "Always",
                     "resources": {},
                     "terminationMessagePath": "/dev/termination-log",
@@ -204,10 +209,10 @@ class Cluster:
             {"type": t, "status": "True", "lastProbeTime": None, "lastTransitionTime": now}
             for t in ("Initialized", "Ready", "ContainersReady", "PodScheduled")
         ]
-        container = {
-            "name": "dev",
-            "image": IMAGE,
-            "imageID": f"{IMAGE}@sha256:{'0' * 64}",
+        status_of_container = {
+            "name": container,
+            "image": image,
+            "imageID": f"{image.split(':')[0]}@sha256:{'0' * 64}",
             "containerID": f"containerd://{uuid.uuid4().hex}",
             "ready": True,
             "started": True,
@@ -217,7 +222,7 @@ class Cluster:
         status = {
             "phase": "Running",
             "conditions": conditions,
-            "containerStatuses": [container],
+            "containerStatuses": [status_of_container],
             "hostIP": "127.0.0.1",
             "hostIPs": [{"ip": "127.0.0.1"}],
             "podIP": "127.0.0.1",
@@ -227,6 +232,56 @@ class Cluster:
         }
         obj = self._new("pods", namespace, name, labels, spec, status)
         self._logs[(namespace, name)] = []
+        return copy.deepcopy(obj)
+
+    def apply_deployment(
+        self, namespace: str, name: str, labels: dict[str, str], selector: dict[str, str], container: str, image: str
+    ) -> Obj:
+        """Create an available one-replica Deployment if missing (its pods are the caller's to apply)."""
+        existing = self._objects["deployments"].get((namespace, name))
+        if existing is not None:
+            return copy.deepcopy(existing)
+        self._require_active(namespace)
+        now = _timestamp()
+        spec = {
+            "replicas": 1,
+            "selector": {"matchLabels": dict(selector)},
+            "template": {
+                "metadata": {"labels": dict(selector)},
+                "spec": {"containers": [{"name": container, "image": image}], "restartPolicy": "Always"},
+            },
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}},
+            "revisionHistoryLimit": 10,
+            "progressDeadlineSeconds": 600,
+        }
+        condition = {"status": "True", "lastUpdateTime": now, "lastTransitionTime": now}
+        status = {
+            "observedGeneration": 1,
+            "replicas": 1,
+            "updatedReplicas": 1,
+            "readyReplicas": 1,
+            "availableReplicas": 1,
+            "conditions": [
+                condition
+                | {
+                    "type": "Available",
+                    "reason": "MinimumReplicasAvailable",
+                    "message": "Deployment has minimum availability.",
+                },
+                condition
+                | {"type": "Progressing", "reason": "NewReplicaSetAvailable", "message": "ReplicaSet is available."},
+            ],
+        }
+        obj = self._new(
+            "deployments",
+            namespace,
+            name,
+            labels,
+            spec,
+            status,
+            generation=1,
+            annotations={"deployment.kubernetes.io/revision": "1"},
+        )
         return copy.deepcopy(obj)
 
     def delete_pod(self, namespace: str, name: str) -> None:
@@ -252,7 +307,7 @@ class Cluster:
 
     def get(self, resource: str, namespace: str | None, name: str) -> Obj | None:
         """A copy of the object, or None; `namespace` is ignored for namespaces."""
-        obj = self._store(resource).get((namespace if RESOURCES[resource][1] else None, name))
+        obj = self._store(resource).get((namespace if RESOURCES[resource][2] else None, name))
         return copy.deepcopy(obj) if obj is not None else None
 
     def list(self, resource: str, namespace: str | None = None) -> list[Obj]:
@@ -299,8 +354,8 @@ def _human_age(created: str) -> str:
     return f"{hours}h" if hours < 48 else f"{hours // 24}d"
 
 
-def _column(name: str, description: str, priority: int = 0, fmt: str = "") -> Obj:
-    return {"name": name, "type": "string", "format": fmt, "description": description, "priority": priority}
+def _column(name: str, description: str, priority: int = 0, fmt: str = "", kind: str = "string") -> Obj:
+    return {"name": name, "type": kind, "format": fmt, "description": description, "priority": priority}
 
 
 # Server-side printing columns as the real API server defines them for `kubectl get`.
@@ -332,6 +387,16 @@ _COLUMNS: dict[str, list[Obj]] = {
         _column("Nominated Node", "Nominated node", priority=1),
         _column("Readiness Gates", "Readiness gates", priority=1),
     ],
+    "deployments": [
+        _column("Name", "Name", fmt="name"),
+        _column("Ready", "Number of the pod with ready state"),
+        _column("Up-to-date", "Total number of non-terminated pods targeted by this deployment", kind="integer"),
+        _column("Available", "Total number of available pods", kind="integer"),
+        _column("Age", "Creation time"),
+        _column("Containers", "Names of each container in the template", priority=1),
+        _column("Images", "Images referenced by each container in the template", priority=1),
+        _column("Selector", "Label selector for pods", priority=1),
+    ],
 }
 
 
@@ -340,6 +405,18 @@ def _cells(resource: str, obj: Obj) -> list[Any]:
     age = _human_age(meta["creationTimestamp"])
     if resource == "namespaces":
         return [meta["name"], status["phase"], age]
+    if resource == "deployments":
+        containers = spec["template"]["spec"]["containers"]
+        return [
+            meta["name"],
+            f"{status['readyReplicas']}/{spec['replicas']}",
+            status["updatedReplicas"],
+            status["availableReplicas"],
+            age,
+            ",".join(c["name"] for c in containers),
+            ",".join(c["image"] for c in containers),
+            ",".join(f"{k}={v}" for k, v in spec["selector"]["matchLabels"].items()),
+        ]
     if resource == "persistentvolumeclaims":
         return [
             meta["name"],
@@ -463,9 +540,11 @@ def kube_app(cluster: Cluster, token: str) -> web.Application:
         )
 
     async def apis(_: web.Request) -> web.Response:
-        return web.json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": []})
+        apps = {"groupVersion": "apps/v1", "version": "v1"}
+        group = {"name": "apps", "versions": [apps], "preferredVersion": apps}
+        return web.json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": [group]})
 
-    async def api_v1(_: web.Request) -> web.Response:
+    def resource_list(group_version: str) -> web.Response:
         resources = [
             {
                 "name": plural,
@@ -475,10 +554,19 @@ def kube_app(cluster: Cluster, token: str) -> web.Application:
                 "verbs": verbs,
                 "shortNames": [short],
             }
-            for plural, (kind, namespaced, short, verbs) in RESOURCES.items()
+            for plural, (version, kind, namespaced, short, verbs) in RESOURCES.items()
+            if version == group_version
         ]
-        resources.append({"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]})
-        return web.json_response({"kind": "APIResourceList", "groupVersion": "v1", "resources": resources})
+        if group_version == "v1":
+            log = {"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]}
+            resources.append(log)
+        return web.json_response({"kind": "APIResourceList", "groupVersion": group_version, "resources": resources})
+
+    async def api_v1(_: web.Request) -> web.Response:
+        return resource_list("v1")
+
+    async def apis_apps_v1(_: web.Request) -> web.Response:
+        return resource_list("apps/v1")
 
     async def list_objects(request: web.Request) -> web.Response:
         resource = request.match_info["resource"]
@@ -488,9 +576,10 @@ def kube_app(cluster: Cluster, token: str) -> web.Application:
             objects = _select(request, cluster.list(resource, request.match_info.get("namespace")))
         except ValueError as error:
             return _status(400, "BadRequest", str(error))
+        group_version, kind = RESOURCES[resource][:2]
         body = {
-            "kind": f"{RESOURCES[resource][0]}List",
-            "apiVersion": "v1",
+            "kind": f"{kind}List",
+            "apiVersion": group_version,
             "metadata": {"resourceVersion": cluster.resource_version},
             "items": objects,
         }
@@ -511,12 +600,14 @@ def kube_app(cluster: Cluster, token: str) -> web.Application:
         return web.json_response(obj) if obj is not None else _not_found("namespaces", name)
 
     async def pod_log(request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        lines = cluster.pod_log(request.match_info["namespace"], name)
-        if lines is None:
+        name, namespace = request.match_info["name"], request.match_info["namespace"]
+        lines = cluster.pod_log(namespace, name)
+        pod = cluster.get("pods", namespace, name)
+        if lines is None or pod is None:
             return _not_found("pods", name)
-        container = request.query.get("container", "dev")
-        if container != "dev":
+        own = pod["spec"]["containers"][0]["name"]
+        container = request.query.get("container", own)
+        if container != own:
             return _status(400, "BadRequest", f"container {container} is not valid for pod {name}")
         tail = request.query.get("tailLines")
         if tail is not None:
@@ -537,6 +628,10 @@ def kube_app(cluster: Cluster, token: str) -> web.Application:
     app.router.add_get(f"/api/v1/namespaces/{{namespace}}/{namespaced}", list_objects)
     app.router.add_get(f"/api/v1/namespaces/{{namespace}}/{namespaced}/{{name}}", get_object)
     app.router.add_get("/api/v1/namespaces/{namespace}/pods/{name}/log", pod_log)
+    app.router.add_get("/apis/apps/v1", apis_apps_v1)
+    app.router.add_get("/apis/apps/v1/{resource:deployments}", list_objects)
+    app.router.add_get("/apis/apps/v1/namespaces/{namespace}/{resource:deployments}", list_objects)
+    app.router.add_get("/apis/apps/v1/namespaces/{namespace}/{resource:deployments}/{name}", get_object)
     return app
 
 

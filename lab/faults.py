@@ -21,6 +21,9 @@ KNOWN: dict[str, str] = {
     "wrong-oidc-issuer": "the deployment config names another issuer",
     "no-default-ttl": "templates have default_ttl_ms 0",
     "delete-fails-once": "the first delete build of each workspace fails",
+    "delete-fails": "every delete build fails",
+    "coder-flaky": "coderd's API answers a transient 503 or 429 to the first attempt of every 3rd request",
+    "websocket-blocked": "the ingress strips WebSocket upgrades (/derp and the lab ssh websocket answer 426)",
     "push-rejected": "the git host refuses every push (protected branch)",
     "pr-forbidden": "creating a pull request answers 403",
     "repo-missing": "the bot-writable repository does not exist",
@@ -47,6 +50,7 @@ def validate(names: Iterable[str]) -> list[str]:
 class Faults:
     def __init__(self, names: Iterable[str] = ()) -> None:
         self._active = validate(names)
+        self.generation = 0  # bumped on every replace: stateful faults restart their count
 
     def on(self, name: str) -> bool:
         assert name in KNOWN, name
@@ -54,6 +58,7 @@ class Faults:
 
     def replace(self, names: Iterable[str]) -> None:
         self._active = validate(names)
+        self.generation += 1
 
     @property
     def active(self) -> list[str]:

@@ -72,6 +72,20 @@ class BareRepo:
         code, out = await self._git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}", check=False)
         return out.strip() if code == 0 else None
 
+    async def commit(self, ref: str) -> dict[str, str] | None:
+        """A commit's metadata (sha, tree, parents, author, committer, message), or None if unknown."""
+        fields = ("sha", "tree", "parents", "author_name", "author_email", "author_date")
+        fields += ("committer_name", "committer_email", "committer_date", "message")
+        code, out = await self._git(
+            "show",
+            "-s",
+            "--format=%H%x00%T%x00%P%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%B",
+            ref,
+            "--",
+            check=False,
+        )
+        return dict(zip(fields, out.split("\x00"), strict=False)) if code == 0 and out else None
+
     async def commit_exists(self, sha: str) -> bool:
         code, _ = await self._git("cat-file", "-e", f"{sha}^{{commit}}", check=False)
         return code == 0

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from lab.agent import Agents
+from lab.controlplane import ControlPlane
 from lab.faults import Faults
 from lab.model import (
     Agent,
@@ -34,8 +35,15 @@ STAGE = {"start": "Starting workspace", "stop": "Stopping workspace", "delete": 
 
 class Provisioner:
     def __init__(
-        self, store: Store, faults: Faults, template: AmeideTemplate, agents: Agents, build_delay: float
+        self,
+        store: Store,
+        faults: Faults,
+        template: AmeideTemplate,
+        agents: Agents,
+        build_delay: float,
+        control_plane: ControlPlane | None = None,
     ) -> None:
+        self.control_plane = control_plane  # coderd's pod: its built-in provisioner logs there
         self.store = store
         self.faults = faults
         self.template = template
@@ -107,11 +115,34 @@ class Provisioner:
             self._log(job, STAGE[build.transition], error, "error")
         self._log(job, "Cleaning Up", "")
         job.status, job.error, job.completed_at = status, error, now()
+        if status == "failed" and self.control_plane is not None:
+            self._log_failure(workspace, build)
         if status == "succeeded" and build.transition == "start" and workspace.ttl_ms:
             build.deadline = job.completed_at + timedelta(milliseconds=workspace.ttl_ms)
         build.updated_at = job.completed_at
         job.log_signal.fire()
         workspace.changed()
+
+    def _log_failure(self, workspace: Workspace, build: Build) -> None:
+        """What coderd's built-in provisioner daemon logs for a failed job (provisionerd/runner)."""
+        assert self.control_plane is not None
+        job = build.job
+        self.control_plane.log(
+            "erro",
+            "provisionerd.runner",
+            "workspace build job failed",
+            [
+                ("job_id", job.id),
+                ("workspace_id", workspace.id),
+                ("workspace_name", workspace.name),
+                ("build_number", build.number),
+                ("transition", build.transition),
+                ("error", job.error or ""),
+            ],
+        )
+        self.control_plane.log(
+            "info", "provisionerd.runner", "sent FailedJob", [("job_id", job.id), ("error", job.error or "")]
+        )
 
     async def _stop_agents(self, workspace: Workspace) -> None:
         for earlier in workspace.builds[:-1]:
@@ -147,7 +178,7 @@ class Provisioner:
             await self._stop_agents(workspace)
             kept = self.template.stop(workspace, terraform)
             return ([namespace, claim] if kept else [namespace]), None
-        if self.faults.on("delete-fails-once") and workspace.failed_deletes == 0:
+        if self.faults.on("delete-fails") or (self.faults.on("delete-fails-once") and workspace.failed_deletes == 0):
             workspace.failed_deletes += 1
             terraform(
                 "error",

@@ -30,6 +30,7 @@ from lab.agent import Agents
 from lab.cluster import Cluster, kube_app, serving_tls, write_kubeconfig
 from lab.coderd import coderd_app
 from lab.coderd.deployment import Deployment, GitHubLink
+from lab.controlplane import ControlPlane
 from lab.faults import KNOWN, Faults, UnknownFault, validate
 from lab.githost import GitHost
 from lab.github import BOT, GitHub
@@ -133,6 +134,7 @@ class Lab:
 
     async def start(self) -> None:
         cluster = Cluster()
+        control_plane = ControlPlane(cluster)  # coderd's own pod in ameide-dev, for its log
         kube_token = secrets.token_urlsafe(32)
         tls, ca_pem = serving_tls()
         kube_port = await self._serve(kube_app(cluster, kube_token), ssl_context=tls)
@@ -160,12 +162,20 @@ class Lab:
         store = create_store()
         template = AmeideTemplate(cluster, self.state_dir, image, self.faults, repo_url)
         agents = Agents(self.faults, asyncssh.generate_private_key("ssh-ed25519"), self.options.agent_delay)
-        provisioner = Provisioner(store, self.faults, template, agents, self.options.build_delay)
+        provisioner = Provisioner(store, self.faults, template, agents, self.options.build_delay, control_plane)
         self._closers += [agents.close, provisioner.close]  # run in reverse: builds first
-        deployment = Deployment(store, self.faults, Renderer(store, self.faults), provisioner, oidc_issuer=issuer)
+        deployment = Deployment(
+            store,
+            self.faults,
+            Renderer(store, self.faults),
+            provisioner,
+            oidc_issuer=issuer,
+            control_plane=control_plane,
+        )
         deployment.github = GitHubLink(external_auth_token, BOT.login, BOT.name, BOT.id, githost.base_url, now())
         deployment.access_url = f"http://127.0.0.1:{await self._serve(coderd_app(deployment))}"
         agents.coder_url = deployment.access_url
+        control_plane.started(deployment.access_url)
 
         self.env = {
             "CODER_URL": deployment.access_url,

@@ -8,7 +8,7 @@ import contextlib
 from aiohttp import WSMsgType, web
 
 from lab.coderd.deployment import deployment
-from lab.coderd.http import NOT_FOUND, ApiError, respond, uuid_param
+from lab.coderd.http import NOT_FOUND, ApiError, respond, uuid_param, websocket_upgrade_required
 from lab.model import Agent
 from lab.render import iso
 
@@ -50,8 +50,10 @@ async def ssh(request: web.Request) -> web.StreamResponse:
     agent = _agent(request)
     if agent.status != "connected" or agent.ssh_port is None:
         raise ApiError(400, f'Agent state is "{agent.status}", it must be in the "connected" state.')
-    reader, writer = await asyncio.open_connection("127.0.0.1", agent.ssh_port)
     socket = web.WebSocketResponse(max_msg_size=0)
+    if not socket.can_prepare(request).ok:  # no upgrade (or an ingress stripped it)
+        return websocket_upgrade_required(request)
+    reader, writer = await asyncio.open_connection("127.0.0.1", agent.ssh_port)
     await socket.prepare(request)
 
     async def to_agent() -> None:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from aiohttp import web
 
+from lab.controlplane import ControlPlane
 from lab.faults import Faults
 from lab.model import Store, User
 from lab.provisioner import Provisioner
@@ -36,6 +37,7 @@ class Deployment:
     access_url: str = ""
     oidc_issuer: str = ""
     github: GitHubLink | None = None  # no link (and no provider) when None
+    control_plane: ControlPlane | None = None  # coderd's own pod, whose log coderd writes
     signed_app_tokens: dict[str, tuple[float, str]] = field(default_factory=dict)
 
 

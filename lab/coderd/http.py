@@ -22,6 +22,8 @@ NOT_FOUND = "Resource not found or you do not have access to this resource"
 PUBLIC = {"/api/v2/", "/api/v2/buildinfo", "/api/v2/users/first", "/api/v2/users/authmethods"}
 # Routes a workspace agent calls with its own token (`agent_param`) instead of a session.
 AGENT_PREFIX = "/api/v2/workspaceagents/me/"
+# Set on answers of the ingress that never reached coderd: they carry no X-Coder-Build-Version.
+FROM_INGRESS = web.ResponseKey("from-ingress", bool)
 
 
 class ApiError(Exception):
@@ -109,7 +111,20 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
 
 
 async def add_build_version(_: web.Request, response: web.StreamResponse) -> None:
-    response.headers[BUILD_VERSION_HEADER] = VERSION
+    if not response.get(FROM_INGRESS):
+        response.headers[BUILD_VERSION_HEADER] = VERSION
+
+
+def websocket_upgrade_required(request: web.Request) -> web.Response:
+    """What coderd's websocket endpoints answer a request without the upgrade (nhooyr websocket.Accept)."""
+    return web.Response(
+        status=426,
+        text=f"WebSocket protocol violation: Connection header {dumps(request.headers.get('Connection', ''))} "
+        "does not contain Upgrade\n",
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"Connection": "Upgrade", "Upgrade": "websocket", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:
