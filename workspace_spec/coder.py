@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -13,10 +13,14 @@ import httpx
 from httpx_sse import connect_sse
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
+from workspace_spec.secrets import scrub
+
 BUILD_VERSION_HEADER = "X-Coder-Build-Version"
 SESSION_HEADER = "Coder-Session-Token"
 # Statuses a healthy deployment answers now and then (rate limit, a restarting coderd behind the ingress).
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+# Of those, the ones that say the request was not acted on: a write may be sent again after them.
+NOT_ACTED_ON = frozenset({429, 503})
 
 
 class CoderError(Exception):
@@ -36,7 +40,7 @@ class CoderError(Exception):
             text += f" ({detail})"
         for item in self.validations:
             text += f" [{item.get('field')}: {item.get('detail')}]"
-        super().__init__(text)
+        super().__init__(scrub(text))
 
 
 class NotCoderError(Exception):
@@ -161,13 +165,24 @@ def _is_transient(error: BaseException) -> bool:
     return isinstance(error, (httpx.ConnectError, httpx.RemoteProtocolError))
 
 
-# Only idempotent reads are retried; writes are left to the caller, who knows whether a repeat is safe.
-_retry_reads = retry(
-    retry=retry_if_exception(_is_transient),
-    stop=stop_after_attempt(4),
-    wait=wait_exponential(multiplier=0.25, max=2),
-    reraise=True,
-)
+def _was_not_acted_on(error: BaseException) -> bool:
+    if isinstance(error, CoderError):
+        return error.status in NOT_ACTED_ON
+    return isinstance(error, httpx.ConnectError)  # never reached the server
+
+
+def _bounded(condition: Callable[[BaseException], bool]) -> Any:
+    return retry(
+        retry=retry_if_exception(condition),
+        stop=stop_after_attempt(4),
+        wait=wait_exponential(multiplier=0.25, max=2),
+        reraise=True,
+    )
+
+
+# Reads are repeated on any transient answer; writes only when Coder said it did not act on them.
+_retry_reads = _bounded(_is_transient)
+_retry_writes = _bounded(_was_not_acted_on)
 
 
 class CoderClient:
@@ -216,6 +231,15 @@ class CoderClient:
     def _get(self, path: str, **kwargs: Any) -> Any:
         return self._request("GET", path, **kwargs).json()
 
+    @_retry_reads
+    def _get_anonymously(self, path: str) -> httpx.Response:
+        """An unauthenticated GET (endpoints Coder serves without a session), riding through transient answers."""
+        response = self._anonymous.get(f"{self.url}{path}")
+        if response.status_code in TRANSIENT_STATUSES:
+            raise self._error("GET", path, response)
+        return response
+
+    @_retry_writes
     def _post(self, path: str, body: dict[str, Any]) -> Any:
         return self._request("POST", path, json=body).json()
 
@@ -223,9 +247,11 @@ class CoderClient:
     def build_info(self) -> dict[str, Any]:
         """Buildinfo, after making sure the URL is a Coder deployment at all."""
         try:
-            response = self._anonymous.get(f"{self.url}/api/v2/buildinfo")
+            response = self._get_anonymously("/api/v2/buildinfo")
         except httpx.HTTPError as error:
             raise NotCoderError(f"cannot reach CODER_URL {self.url}: {type(error).__name__}: {error}") from None
+        except CoderError as error:
+            raise NotCoderError(f"CODER_URL {self.url} keeps answering {error.status}: {error.message}") from None
         if BUILD_VERSION_HEADER not in response.headers or response.status_code != 200:
             raise NotCoderError(
                 f"CODER_URL {self.url} is not a Coder deployment: GET /api/v2/buildinfo answered "
@@ -238,7 +264,7 @@ class CoderClient:
 
     def first_user_created(self) -> tuple[bool, str]:
         """Whether setup is complete, with Coder's own message (200: created, 404: not yet)."""
-        response = self._anonymous.get(f"{self.url}/api/v2/users/first")
+        response = self._get_anonymously("/api/v2/users/first")
         if response.status_code not in (200, 404):
             raise self._error("GET", "/api/v2/users/first", response)
         return response.status_code == 200, response.json().get("message", "")
@@ -269,6 +295,9 @@ class CoderClient:
 
     def start_build(self, workspace_id: str, transition: str) -> dict[str, Any]:
         return self._post(f"/api/v2/workspaces/{workspace_id}/builds", {"transition": transition})
+
+    def timings(self, workspace_id: str) -> dict[str, Any]:
+        return self._get(f"/api/v2/workspaces/{workspace_id}/timings")
 
     def build_logs(self, build_id: str) -> list[dict[str, Any]]:
         return self._get(f"/api/v2/workspacebuilds/{build_id}/logs")

@@ -18,6 +18,7 @@ from fabric import Config, Connection
 from invoke.exceptions import CommandTimedOut
 
 from workspace_spec.errors import PlatformFailure
+from workspace_spec.secrets import scrub
 
 
 class ShellUnavailable(PlatformFailure):
@@ -38,7 +39,7 @@ class CommandResult:
     def summary(self) -> str:
         """Exit code and the last output lines, for failure messages."""
         output = (self.stderr.strip() or self.stdout.strip()).splitlines()[-5:]
-        return f"exit {self.exit_code}" + (": " + " | ".join(output) if output else "")
+        return scrub(f"exit {self.exit_code}" + (": " + " | ".join(output) if output else ""))
 
 
 @cache

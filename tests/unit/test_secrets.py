@@ -1,0 +1,84 @@
+"""The redaction itself: planted secrets, in every form, scrubbed wherever text is made."""
+
+import base64
+import logging
+import urllib.parse
+
+import pytest
+
+from workspace_spec.errors import PlatformFailure
+from workspace_spec.secrets import MASK, REDACTOR, Redactor, install_log_scrubbing
+from workspace_spec.shell import CommandResult
+
+TOKEN = "Ab3dE6gH9j-Kl2mN5pQ8rS1tU4vW7xY0zA"
+CANARY = "ghp_canaryUnitTestToken00000000000000"
+
+
+@pytest.fixture(autouse=True)
+def planted():
+    REDACTOR.add(TOKEN)
+    REDACTOR.add(CANARY)
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        TOKEN,
+        TOKEN.split("-")[1],  # the secret half of a Coder token
+        urllib.parse.quote(CANARY, safe=""),
+        base64.b64encode(f"x-access-token:{CANARY}".encode()).decode(),
+        base64.b64encode(f":{CANARY}".encode()).decode(),
+        f"Bearer {CANARY}",
+        f"https://x-access-token:{CANARY}@github.com/o/r.git",
+    ],
+)
+def test_every_form_is_scrubbed(form):
+    text = f"before {form} after"
+    assert REDACTOR.scrub(text).count(MASK) >= 1
+    assert CANARY not in REDACTOR.scrub(text) and TOKEN.split("-")[1] not in REDACTOR.scrub(text)
+
+
+def test_short_values_are_not_treated_as_secrets():
+    redactor = Redactor()
+    redactor.add("abc")
+    assert redactor.scrub("abc abc") == "abc abc"
+
+
+def test_child_logger_records_are_scrubbed_at_the_source():
+    install_log_scrubbing()
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(self.format(record))
+
+    logger = logging.getLogger("httpx")
+    handler = Keep()
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        logger.info('HTTP Request: %s %s "%s"', "GET", f"http://h/api?token={CANARY}", "200 OK")
+        try:
+            raise RuntimeError(f"failed with {TOKEN}")
+        except RuntimeError:
+            logger.exception("request failed")
+    finally:
+        logger.removeHandler(handler)
+    assert records and not any(CANARY in r or TOKEN in r for r in records)
+    assert MASK in records[0] and MASK in records[1]
+
+
+def test_failure_messages_and_command_summaries_are_scrubbed():
+    assert CANARY not in str(PlatformFailure(f"git push answered: fatal: https://u:{CANARY}@github.com"))
+    result = CommandResult("git push", 128, "", f"fatal: unable to access 'https://x:{CANARY}@h/'")
+    assert CANARY not in result.summary() and MASK in result.summary()
+
+
+def test_report_files_are_scrubbed_in_place(tmp_path):
+    junit = tmp_path / "junit" / "TESTS-x.xml"
+    junit.parent.mkdir()
+    junit.write_text(f'<failure message="token {TOKEN}">{CANARY}</failure>')
+    attachment = tmp_path / "abc-attachment.txt"
+    attachment.write_text(f"log {CANARY}")
+    assert REDACTOR.scrub_files(tmp_path) == 2
+    assert TOKEN not in junit.read_text() and CANARY not in attachment.read_text()
