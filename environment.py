@@ -9,38 +9,58 @@ from __future__ import annotations
 
 import signal
 import sys
-from pathlib import Path
 from types import FrameType
 
+import allure
 from behave.model import Feature, Scenario
 from behave.runner import Context
 
-from workspace_spec import reports
+from workspace_spec import diagnostics, reports, secrets, sweep
+from workspace_spec.cleanup import Ledger
 from workspace_spec.state import FeatureState, RunState, ScenarioState
 from workspace_spec.target import select_target
 from workspace_spec.world import World
 
 
-def _interrupt(signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+class _Interrupts:
+    """SIGINT and SIGTERM become KeyboardInterrupt, which behave answers by running every after_* hook
+    and cleanup; but while the cleanup ledger is removing things, a further signal only waits."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def __call__(self, signum: int, _frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self.ledger.releasing:
+            print(f"{name}: cleanup in progress, removing what the run created first", file=sys.stderr, flush=True)
+            return
+        raise KeyboardInterrupt(name)
 
 
 def before_all(context: Context) -> None:
-    signal.signal(signal.SIGTERM, _interrupt)
+    secrets.install_log_scrubbing()
     target = select_target(context.config.userdata)
+    for secret in target.settings.secrets():
+        secrets.REDACTOR.add(secret)
     world = context.world = World(target)
+    interrupts = _Interrupts(world.ledger)
+    signal.signal(signal.SIGINT, interrupts)
+    signal.signal(signal.SIGTERM, interrupts)
     context.run_state = RunState()
     # Testrun cleanups run after after_all, newest first: remove what is left, report, then stop the lab.
     context.add_cleanup(world.close)
+    context.add_cleanup(_scrub_reports, context)
     context.add_cleanup(_final_summary, world)
     context.add_cleanup(world.ledger.release)
     print(target.describe(), flush=True)
-    if context.config.junit:
-        reports.start_fresh(Path(context.config.junit_directory))
+    if junit := reports.junit_dir(context.config):
+        reports.start_fresh(junit)
     if allure_dir := reports.allure_results_dir(context.config):
         reports.start_fresh(allure_dir)
         reports.write_allure_environment(allure_dir, reports.run_properties(world))
     print(world.preflight(), flush=True)
+    if world.settings.sweep_on_start:
+        _sweep_earlier_runs(world)
 
 
 class ConfigurationError(Exception):
@@ -66,9 +86,23 @@ def before_scenario(context: Context, scenario: Scenario) -> None:
 
 
 def after_scenario(context: Context, scenario: Scenario) -> None:
-    # Runs before the scenario's cleanups: what is kept here is not removed by them.
-    if scenario.status.has_failed() and context.world.settings.keep_on_failure:
+    # Runs before the scenario's cleanups: the workspace is still there to be examined, and what is
+    # kept here is not removed by them.
+    if not scenario.status.has_failed():
+        return
+    _attach_diagnostics(context, scenario)
+    if context.world.settings.keep_on_failure:
         context.world.ledger.keep("scenario")
+
+
+def _attach_diagnostics(context: Context, scenario: Scenario) -> None:
+    artifacts = diagnostics.collect(context.world, context.state.workspace)
+    directory = reports.diagnostics_dir(context.config, scenario.feature.name, scenario.name)
+    diagnostics.write(artifacts, directory)
+    for artifact in artifacts:
+        kind = allure.attachment_type.JSON if artifact.name.endswith(".json") else allure.attachment_type.TEXT
+        allure.attach(artifact.text, name=artifact.name, attachment_type=kind)
+    print(f"diagnostics: {directory}", file=sys.stderr, flush=True)
 
 
 def after_feature(context: Context, feature: Feature) -> None:
@@ -83,11 +117,26 @@ class NothingChecked(Exception):
 def after_all(context: Context) -> None:
     if not hasattr(context, "world"):
         return  # before_all failed and said why
-    if context.config.junit:
-        reports.add_junit_properties(Path(context.config.junit_directory), reports.run_properties(context.world))
+    if junit := reports.junit_dir(context.config):
+        reports.add_junit_properties(junit, reports.run_properties(context.world))
     if not context.run_state.scenarios_run:
         tags = " ".join(map(str, context.config.tags or []))
         raise NothingChecked(f"no scenario matched --tags={tags}: nothing was checked")
+
+
+def _sweep_earlier_runs(world: World) -> None:
+    removed, failed = sweep.sweep(world, sweep.parse_duration(world.settings.sweep_on_start), dry_run=False)
+    for item in removed:
+        print(f"swept (left by an earlier run): {item}", flush=True)
+    for item in failed:
+        print(f"NOT SWEPT: {item}", file=sys.stderr, flush=True)
+
+
+def _scrub_reports(context: Context) -> None:
+    """Last pass over what the formatters wrote: JUnit and Allure copy messages verbatim."""
+    for directory in (reports.allure_results_dir(context.config), reports.junit_dir(context.config)):
+        if directory is not None:
+            secrets.REDACTOR.scrub_files(directory)
 
 
 def _final_summary(world: World) -> None:

@@ -8,7 +8,7 @@ remover gets its own fresh deadline rather than whatever time the failing step l
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ class Ledger:
     def __init__(self) -> None:
         self._entries: list[Entry] = []
         self.report = CleanupReport()
+        self.releasing = False  # a signal now must not cut the removals short
 
     def register(self, kind: str, name: str, scope: str, remove: Callable[[], None]) -> Entry:
         if scope not in SCOPES:
@@ -80,7 +81,17 @@ class Ledger:
     def release(self, scope: str | None = None) -> None:
         """Remove the scope's entries (all with None), newest first; raise if any could not be removed."""
         failures = []
-        for entry in reversed(self.pending(scope)):
+        self.releasing = True
+        try:
+            self._remove_all(reversed(self.pending(scope)), failures)
+        finally:
+            self.releasing = False
+        self.report.failed.extend(failures)
+        if failures:
+            raise CleanupFailed("; ".join(failures))
+
+    def _remove_all(self, entries: Iterable[Entry], failures: list[str]) -> None:
+        for entry in entries:
             self._entries.remove(entry)
             try:
                 entry.remove()
@@ -89,6 +100,3 @@ class Ledger:
                 log.error("could not remove %s %s: %s", entry.kind, entry.name, error)
             else:
                 self.report.removed.append(f"{entry.kind} {entry.name}")
-        self.report.failed.extend(failures)
-        if failures:
-            raise CleanupFailed("; ".join(failures))

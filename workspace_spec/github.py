@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from github import Auth, Github, GithubException
 from github.PullRequest import PullRequest
@@ -98,6 +99,28 @@ class PullRequests:
         return PullFacts(number, pull.state, pull.head.ref, pull.head.sha, pull.base.ref, tuple(files))
 
     # -- cleanup: idempotent, 404/422 mean it is already gone -------------------------------------
+    def branches_with_prefix(self, prefix: str) -> list[tuple[str, datetime]]:
+        """Branches named with the prefix, with the time of their last commit (their age for the sweeper)."""
+        try:
+            return [
+                (branch.name, branch.commit.commit.committer.date)
+                for branch in self.repo().get_branches()
+                if branch.name.startswith(prefix)
+            ]
+        except GithubException as error:
+            raise GitHubFailure(f"cannot list branches of {self.repository}: {_reason(error)}") from None
+
+    def remove_branch(self, branch: str) -> None:
+        """Close the branch's open pull requests, then delete it."""
+        owner = self.repository.split("/")[0]
+        try:
+            pulls = list(self.repo().get_pulls(state="open", head=f"{owner}:{branch}"))
+        except GithubException as error:
+            raise GitHubFailure(f"cannot list pull requests of {branch}: {_reason(error)}") from None
+        for pull in pulls:
+            self.close(pull.number)
+        self.delete_branch(branch)
+
     def close(self, number: int) -> None:
         try:
             pull = self.repo().get_pull(number)

@@ -58,7 +58,14 @@ class Cluster:
                 f"no usable Kubernetes configuration (KUBECONFIG={kubeconfig!r}): {error}"
             ) from None
         self._core = client.CoreV1Api(api_client)
+        self._version = client.VersionApi(api_client)
         self._timeout = request_timeout
+        self.server: str = api_client.configuration.host
+
+    def version(self) -> str:
+        """The API server's version: the cheapest proof that it answers and accepts the credentials."""
+        info = self._read(lambda: self._version.get_code(_request_timeout=self._timeout))
+        return info.git_version if info else ""
 
     def namespace(self, name: str) -> KubeObject | None:
         found = self._read(lambda: self._core.read_namespace(name, _request_timeout=self._timeout))
@@ -74,8 +81,12 @@ class Cluster:
             _object("PersistentVolumeClaim", item, item.status.phase if item.status else "") for item in items.items
         ]
 
-    def pods(self, namespace: str) -> list[KubeObject]:
-        items = self._read(lambda: self._core.list_namespaced_pod(namespace, _request_timeout=self._timeout))
+    def pods(self, namespace: str, label_selector: str | None = None) -> list[KubeObject]:
+        items = self._read(
+            lambda: self._core.list_namespaced_pod(
+                namespace, label_selector=label_selector or "", _request_timeout=self._timeout
+            )
+        )
         if items is None:
             return []
         return [_object("Pod", item, item.status.phase if item.status else "") for item in items.items]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,20 @@ def allure_results_dir(config: Any) -> Path | None:
         if "allure" in name.lower() and output is not None and output.name:
             return Path(output.name)
     return None
+
+
+def diagnostics_dir(config: Any, feature: str, scenario: str) -> Path:
+    """reports/diagnostics/<feature>--<scenario>/, beside the other reports."""
+    anchor = allure_results_dir(config) or junit_dir(config) or Path("reports/junit")
+
+    def slug(text: str) -> str:
+        return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
+
+    return anchor.parent / "diagnostics" / f"{slug(feature)}--{slug(scenario)}"
+
+
+def junit_dir(config: Any) -> Path | None:
+    return Path(config.junit_directory) if config.junit else None
 
 
 def start_fresh(directory: Path) -> None:

@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     # code-server's default; expanded by the workspace's shell.
     extensions_dir: str = "${XDG_DATA_HOME:-$HOME/.local/share}/code-server/extensions"
     oidc_issuer: str | None = None
+    coder_namespace: str = "ameide-dev"  # where deploy/coder runs, for control-plane logs on failure
 
     # The E2E workflow (spec 629 §1.2): branch, push and pull request from inside a workspace.
     e2e_template: str = "ameide-gitops"
@@ -69,6 +70,7 @@ class Settings(BaseSettings):
     git_author_email: str = "workspace-spec-bot@users.noreply.github.com"
     codex: Literal["off", "auth-json"] = "off"
     keep_on_failure: bool = False
+    sweep_on_start: str = ""  # e.g. 2h: before the run, remove what earlier runs left that is older than this
 
     # How the suite behaves.
     name_prefix: str = "spec"
@@ -127,6 +129,13 @@ class Settings(BaseSettings):
             raise ValueError(f"must be owner/name of a GitHub repository, got {value!r}")
         return value or None
 
+    @field_validator("sweep_on_start")
+    @classmethod
+    def _check_sweep(cls, value: str) -> str:
+        if value and not re.match(r"^\d+[smhd]$", value.strip()):
+            raise ValueError(f"must be a duration like 90m or 2h, got {value!r}")
+        return value.strip()
+
     @field_validator("template", "e2e_template", "organization", "app_slug")
     @classmethod
     def _not_blank(cls, value: str) -> str:
@@ -147,6 +156,10 @@ class Settings(BaseSettings):
     @property
     def is_live(self) -> bool:
         return self.coder_url is not None
+
+    def secrets(self) -> list[str]:
+        """Every secret value among the settings, for the redactor."""
+        return [value.get_secret_value() for value in (self.coder_session_token, self.github_token) if value]
 
     def e2e_problem(self) -> str:
         """Why the E2E flow cannot run as configured, or '' when it can."""

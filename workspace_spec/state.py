@@ -17,6 +17,7 @@ from workspace_spec.shell import CommandResult
 if TYPE_CHECKING:  # the workflow module needs the world, which needs this module
     from workspace_spec.e2e import Proposal
     from workspace_spec.github import PullFacts
+    from workspace_spec.reachability import Probe
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class ScenarioState:
     extensions: list[str] = field(default_factory=list)
     sign_in: SignIn | None = None
     first_user: tuple[bool, str] | None = None
+    probes: list[Probe] = field(default_factory=list)
+    websocket_problem: str = ""
     checkout_dir: str = ""
     proposal: Proposal | None = None
     pull: PullFacts | None = None

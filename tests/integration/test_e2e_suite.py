@@ -61,8 +61,10 @@ def test_each_fault_fails_the_step_that_covers_it(fault: str, lab: Lab, tmp_path
 
 
 def _forms(secret: str) -> list[str]:
-    """A secret and what it looks like in headers, URLs and basic auth."""
+    """A secret and what it looks like in headers, URLs and basic auth (and a Coder token's secret half)."""
+    half = [secret.split("-", 1)[1]] if secret.count("-") == 1 and len(secret.split("-", 1)[1]) >= 16 else []
     return [
+        *half,
         secret,
         urllib.parse.quote(secret, safe=""),
         base64.b64encode(f"x-access-token:{secret}".encode()).decode(),
@@ -70,8 +72,18 @@ def _forms(secret: str) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("fault", ["", "push-rejected"])
-def test_no_canary_reaches_output_or_reports(fault: str, lab: Lab, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("fault", "level"),
+    [
+        ("", "DEBUG"),
+        ("push-rejected", "DEBUG"),
+        ("external-auth-unlinked", "DEBUG"),
+        ("", "INFO"),
+        ("pr-forbidden", "WARNING"),
+        ("codex-no-change", "ERROR"),
+    ],
+)
+def test_no_canary_reaches_output_or_reports(fault: str, level: str, lab: Lab, tmp_path: Path) -> None:
     lab.set_faults(*filter(None, [fault]))
     reports = tmp_path / "reports"
     try:
@@ -79,7 +91,7 @@ def test_no_canary_reaches_output_or_reports(fault: str, lab: Lab, tmp_path: Pat
             tmp_path,
             lab.suite_env(**FAST_TIMEOUTS),
             "--tags=@e2e",
-            "--logging-level=DEBUG",
+            f"--logging-level={level}",
             "-f",
             "allure_behave.formatter:AllureFormatter",
             "-o",
@@ -93,7 +105,7 @@ def test_no_canary_reaches_output_or_reports(fault: str, lab: Lab, tmp_path: Pat
     files = [path for path in tmp_path.rglob("*") if path.is_file()]
     assert any(path.suffix == ".xml" for path in files) and run.results
     haystacks = {"console": run.output, **{str(path): path.read_text(errors="replace") for path in files}}
-    for name, secret in CANARIES.items():
+    for name, secret in {**CANARIES, "CODER_SESSION_TOKEN": lab.token}.items():
         for form in _forms(secret):
             leaks = [where for where, text in haystacks.items() if form in text]
             assert not leaks, f"{name} (as {form[:12]}...) leaked into {leaks}"

@@ -1,0 +1,150 @@
+"""Fail safe (spec 629 §5, §5.1): transient errors are ridden through, what cannot be removed is said
+loudly and swept later, a killed run's leftovers are swept, and failures come with their diagnostics."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import FAST_TIMEOUTS, ROOT, Lab, run_suite
+
+PROXY_SCENARIO = "A signed-in developer reaches code-server through the app proxy (§1.1 check 2)"
+DIAGNOSTICS = {
+    "workspace.json",
+    "build.log",
+    "build-timings.json",
+    "pod.log",
+    "postCreate.log",
+    "coder-control-plane.log",
+}
+
+
+def _sweep(lab: Lab, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "workspace_spec.sweep", "--older-than", "0s", *args],
+        cwd=ROOT,
+        env=lab.suite_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_transient_coder_errors_are_ridden_through(lab: Lab, tmp_path: Path) -> None:
+    lab.set_faults("coder-flaky")
+    try:
+        run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), "--tags=@smoke")
+    finally:
+        lab.set_faults()
+    assert run.returncode == 0, run.output[-3000:]
+    assert lab.wait_until_clean() == ([], [])
+
+
+def test_a_workspace_that_cannot_be_deleted_is_reported_and_swept_later(lab: Lab, tmp_path: Path) -> None:
+    lab.set_faults("delete-fails")
+    try:
+        run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), "--tags=@policy")
+    finally:
+        lab.set_faults()
+    assert run.returncode != 0, "a run that could not remove its workspace passed"
+    assert "NOT REMOVED: workspace spec-" in run.output
+    left = [workspace["name"] for workspace in lab.workspaces()]
+    assert len(left) == 1
+    listed = _sweep(lab, "--dry-run")
+    assert listed.returncode == 0 and f"would remove: workspace {left[0]}" in listed.stdout, (
+        listed.stdout + listed.stderr
+    )
+    assert [workspace["name"] for workspace in lab.workspaces()] == left, "--dry-run removed something"
+    swept = _sweep(lab)
+    assert swept.returncode == 0 and f"removed: workspace {left[0]}" in swept.stdout, swept.stdout + swept.stderr
+    assert lab.wait_until_clean() == ([], [])
+
+
+def test_a_killed_run_leaves_what_the_sweeper_finds(healthy_lab: Lab, tmp_path: Path) -> None:
+    run = subprocess.Popen(
+        [sys.executable, "-m", "behave", str(ROOT / "features"), "--tags=@e2e", "-f", "null"],
+        cwd=tmp_path,
+        env=healthy_lab.suite_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while healthy_lab.sandbox_leftovers() == ([], []) and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.1)
+    run.send_signal(signal.SIGKILL)  # no handler, no cleanup: this is what the sweeper is for
+    run.wait()
+    branches, _ = healthy_lab.sandbox_leftovers()
+    assert branches and healthy_lab.workspaces(), "the killed run left nothing to sweep"
+    swept = _sweep(healthy_lab)
+    assert swept.returncode == 0, swept.stdout + swept.stderr
+    assert all(f"branch {branch}" in swept.stdout for branch in branches), swept.stdout
+    assert healthy_lab.sandbox_leftovers() == ([], [])
+    assert healthy_lab.wait_until_clean() == ([], [])
+
+
+def test_a_failure_comes_with_its_diagnostics_and_a_pass_with_none(lab: Lab, tmp_path: Path) -> None:
+    allure_dir = tmp_path / "reports" / "allure-results"
+    lab.set_faults("app-proxy-502")
+    try:
+        run = run_suite(
+            tmp_path,
+            lab.suite_env(**FAST_TIMEOUTS),
+            "--tags=@smoke",
+            "-f",
+            "allure_behave.formatter:AllureFormatter",
+            "-o",
+            str(allure_dir),
+        )
+    finally:
+        lab.set_faults()
+    assert run.statuses()[PROXY_SCENARIO] == "failed"
+    folders = list((tmp_path / "reports" / "diagnostics").iterdir())
+    assert len(folders) == 1, "diagnostics were collected for a scenario that passed"
+    files = {path.name: path.read_text() for path in folders[0].iterdir()}
+    assert set(files) == DIAGNOSTICS
+    assert "[workspace-bootstrap]" in files["build.log"]
+    assert json.loads(files["workspace.json"])["name"].startswith("spec-")
+    assert "failed to proxy request to application" in files["coder-control-plane.log"]
+    assert not files["postCreate.log"].startswith("unavailable"), files["postCreate.log"]
+    attached = [
+        attachment["name"]
+        for result in allure_dir.glob("*-result.json")
+        for attachment in json.loads(result.read_text()).get("attachments", [])
+    ]
+    assert set(attached) >= DIAGNOSTICS
+
+
+PREFLIGHT_SERVICES = "Every service the suite is configured to use answers (§6)"
+PREFLIGHT_WEBSOCKET = "Coder's ingress passes WebSocket upgrades (§6)"
+
+
+def test_preflight_passes_and_creates_nothing(healthy_lab: Lab, tmp_path: Path) -> None:
+    run = run_suite(tmp_path, healthy_lab.suite_env(), "--tags=@preflight")
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.statuses() == {PREFLIGHT_SERVICES: "passed", PREFLIGHT_WEBSOCKET: "passed"}
+    assert "cleanup: 0 created" in run.output
+
+
+def test_preflight_names_a_blocked_websocket_upgrade(lab: Lab, tmp_path: Path) -> None:
+    lab.set_faults("websocket-blocked")
+    try:
+        run = run_suite(tmp_path, lab.suite_env(), "--tags=@preflight")
+    finally:
+        lab.set_faults()
+    assert run.statuses() == {PREFLIGHT_SERVICES: "passed", PREFLIGHT_WEBSOCKET: "failed"}
+    assert "/derp answered 426 instead of switching protocols" in run.failure(PREFLIGHT_WEBSOCKET)
+
+
+def test_preflight_names_an_unreachable_host(healthy_lab: Lab, tmp_path: Path) -> None:
+    kubeconfig = Path(healthy_lab.env["KUBECONFIG"]).read_text()
+    unreachable = tmp_path / "kubeconfig"
+    server = json.loads(kubeconfig)["clusters"][0]["cluster"]["server"]
+    unreachable.write_text(kubeconfig.replace(server, "https://127.0.0.1:9"))
+    run = run_suite(tmp_path, healthy_lab.suite_env(KUBECONFIG=str(unreachable)), "--tags=@preflight")
+    assert run.statuses()[PREFLIGHT_SERVICES] == "failed"
+    assert "unreachable: Kubernetes API at https://127.0.0.1:9" in run.failure(PREFLIGHT_SERVICES)
