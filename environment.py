@@ -1,7 +1,8 @@
-"""behave hooks: settings -> target (live or lab) -> preflight -> cleanup ledger per scope.
+"""behave hooks: settings -> target (live or lab) -> redaction -> preflight -> cleanup ledger per scope
+-> diagnostics on failure.
 
 Cleanups are registered with behave's `add_cleanup`, which runs them LIFO after the matching after_*
-hook on pass, failure, hook error and Ctrl-C. SIGTERM is turned into KeyboardInterrupt so that a CI
+hook on pass, failure, hook error and Ctrl-C. SIGINT and SIGTERM both become KeyboardInterrupt, so a CI
 runner cancelling the job gets the same cleanup as Ctrl-C (behave installs no handler of its own).
 """
 
@@ -90,7 +91,8 @@ def after_scenario(context: Context, scenario: Scenario) -> None:
     # kept here is not removed by them.
     if not scenario.status.has_failed():
         return
-    _attach_diagnostics(context, scenario)
+    if not context._runner.aborted:  # after Ctrl-C/SIGTERM, cleaning up comes before collecting evidence
+        _attach_diagnostics(context, scenario)
     if context.world.settings.keep_on_failure:
         context.world.ledger.keep("scenario")
 

@@ -170,10 +170,13 @@ async def proxy(request: web.Request) -> web.StreamResponse:
         agent, app = _resolve(dep, owner, target, slug)
     except _Refused as refused:
         return refused.response
-    if not _authenticated(request, dep, base):
+    authenticated = _authenticated(request, dep, base)
+    # app-open-without-login: as if path-app auth were off, anonymous requests reach the app.
+    if not authenticated and not dep.faults.on("app-open-without-login"):
         back = request.path + (f"?{request.query_string}" if request.query_string else "")
         return _redirect(303, f"{dep.access_url}/login?" + urlencode({"message": SIGNED_OUT, "redirect": back}))
-    request[USER] = dep.store.owner  # for coderd's request log
+    if authenticated:
+        request[USER] = dep.store.owner  # for coderd's request log
     if dep.faults.on("app-proxy-502"):
         return _unavailable(dep, agent, app, _refused_port(app))
     if agent.status != "connected":

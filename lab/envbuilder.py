@@ -54,10 +54,17 @@ async def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, st
     return proc.returncode or 0, output.decode(errors="replace")
 
 
-async def bootstrap(repo_url: str, volume: Path, env: dict[str, str], pod_log: Callable[[str], None]) -> Bootstrap:
-    """Prepare `volume` for the agent; `env` is the workspace user's environment."""
+async def bootstrap(
+    repo_url: str,
+    volume: Path,
+    env: dict[str, str],
+    pod_log: Callable[[str], None],
+    checkout: Path | None = None,
+) -> Bootstrap:
+    """Prepare `volume` for the agent; `env` is the workspace user's environment. The repository goes to
+    `checkout`, by default `<volume>/ameide` (elsewhere only to break the platform)."""
     pod_log("envbuilder v1.1.0 - Build development environments from repositories in a container")
-    checkout = volume / REPO_DIR
+    checkout = checkout or volume / REPO_DIR
     if (checkout / ".git").is_dir():
         pod_log(f"#1: 📦 The repository is already cloned at {checkout}, skipping clone")
     else:

@@ -6,7 +6,7 @@ through `PUT /lab/faults` changes what the next build, request or health check d
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 KNOWN: dict[str, str] = {
     "build-fails": "every start build's provisioner job fails",
@@ -29,6 +29,12 @@ KNOWN: dict[str, str] = {
     "repo-missing": "the bot-writable repository does not exist",
     "external-auth-unlinked": "the CI user has not linked GitHub in Coder",
     "codex-no-change": "the lab's model answers Codex without making any change",
+    "namespace-kept-on-delete": "a delete build leaves the workspace namespace Active (removed when lifted)",
+    "app-open-without-login": "the path-app proxy serves apps to requests without a session",
+    "oidc-disabled": "GET /api/v2/users/authmethods reports oidc.enabled false",
+    "discovery-issuer-mismatch": "the realm's discovery document names another issuer than its own URL",
+    "repo-not-checked-out": "a start build does not clone the repository into the volume",
+    "ttl-not-inherited": "a workspace created without ttl_ms gets no TTL despite the template default",
 }
 
 
@@ -51,6 +57,11 @@ class Faults:
     def __init__(self, names: Iterable[str] = ()) -> None:
         self._active = validate(names)
         self.generation = 0  # bumped on every replace: stateful faults restart their count
+        self._listeners: list[Callable[[], None]] = []
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after every replace (in the event loop): faults that leave state behind undo it."""
+        self._listeners.append(listener)
 
     def on(self, name: str) -> bool:
         assert name in KNOWN, name
@@ -59,6 +70,8 @@ class Faults:
     def replace(self, names: Iterable[str]) -> None:
         self._active = validate(names)
         self.generation += 1
+        for listener in self._listeners:
+            listener()
 
     @property
     def active(self) -> list[str]:

@@ -11,6 +11,8 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from lab.faults import Faults
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -92,8 +94,11 @@ def _discovery(issuer: str) -> dict[str, object]:
     }
 
 
-def idp_app(realm: str = "ameide") -> web.Application:
-    """Serve `realm` with a fresh RSA signing key; the issuer follows the URL the client used."""
+def idp_app(realm: str = "ameide", faults: Faults | None = None) -> web.Application:
+    """Serve `realm` with a fresh RSA signing key; the issuer follows the URL the client used.
+
+    Under `discovery-issuer-mismatch` the discovery document's `issuer` names realm `other` instead.
+    """
     public = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
     jwks = {"keys": [_jwk(public)]}
     public_der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -121,7 +126,12 @@ def idp_app(realm: str = "ameide") -> web.Application:
         )
 
     async def discovery(request: web.Request) -> web.Response:
-        return web.json_response(_discovery(issuer(request)))
+        document = _discovery(issuer(request))
+        if faults is not None and faults.on("discovery-issuer-mismatch"):
+            # Only `issuer` is wrong (a stale frontend URL of another realm): endpoints still work, so
+            # only a client checking the issuer against the URL it fetched from notices.
+            document["issuer"] = f"{request.scheme}://{request.host}/realms/other"
+        return web.json_response(document)
 
     async def certs(_: web.Request) -> web.Response:
         return web.json_response(jwks)

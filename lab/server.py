@@ -141,7 +141,7 @@ class Lab:
         kubeconfig = self.state_dir / "kubeconfig"
         write_kubeconfig(kubeconfig, f"https://127.0.0.1:{kube_port}", kube_token, ca_pem=ca_pem)
 
-        issuer = f"http://127.0.0.1:{await self._serve(idp_app('ameide'))}/realms/ameide"
+        issuer = f"http://127.0.0.1:{await self._serve(idp_app('ameide', self.faults))}/realms/ameide"
 
         options = self.options
         github_token = options.github_token or github_style_token("ghp_")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.cluster import Cluster
-from lab.envbuilder import Bootstrap, bootstrap
+from lab.envbuilder import REPO_DIR, Bootstrap, bootstrap
 from lab.faults import Faults
 from lab.image import Image, codex_home
 from lab.model import Workspace
@@ -45,6 +45,8 @@ class AmeideTemplate:
         self.image = image
         self.faults = faults
         self.repo_url = repo_url
+        self.kept_namespaces: set[str] = set()  # left behind under namespace-kept-on-delete
+        faults.subscribe(self._release_kept_namespaces)
 
     @staticmethod
     def namespace(workspace: Workspace) -> str:
@@ -127,8 +129,14 @@ class AmeideTemplate:
                 f'"main": waiting for pod {namespace}/{pod} to become ready',
             )
             raise BuildFailed("terraform apply: exit status 1")
+        checkout = None
+        if self.faults.on("repo-not-checked-out"):
+            # A wrong workspace folder: envbuilder clones into the container's own, throwaway filesystem,
+            # so devcontainer and postCreate still work but the volume never gets the repository.
+            checkout = self.state_dir / "images" / workspace.id / "rootfs" / REPO_DIR
+            shutil.rmtree(checkout, ignore_errors=True)
         try:
-            result = await bootstrap(self.repo_url, volume, self.env(workspace, volume), pod_log)
+            result = await bootstrap(self.repo_url, volume, self.env(workspace, volume), pod_log, checkout)
         except Exception as error:
             log("error", f"Error: kubernetes_pod.main: envbuilder: {error}")
             raise BuildFailed("terraform apply: exit status 1") from error
@@ -155,7 +163,23 @@ class AmeideTemplate:
         claim = self.cluster.get("persistentvolumeclaims", namespace, PVC)
         if claim is not None:
             shutil.rmtree(self._volume(claim), ignore_errors=True)
-        self.cluster.delete_namespace(namespace)
         for directory in (self.home(workspace), self.bin_dir(workspace).parent):
             shutil.rmtree(directory, ignore_errors=True)
+        if self.faults.on("namespace-kept-on-delete"):
+            # The namespace is not in the template's state: terraform destroys pod and claim, never it.
+            self.cluster.delete_pod(namespace, self.pod_name(workspace))
+            log("info", f"kubernetes_pod.main: Destruction complete [id={namespace}/{self.pod_name(workspace)}]")
+            self.cluster.delete_pvc(namespace, PVC)
+            log("info", f"kubernetes_persistent_volume_claim.workspaces: Destruction complete [id={namespace}/{PVC}]")
+            self.kept_namespaces.add(namespace)
+            return
+        self.cluster.delete_namespace(namespace)
         log("info", f"kubernetes_namespace.workspace: Destruction complete [id={namespace}]")
+
+    def _release_kept_namespaces(self) -> None:
+        """Once the fault is lifted, remove what it left behind, so later checks see a clean cluster."""
+        if self.faults.on("namespace-kept-on-delete"):
+            return
+        for namespace in sorted(self.kept_namespaces):
+            self.cluster.delete_namespace(namespace)
+        self.kept_namespaces.clear()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,26 +158,50 @@ class SuiteRun:
         return ""
 
 
+def attachments(tmp_path: Path, scenario: str) -> set[str]:
+    """Names of what the run attached to the scenario's Allure result."""
+    return {
+        attachment["name"]
+        for path in (tmp_path / "reports" / "allure-results").glob("*-result.json")
+        if (result := json.loads(path.read_text()))["name"] == scenario
+        for attachment in result.get("attachments", [])
+    }
+
+
+def secret_forms(secret: str) -> list[str]:
+    """A secret and what it looks like in headers, URLs and basic auth (and a Coder token's secret half)."""
+    head, _, tail = secret.partition("-")
+    half = [tail] if head and len(tail) >= 16 else []
+    return [
+        *half,
+        secret,
+        urllib.parse.quote(secret, safe=""),
+        base64.b64encode(f"x-access-token:{secret}".encode()).decode(),
+        base64.b64encode(secret.encode()).decode(),
+    ]
+
+
+def leaks(lab: Lab, run: SuiteRun, tmp_path: Path) -> list[str]:
+    """Where any form of any planted secret shows: the console, or any file the run wrote."""
+    texts = {"console": run.output}
+    texts.update({str(p): p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file()})
+    found = []
+    for name, secret in {**CANARIES, "CODER_SESSION_TOKEN": lab.token}.items():
+        for form in secret_forms(secret):
+            found += [f"{name} in {where}" for where, text in texts.items() if form in text]
+    return found
+
+
 def run_suite(
     tmp_path: Path, env: dict[str, str], *args: str, cwd: Path | None = None, timeout: float = 300
 ) -> SuiteRun:
-    """Run behave on our features, with its JSON results in tmp_path."""
-    results = tmp_path / "results.json"
+    """Run behave on our features, with its JSON results and its Allure and JUnit reports in tmp_path."""
+    results, reports = tmp_path / "results.json", tmp_path / "reports"
     # behave pairs -f and -o by position: every formatter gets its own output, or later ones shift.
-    command = [
-        *BEHAVE,
-        str(ROOT / "features"),
-        "--no-capture",
-        "-f",
-        "json",
-        "-o",
-        str(results),
-        "-f",
-        "plain",
-        "-o",
-        "-",
-    ]
-    command += args
+    command = [*BEHAVE, str(ROOT / "features"), "--no-capture", "-f", "json", "-o", str(results)]
+    command += ["-f", "plain", "-o", "-"]
+    command += ["-f", "allure_behave.formatter:AllureFormatter", "-o", str(reports / "allure-results")]
+    command += ["--junit", "--junit-directory", str(reports / "junit"), *args]
     done = subprocess.run(
         command, cwd=cwd or tmp_path, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
     )

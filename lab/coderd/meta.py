@@ -53,13 +53,15 @@ async def first_user(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v2/users/authmethods")
-async def auth_methods(_: web.Request) -> web.Response:
+async def auth_methods(request: web.Request) -> web.Response:
+    # oidc-disabled: CODER_OIDC_* unset on coderd, while the deployment config keeps its issuer_url.
+    oidc_enabled = not deployment(request).faults.on("oidc-disabled")
     return respond(
         {
             "terms_of_service_url": "",
             "password": {"enabled": True},
             "github": {"enabled": False, "default_provider_configured": False},
-            "oidc": {"enabled": True, "signInText": "Sign in with Keycloak", "iconUrl": "/icon/keycloak.svg"},
+            "oidc": {"enabled": oidc_enabled, "signInText": "Sign in with Keycloak", "iconUrl": "/icon/keycloak.svg"},
         }
     )
 

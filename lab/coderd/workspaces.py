@@ -111,7 +111,9 @@ async def _create(request: web.Request, owner: User) -> web.Response:
             f'Workspace "{name}" already exists.',
             validations=[{"field": "name", "detail": "This value is already in use and should be unique."}],
         )
-    ttl_ms = valid_ttl(body.get("ttl_ms"), dep.render.default_ttl_ms())
+    # ttl-not-inherited: coderd ignores the template default when the request names no TTL.
+    default_ttl_ms = 0 if dep.faults.on("ttl-not-inherited") else dep.render.default_ttl_ms()
+    ttl_ms = valid_ttl(body.get("ttl_ms"), default_ttl_ms)
     schedule = body.get("autostart_schedule") or None
     if schedule is not None and not SCHEDULE.match(str(schedule)):
         raise ApiError(

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import FAST_TIMEOUTS, ROOT, Lab, run_suite
+from tests.conftest import FAST_TIMEOUTS, ROOT, Lab, attachments, run_suite
 
 PROXY_SCENARIO = "A signed-in developer reaches code-server through the app proxy (§1.1 check 2)"
 DIAGNOSTICS = {
@@ -88,18 +88,9 @@ def test_a_killed_run_leaves_what_the_sweeper_finds(healthy_lab: Lab, tmp_path: 
 
 
 def test_a_failure_comes_with_its_diagnostics_and_a_pass_with_none(lab: Lab, tmp_path: Path) -> None:
-    allure_dir = tmp_path / "reports" / "allure-results"
     lab.set_faults("app-proxy-502")
     try:
-        run = run_suite(
-            tmp_path,
-            lab.suite_env(**FAST_TIMEOUTS),
-            "--tags=@smoke",
-            "-f",
-            "allure_behave.formatter:AllureFormatter",
-            "-o",
-            str(allure_dir),
-        )
+        run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), "--tags=@smoke")
     finally:
         lab.set_faults()
     assert run.statuses()[PROXY_SCENARIO] == "failed"
@@ -111,12 +102,7 @@ def test_a_failure_comes_with_its_diagnostics_and_a_pass_with_none(lab: Lab, tmp
     assert json.loads(files["workspace.json"])["name"].startswith("spec-")
     assert "failed to proxy request to application" in files["coder-control-plane.log"]
     assert not files["postCreate.log"].startswith("unavailable"), files["postCreate.log"]
-    attached = [
-        attachment["name"]
-        for result in allure_dir.glob("*-result.json")
-        for attachment in json.loads(result.read_text()).get("attachments", [])
-    ]
-    assert set(attached) >= DIAGNOSTICS
+    assert attachments(tmp_path, PROXY_SCENARIO) == DIAGNOSTICS
 
 
 PREFLIGHT_SERVICES = "Every service the suite is configured to use answers (§6)"

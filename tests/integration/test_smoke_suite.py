@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FAST_TIMEOUTS, ROOT, Lab, run_suite
+from tests.conftest import FAST_TIMEOUTS, ROOT, Lab, attachments, leaks, run_suite
 
 USABLE = "A workspace created from the template becomes usable (§1.1 check 1)"
 PERSISTENCE = "Stopping and starting a workspace keeps its volume (§1.1 check 5)"
 DELETE = "A deleted workspace is gone (§1.1 check 6)"
 PROXY_SIGNED_IN = "A signed-in developer reaches code-server through the app proxy (§1.1 check 2)"
+PROXY_ANONYMOUS = "The app proxy does not serve the app without a session (§1.1 check 2)"
 CHECKOUT = "The repository is checked out (§1.1 check 3)"
 TOOLCHAIN = "The toolchain is installed (§1.1 check 3)"
 IDE_HEALTH = "code-server is healthy inside the workspace (§1.1 check 4)"
@@ -24,6 +25,14 @@ ISSUER = "Coder signs people in through the Keycloak issuer (§1.1 auth)"
 FIRST_USER = "The deployment is past first-run setup (§1.1 auth)"
 AUTOSTOP = "A new workspace inherits the template's auto-stop (§5)"
 SMOKE_SCENARIOS = 12
+# Faults caught before any workspace exists: their diagnostics are the control plane's only.
+NO_WORKSPACE = {
+    "first-user-missing",
+    "wrong-oidc-issuer",
+    "no-default-ttl",
+    "oidc-disabled",
+    "discovery-issuer-mismatch",
+}
 
 # fault -> (the scenario that covers the broken part, what its failure message must say)
 FAULTS = {
@@ -39,6 +48,12 @@ FAULTS = {
     "wrong-oidc-issuer": (ISSUER, "Coder's OIDC issuer is"),
     "no-default-ttl": (AUTOSTOP, "has no default auto-stop"),
     "delete-fails-once": (DELETE, "the delete build"),
+    "namespace-kept-on-delete": (DELETE, "is still Active after the workspace was deleted"),
+    "app-open-without-login": (PROXY_ANONYMOUS, "did not send an anonymous visitor to /login"),
+    "oidc-disabled": (ISSUER, "Coder reports OIDC sign-in disabled"),
+    "discovery-issuer-mismatch": (ISSUER, "the discovery document of"),
+    "repo-not-checked-out": (CHECKOUT, "is not a git work tree in the workspace"),
+    "ttl-not-inherited": (AUTOSTOP, "has ttl_ms None"),
 }
 
 
@@ -79,6 +94,9 @@ def test_each_fault_fails_the_scenario_that_covers_it(fault: str, lab: Lab, tmp_
     assert run.returncode != 0, f"the suite passed although {fault} was injected"
     assert statuses[scenario] == "failed", f"{scenario} is {statuses[scenario]} under {fault}:\n{run.output[-3000:]}"
     assert message in run.failure(scenario), run.failure(scenario)
+    expected = {"coder-control-plane.log"} | (set() if fault in NO_WORKSPACE else {"workspace.json", "build.log"})
+    assert expected <= attachments(tmp_path, scenario), f"diagnostics missing under {fault}"
+    assert not leaks(lab, run, tmp_path)
     workspaces, namespaces = lab.wait_until_clean()
     assert not workspaces, f"workspaces left behind under {fault}: {[w['name'] for w in workspaces]}"
     assert not namespaces, f"namespaces left behind under {fault}: {namespaces}"

@@ -55,26 +55,8 @@ def lab() -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def api(lab: dict[str, Any]) -> Iterator[httpx.Client]:
-    env = lab["env"]
-    with httpx.Client(
-        base_url=env["CODER_URL"], headers={"Coder-Session-Token": env["CODER_SESSION_TOKEN"]}, timeout=10
-    ) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
 def kube(lab: dict[str, Any]) -> kube_client.CoreV1Api:
     return kube_client.CoreV1Api(kube_config.new_client_from_config(lab["env"]["KUBECONFIG"]))
-
-
-@pytest.fixture
-def faults(api: httpx.Client) -> Iterator[Callable[..., None]]:
-    def put(*names: str) -> None:
-        assert api.put("/lab/faults", json={"faults": list(names)}).json() == {"faults": list(names)}
-
-    yield put
-    put()
 
 
 def template_id(api: httpx.Client, name: str = "ameide-dev") -> str:

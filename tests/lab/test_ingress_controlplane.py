@@ -7,7 +7,7 @@ import asyncio
 import os
 import signal
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -28,24 +28,6 @@ def lab() -> Iterator[dict[str, Any]]:
     yield handshake
     process.send_signal(signal.SIGTERM)
     assert process.wait(10) == 0
-
-
-@pytest.fixture(scope="module")
-def api(lab: dict[str, Any]) -> Iterator[httpx.Client]:
-    env = lab["env"]
-    with httpx.Client(
-        base_url=env["CODER_URL"], headers={"Coder-Session-Token": env["CODER_SESSION_TOKEN"]}, timeout=10
-    ) as client:
-        yield client
-
-
-@pytest.fixture
-def faults(api: httpx.Client) -> Iterator[Callable[..., None]]:
-    def put(*names: str) -> None:
-        assert api.put("/lab/faults", json={"faults": list(names)}).json() == {"faults": list(names)}
-
-    yield put
-    put()
 
 
 @pytest.fixture(scope="module")
