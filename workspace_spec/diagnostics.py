@@ -18,6 +18,7 @@ from workspace_spec.secrets import scrub
 from workspace_spec.world import World
 
 POD_LOG_LINES = 300
+SSH_CONNECT_SECONDS = 15.0
 # Control-plane lines worth a reader's time: the app proxy and failures.
 CONTROL_PLANE_LINES = re.compile(r"workspaceapps|proxy|\[(?:warn|erro|crit)", re.IGNORECASE)
 CODER_POD_SELECTOR = "app.kubernetes.io/name=coder"
@@ -91,8 +92,13 @@ def _pod_logs(world: World, workspace: Workspace) -> str:
 
 
 def _post_create_log(world: World, workspace: Workspace) -> str:
+    """Read over SSH only when the agent is reachable: evidence must not cost a connect timeout."""
+    agent = world.coder.workspace(workspace.id).agent()
+    if agent is None or agent.status != "connected":
+        state = f"{agent.status}/{agent.lifecycle_state}" if agent else "no agent"
+        return f"unavailable: the workspace agent is not reachable ({state})"
     path = f"{world.settings.workspace_dir.rstrip('/')}/.devcontainer/logs/coder-postCreate.log"
-    with world.shell(workspace) as shell:
+    with world.shell(workspace, connect_timeout=SSH_CONNECT_SECONDS) as shell:
         result = shell.run(f'tail -n {POD_LOG_LINES} "{path}"', timeout=30)
     return result.stdout if result.ok else f"unavailable: {result.summary()}"
 

@@ -52,8 +52,8 @@ class World:
             self.settings.request_timeout,
         )
 
-    def shell(self, workspace: Workspace) -> WorkspaceShell:
-        return WorkspaceShell(workspace.name, self.settings.coder_cli)
+    def shell(self, workspace: Workspace, connect_timeout: float = 60.0) -> WorkspaceShell:
+        return WorkspaceShell(workspace.name, self.settings.coder_cli, connect_timeout)
 
     def preflight(self) -> str:
         """Check the deployment, the token and the template before anything is created; one line back."""
