@@ -121,20 +121,20 @@ def rejection_seconds(lab: LabProcess) -> tuple[float, float]:
     return not_coder, rejected
 
 
+def suite_seconds(tag: str, runs: int) -> list[float]:
+    """Wall time of whole runs of the suite against the embedded lab, as a user starts them."""
+    times = []
+    for _ in range(runs):
+        seconds, returncode = timed_behave(clean_env(), f"--tags={tag}")
+        if returncode != 0:
+            sys.exit(f"bin/benchmark: the {tag} run failed; fix that first")
+        times.append(seconds)
+    return times
+
+
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    smoke = []
-    for _ in range(runs):
-        seconds, returncode = timed_behave(clean_env(), "--tags=@smoke")
-        if returncode != 0:
-            sys.exit("bin/benchmark: the smoke run failed; fix that first")
-        smoke.append(seconds)
-    e2e = []
-    for _ in range(runs):
-        seconds, returncode = timed_behave(clean_env(), "--tags=@e2e")
-        if returncode != 0:
-            sys.exit("bin/benchmark: the e2e run failed; fix that first")
-        e2e.append(seconds)
+    smoke, e2e = suite_seconds("@smoke", runs), suite_seconds("@e2e", runs)
     lab = LabProcess.start(load_settings({"coder_url": ""}))
     try:
         platform = Platform(lab.env["CODER_URL"], lab.env["CODER_SESSION_TOKEN"])
