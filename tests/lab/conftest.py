@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,3 +27,14 @@ def faults(api: httpx.Client) -> Iterator[Callable[..., None]]:
 
     yield put
     put()
+
+
+def ssh_stdio(lab: dict[str, Any], host: str) -> subprocess.CompletedProcess[bytes]:
+    """The lab's stand-in `coder ssh --stdio <host>` with nothing on stdin: how it refuses is the test."""
+    return subprocess.run(
+        [lab["env"]["CODER_CLI"], "ssh", "--stdio", host],
+        capture_output=True,
+        env=os.environ | {k: lab["env"][k] for k in ("CODER_URL", "CODER_SESSION_TOKEN")},
+        stdin=subprocess.DEVNULL,
+        timeout=10,
+    )

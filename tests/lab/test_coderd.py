@@ -21,6 +21,8 @@ import pytest
 from kubernetes import client as kube_client
 from kubernetes import config as kube_config
 
+from tests.lab.conftest import ssh_stdio
+
 ROOT = Path(__file__).resolve().parents[2]
 SIGNED_OUT = "You are signed out or your session has expired. Please sign in again to continue."
 # Secrets planted in the module's lab, to find them where they belong and nowhere else.
@@ -299,13 +301,7 @@ def test_build_fails_fault(api: httpx.Client, faults: Callable[..., None]):
 
 
 def test_cli_refuses_unknown_workspace_on_stderr(lab: dict[str, Any]):
-    result = subprocess.run(
-        [lab["env"]["CODER_CLI"], "ssh", "--stdio", "no-such-ws"],
-        capture_output=True,
-        env=os.environ | {k: lab["env"][k] for k in ("CODER_URL", "CODER_SESSION_TOKEN")},
-        stdin=subprocess.DEVNULL,
-        timeout=10,
-    )
+    result = ssh_stdio(lab, "no-such-ws")
     assert (result.returncode, result.stdout) == (1, b"")
     assert b"not found" in result.stderr
 

@@ -4,9 +4,7 @@ coderd's own pod in ameide-dev and its log, and `delete-fails`; met over the wir
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +14,7 @@ import pytest
 from kubernetes import client as kube_client
 from kubernetes import config as kube_config
 
+from tests.lab.conftest import ssh_stdio
 from tests.lab.test_coderd import build, create, ready, ssh, start_lab, wait
 
 RATE_LIMITED = {"message": "You've been rate limited for sending more than 512 requests in 1m0s."}
@@ -132,12 +131,6 @@ def test_derp_accepts_a_websocket_unless_the_ingress_strips_upgrades(lab, api: h
 
     faults("websocket-blocked")
     assert asyncio.run(derp_refused(url)) == 426
-    cli = subprocess.run(
-        [lab["env"]["CODER_CLI"], "ssh", "--stdio", workspace["name"]],
-        capture_output=True,
-        env=os.environ | {k: lab["env"][k] for k in ("CODER_URL", "CODER_SESSION_TOKEN")},
-        stdin=subprocess.DEVNULL,
-        timeout=10,
-    )
+    cli = ssh_stdio(lab, workspace["name"])
     assert (cli.returncode, cli.stdout) == (1, b"")
     assert b"expected handshake response status code 101 but got 426" in cli.stderr
