@@ -16,7 +16,7 @@ import asyncssh
 from aiohttp import web
 
 from lab.envbuilder import REPO_DIR
-from lab.faults import Faults
+from lab.faults import AGENT_NEVER_READY, Faults
 from lab.ide import ide_app
 from lab.model import Agent, App, Workspace, now
 from lab.render import HEALTHCHECK
@@ -48,7 +48,7 @@ class Agents:
     async def create(self, workspace: Workspace, placement: Placement, env: dict[str, str], resource_id: str) -> Agent:
         """Start the pod's processes (IDE server first: the app URL names its port); not yet connected."""
         folder = str(placement.volume / REPO_DIR)
-        ide = web.AppRunner(ide_app(self.faults, folder), access_log=None, shutdown_timeout=1.0)
+        ide = web.AppRunner(ide_app(folder), access_log=None, shutdown_timeout=1.0)
         await ide.setup()
         site = web.TCPSite(ide, "127.0.0.1", 0)
         await site.start()
@@ -78,7 +78,7 @@ class Agents:
         workspace.changed()
         running.tasks.append(asyncio.create_task(self._check_health(workspace, agent)))
         await asyncio.sleep(self.agent_delay * 0.75)
-        if self.faults.on("agent-never-ready"):
+        if self.faults.on(AGENT_NEVER_READY):
             log.info("agent %s stays starting (agent-never-ready)", agent.id)
             return
         agent.lifecycle, agent.ready_at = "ready", now()

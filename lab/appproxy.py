@@ -21,6 +21,7 @@ from yarl import URL
 
 from lab.coderd.deployment import DEPLOYMENT, USER, Deployment
 from lab.coderd.http import SESSION_COOKIE, SESSION_HEADER, SIGNED_OUT, check_token, session_token
+from lab.faults import APP_OPEN_WITHOUT_LOGIN, APP_PROXY_502
 from lab.model import Agent, App
 
 SIGNED_APP_COOKIE = "coder_signed_app_token"
@@ -172,12 +173,12 @@ async def proxy(request: web.Request) -> web.StreamResponse:
         return refused.response
     authenticated = _authenticated(request, dep, base)
     # app-open-without-login: as if path-app auth were off, anonymous requests reach the app.
-    if not authenticated and not dep.faults.on("app-open-without-login"):
+    if not authenticated and not dep.faults.on(APP_OPEN_WITHOUT_LOGIN):
         back = request.path + (f"?{request.query_string}" if request.query_string else "")
         return _redirect(303, f"{dep.access_url}/login?" + urlencode({"message": SIGNED_OUT, "redirect": back}))
     if authenticated:
         request[USER] = dep.store.owner  # for coderd's request log
-    if dep.faults.on("app-proxy-502"):
+    if dep.faults.on(APP_PROXY_502):
         return _unavailable(dep, agent, app, _refused_port(app))
     if agent.status != "connected":
         return _unavailable(dep, agent, app, f'agent state is "{agent.status}", not "connected"')

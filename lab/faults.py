@@ -1,41 +1,110 @@
-"""The named faults that break one part of the lab platform at a time.
+"""The registry of named faults that break one part of the lab platform at a time.
 
-The set is read live: every operation asks `faults.on(name)` when it happens, so replacing the set
-through `PUT /lab/faults` changes what the next build, request or health check does.
+Each fault is declared once, here, as a constant that the module it breaks imports: `faults.on(BUILD_FAILS)`.
+The set is read live: every operation asks when it happens, so replacing the set through
+`PUT /lab/faults` changes what the next build, request or health check does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
-KNOWN: dict[str, str] = {
-    "build-fails": "every start build's provisioner job fails",
-    "agent-never-ready": "the agent connects but its lifecycle stays starting",
-    "app-proxy-502": "the path-app proxy answers 502 for every app request",
-    "ide-health-down": "the IDE server's /healthz reports status expired",
-    "pvc-lost-on-stop": "a stop build deletes the PVC",
-    "volume-wiped-on-restart": "a start build after a stop empties the volume",
-    "tool-missing": "the workspace image has no codex",
-    "extension-missing": "code-server has no openai.chatgpt extension",
-    "first-user-missing": "GET /api/v2/users/first answers 404",
-    "wrong-oidc-issuer": "the deployment config names another issuer",
-    "no-default-ttl": "templates have default_ttl_ms 0",
-    "delete-fails-once": "the first delete build of each workspace fails",
-    "delete-fails": "every delete build fails",
-    "coder-flaky": "coderd's API answers a transient 503 or 429 to the first attempt of every 3rd request",
-    "websocket-blocked": "the ingress strips WebSocket upgrades (/derp and the lab ssh websocket answer 426)",
-    "push-rejected": "the git host refuses every push (protected branch)",
-    "pr-forbidden": "creating a pull request answers 403",
-    "repo-missing": "the bot-writable repository does not exist",
-    "external-auth-unlinked": "the CI user has not linked GitHub in Coder",
-    "codex-no-change": "the lab's model answers Codex without making any change",
-    "namespace-kept-on-delete": "a delete build leaves the workspace namespace Active (removed when lifted)",
-    "app-open-without-login": "the path-app proxy serves apps to requests without a session",
-    "oidc-disabled": "GET /api/v2/users/authmethods reports oidc.enabled false",
-    "discovery-issuer-mismatch": "the realm's discovery document names another issuer than its own URL",
-    "repo-not-checked-out": "a start build does not clone the repository into the volume",
-    "ttl-not-inherited": "a workspace created without ttl_ms gets no TTL despite the template default",
-}
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    part: str  # the part of the platform it breaks, as the README tables group them
+    breaks: str  # one line: what goes wrong
+
+
+REGISTRY: dict[str, Fault] = {}
+
+
+def _declare(name: str, part: str, breaks: str) -> Fault:
+    assert name not in REGISTRY, name
+    REGISTRY[name] = fault = Fault(name, part, breaks)
+    return fault
+
+
+# Coder: builds, agents, apps.
+BUILD_FAILS = _declare("build-fails", "coder", "every start build's provisioner job fails")
+NO_PROVISIONER = _declare(
+    "no-provisioner", "coder", "new builds stay pending: no provisioner daemon matches their tags (matched count 0)"
+)
+AGENT_NEVER_READY = _declare("agent-never-ready", "coder", "the agent connects but its lifecycle stays starting")
+AGENT_START_TIMEOUT = _declare(
+    "agent-start-timeout", "coder", "the agent's startup script times out: lifecycle start_timeout, for good"
+)
+AGENT_DISCONNECTED = _declare(
+    "agent-disconnected", "coder", "the agent becomes ready, then loses its connection (status disconnected)"
+)
+SUB_AGENT_FIRST = _declare(
+    "sub-agent-first", "coder", "a devcontainer sub-agent without apps is listed before the agent that serves them"
+)
+SUB_AGENT_FAILS = _declare(
+    "sub-agent-fails", "coder", "the workspace's devcontainer sub-agent fails its startup (lifecycle start_error)"
+)
+APP_PROXY_502 = _declare("app-proxy-502", "coder", "the path-app proxy answers 502 for every app request")
+APP_FOREIGN_PAGE = _declare(
+    "app-foreign-page", "coder", "the app path answers 200 with a page that is not the app (an ingress default backend)"
+)
+APP_OPEN_WITHOUT_LOGIN = _declare(
+    "app-open-without-login", "coder", "the path-app proxy serves apps to requests without a session"
+)
+IDE_PORT_REFUSED = _declare(
+    "ide-port-refused", "workspace", "code-server stops listening once its app was reported healthy (a crash)"
+)
+DELETE_FAILS_ONCE = _declare("delete-fails-once", "coder", "the first delete build of each workspace fails")
+DELETE_FAILS = _declare("delete-fails", "coder", "every delete build fails")
+FIRST_USER_MISSING = _declare("first-user-missing", "coder", "GET /api/v2/users/first answers 404")
+WRONG_OIDC_ISSUER = _declare("wrong-oidc-issuer", "coder", "the deployment config names another issuer")
+OIDC_DISABLED = _declare("oidc-disabled", "coder", "GET /api/v2/users/authmethods reports oidc.enabled false")
+NO_DEFAULT_TTL = _declare("no-default-ttl", "coder", "templates have default_ttl_ms 0")
+TTL_NOT_INHERITED = _declare(
+    "ttl-not-inherited", "coder", "a workspace created without ttl_ms gets no TTL despite the template default"
+)
+DEVEL_VERSION = _declare("devel-version", "coder", "coderd is a development build: its version is v0.0.0-devel")
+CODER_FLAKY = _declare(
+    "coder-flaky", "coder", "coderd's API answers a transient 503 or 429 to the first attempt of every 3rd request"
+)
+WEBSOCKET_BLOCKED = _declare(
+    "websocket-blocked", "coder", "the ingress strips WebSocket upgrades (/derp and the lab ssh websocket answer 426)"
+)
+EXTERNAL_AUTH_UNLINKED = _declare("external-auth-unlinked", "coder", "the CI user has not linked GitHub in Coder")
+
+# The workspace: what the template builds.
+PVC_LOST_ON_STOP = _declare("pvc-lost-on-stop", "workspace", "a stop build deletes the PVC")
+VOLUME_WIPED_ON_RESTART = _declare(
+    "volume-wiped-on-restart", "workspace", "a start build after a stop empties the volume"
+)
+TOOL_MISSING = _declare("tool-missing", "workspace", "the workspace image has no codex")
+EXTENSION_MISSING = _declare("extension-missing", "workspace", "code-server has no openai.chatgpt extension")
+REPO_NOT_CHECKED_OUT = _declare(
+    "repo-not-checked-out", "workspace", "a start build does not clone the repository into the volume"
+)
+NAMESPACE_KEPT_ON_DELETE = _declare(
+    "namespace-kept-on-delete",
+    "workspace",
+    "a delete build leaves the workspace namespace Active (removed once lifted)",
+)
+
+# Identity.
+DISCOVERY_ISSUER_MISMATCH = _declare(
+    "discovery-issuer-mismatch", "identity", "the realm's discovery document names another issuer than its own URL"
+)
+
+# Kubernetes.
+KUBE_RIGHT_MISSING = _declare(
+    "kube-right-missing", "kubernetes", "the CI identity lacks one right it needs: list persistentvolumeclaims"
+)
+
+# GitHub and Codex.
+PUSH_REJECTED = _declare("push-rejected", "github", "the git host refuses every push (protected branch)")
+PR_FORBIDDEN = _declare("pr-forbidden", "github", "creating a pull request answers 403")
+REPO_MISSING = _declare("repo-missing", "github", "the bot-writable repository does not exist")
+GRAPHQL_FAILS = _declare("graphql-fails", "github", "GitHub's GraphQL API answers 502 (its REST API still works)")
+CODEX_NO_CHANGE = _declare("codex-no-change", "codex", "the lab's model answers Codex without making any change")
 
 
 class UnknownFault(ValueError):
@@ -46,14 +115,16 @@ def validate(names: Iterable[str]) -> list[str]:
     """The names, deduplicated in order; UnknownFault names the first one the lab does not know."""
     result: list[str] = []
     for name in names:
-        if name not in KNOWN:
-            raise UnknownFault(f"unknown fault {name!r}; known: {', '.join(KNOWN)}")
+        if name not in REGISTRY:
+            raise UnknownFault(f"unknown fault {name!r}; known: {', '.join(REGISTRY)}")
         if name not in result:
             result.append(name)
     return result
 
 
 class Faults:
+    """The active set. `replace` is the one way to change it (the lab's `PUT /lab/faults` and its flags)."""
+
     def __init__(self, names: Iterable[str] = ()) -> None:
         self._active = validate(names)
         self.generation = 0  # bumped on every replace: stateful faults restart their count
@@ -63,9 +134,9 @@ class Faults:
         """Call `listener` after every replace (in the event loop): faults that leave state behind undo it."""
         self._listeners.append(listener)
 
-    def on(self, name: str) -> bool:
-        assert name in KNOWN, name
-        return name in self._active
+    def on(self, fault: Fault) -> bool:
+        assert REGISTRY.get(fault.name) is fault, fault
+        return fault.name in self._active
 
     def replace(self, names: Iterable[str]) -> None:
         self._active = validate(names)

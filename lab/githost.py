@@ -20,7 +20,7 @@ from pathlib import Path
 from aiohttp import web
 from multidict import CIMultiDict
 
-from lab.faults import Faults
+from lab.faults import PUSH_REJECTED, REPO_MISSING, Faults
 from lab.gitrepo import BareRepo, git_env
 
 log = logging.getLogger(__name__)
@@ -156,7 +156,7 @@ class GitHost:
     def repo(self, owner: str, name: str) -> BareRepo | None:
         """The repository as clients see it: None when there is none (or the fault hides it)."""
         path = self.root / owner / f"{name}.git"
-        if not path.is_dir() or (self.faults.on("repo-missing") and (owner, name) in self._bot_writable):
+        if not path.is_dir() or (self.faults.on(REPO_MISSING) and (owner, name) in self._bot_writable):
             return None
         return BareRepo(path)
 
@@ -193,7 +193,7 @@ class GitHost:
             return web.Response(
                 status=401, text="Authentication required\n", headers={"WWW-Authenticate": 'Basic realm="lab"'}
             )
-        if path == "git-receive-pack" and self.faults.on("push-rejected"):
+        if path == "git-receive-pack" and self.faults.on(PUSH_REJECTED):
             return await _reject_push(request)
         # No CONTENT_LENGTH or HTTP_CONTENT_ENCODING: aiohttp hands us the body already un-gzipped (git
         # gzips large requests), so its length differs and the backend reads stdin to EOF instead.

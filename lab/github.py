@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from lab.faults import Faults
+from lab.faults import PR_FORBIDDEN, Faults
 from lab.githost import NAME, GitHost
 from lab.gitrepo import BareRepo
 
@@ -454,7 +454,7 @@ class GitHub:
     async def _create_pull(self, request: web.Request) -> web.Response:
         owner, name, repo = self._repo(request)
         docs = f"{PULLS_DOCS}#create-a-pull-request"
-        if self.faults.on("pr-forbidden"):
+        if self.faults.on(PR_FORBIDDEN):
             raise GitHubError(403, "Resource not accessible by integration", docs)
         body = await self._json_body(request)
         for key in ("title", "head", "base"):

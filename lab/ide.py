@@ -1,15 +1,21 @@
-"""The IDE server of a workspace: answers like code-server (`/healthz`, the workbench page)."""
+"""The IDE server of a workspace: answers like code-server (`/healthz`, the workbench page).
+
+Its health follows code-server's heart (src/node/heart.ts, src/node/routes/health.ts): `/healthz`
+answers `{"status": "alive" | "expired", "lastHeartbeat": <ms>}`, where alive means a client request
+came in during the last 60 s. `/healthz` itself does not beat (src/node/routes/index.ts), so a fresh
+server that nobody opened says `expired` with `lastHeartbeat` 0, as Coder's health check leaves it.
+"""
 
 from __future__ import annotations
 
 import html
 import json
 import time
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from lab.faults import Faults
-
+HEARTBEAT_INTERVAL_MS = 60_000
 PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><title>code-server</title></head>
@@ -18,17 +24,43 @@ PAGE = """<!DOCTYPE html>
 """
 
 
-def ide_app(faults: Faults, folder: str) -> web.Application:
-    async def healthz(_: web.Request) -> web.Response:
-        # code-server keeps answering 200 with "expired" once its heartbeat is stale.
-        status = "expired" if faults.on("ide-health-down") else "alive"
-        body = {"status": status, "lastHeartbeat": int(time.time() * 1000)}
-        return web.json_response(body, dumps=lambda value: json.dumps(value, separators=(",", ":")))
+class Heart:
+    """code-server's Heart: the time of the last beat, and whether it is recent enough to be alive."""
 
+    def __init__(self) -> None:
+        self.last_heartbeat_ms = 0
+
+    def alive(self) -> bool:
+        return int(time.time() * 1000) - self.last_heartbeat_ms <= HEARTBEAT_INTERVAL_MS
+
+    def beat(self) -> None:
+        self.last_heartbeat_ms = int(time.time() * 1000)
+
+
+HEART = web.AppKey("heart", Heart)
+
+
+@web.middleware
+async def _beat(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    if request.path != "/healthz":
+        request.app[HEART].beat()
+    return await handler(request)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    heart = request.app[HEART]
+    body = {"status": "alive" if heart.alive() else "expired", "lastHeartbeat": heart.last_heartbeat_ms}
+    return web.json_response(body, dumps=lambda value: json.dumps(value, separators=(",", ":")))
+
+
+def ide_app(folder: str) -> web.Application:
     async def workbench(_: web.Request) -> web.Response:
         return web.Response(text=PAGE.format(folder=html.escape(folder)), content_type="text/html")
 
-    app = web.Application()
-    app.router.add_get("/healthz", healthz)
+    app = web.Application(middlewares=[_beat])
+    app[HEART] = Heart()
+    app.router.add_get("/healthz", _healthz)
     app.router.add_get("/", workbench)
     return app

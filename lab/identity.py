@@ -11,7 +11,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from lab.faults import Faults
+from lab.faults import DISCOVERY_ISSUER_MISMATCH, Faults
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -127,7 +127,7 @@ def idp_app(realm: str = "ameide", faults: Faults | None = None) -> web.Applicat
 
     async def discovery(request: web.Request) -> web.Response:
         document = _discovery(issuer(request))
-        if faults is not None and faults.on("discovery-issuer-mismatch"):
+        if faults is not None and faults.on(DISCOVERY_ISSUER_MISMATCH):
             # Only `issuer` is wrong (a stale frontend URL of another realm): endpoints still work, so
             # only a client checking the issuer against the URL it fetched from notices.
             document["issuer"] = f"{request.scheme}://{request.host}/realms/other"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.codexhome import lay_codex_home
-from lab.faults import Faults
+from lab.faults import EXTENSION_MISSING, TOOL_MISSING, Faults
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +70,14 @@ class Image:
             shutil.rmtree(directory, ignore_errors=True)
             directory.mkdir(parents=True)
         for tool, target in self.tools.items():
-            if tool == "codex" and self.faults.on("tool-missing"):
+            if tool == "codex" and self.faults.on(TOOL_MISSING):
                 continue
             (bin_dir / tool).symlink_to(target)
         if self.coder_cli is not None:
             (bin_dir / "coder").symlink_to(self.coder_cli)
         if self.codex is not None:
             lay_codex_home(codex_home(home), self.codex.model_url, self.codex.key)
-        if not self.faults.on("extension-missing"):
+        if not self.faults.on(EXTENSION_MISSING):
             self._lay_extension(home / ".local/share/code-server/extensions")
 
     @staticmethod

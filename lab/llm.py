@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from lab.faults import Faults
+from lab.faults import CODEX_NO_CHANGE, Faults
 
 log = logging.getLogger(__name__)
 Json = dict[str, Any]
@@ -130,7 +130,7 @@ class LanguageModel:
         if not isinstance(body, dict):
             error = {"message": "We could not parse the JSON body of your request.", "type": "invalid_request_error"}
             return web.json_response({"error": error | {"param": None, "code": None}}, status=400)
-        items = reply(body, no_change=self.faults.on("codex-no-change"))
+        items = reply(body, no_change=self.faults.on(CODEX_NO_CHANGE))
         response: Json = {
             "id": f"resp_lab_{next(self._responses)}",
             "object": "response",

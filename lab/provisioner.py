@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from lab.agent import Agents
 from lab.controlplane import ControlPlane
-from lab.faults import Faults
+from lab.faults import DELETE_FAILS, DELETE_FAILS_ONCE, Faults
 from lab.model import (
     Agent,
     Build,
@@ -178,7 +178,7 @@ class Provisioner:
             await self._stop_agents(workspace)
             kept = self.template.stop(workspace, terraform)
             return ([namespace, claim] if kept else [namespace]), None
-        if self.faults.on("delete-fails") or (self.faults.on("delete-fails-once") and workspace.failed_deletes == 0):
+        if self.faults.on(DELETE_FAILS) or (self.faults.on(DELETE_FAILS_ONCE) and workspace.failed_deletes == 0):
             workspace.failed_deletes += 1
             terraform(
                 "error",

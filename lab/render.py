@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from lab.faults import Faults
+from lab.faults import NO_DEFAULT_TTL, Faults
 from lab.model import (
     VERSION,
     Agent,
@@ -67,7 +67,7 @@ class Renderer:
         self.faults = faults
 
     def default_ttl_ms(self) -> int:
-        return 0 if self.faults.on("no-default-ttl") else DEFAULT_TTL_MS
+        return 0 if self.faults.on(NO_DEFAULT_TTL) else DEFAULT_TTL_MS
 
     def user(self, user: User) -> Json:
         return {

@@ -27,11 +27,11 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from lab.agent import Agents
-from lab.cluster import Cluster, kube_app, serving_tls, write_kubeconfig
+from lab.cluster import Cluster, kube_app, write_kubeconfig
 from lab.coderd import coderd_app
 from lab.coderd.deployment import Deployment, GitHubLink
 from lab.controlplane import ControlPlane
-from lab.faults import KNOWN, Faults, UnknownFault, validate
+from lab.faults import REGISTRY, Faults, UnknownFault, validate
 from lab.githost import GitHost
 from lab.github import BOT, GitHub
 from lab.identity import idp_app
@@ -41,6 +41,7 @@ from lab.model import create_store, now
 from lab.provisioner import Provisioner
 from lab.render import Renderer
 from lab.template import AmeideTemplate
+from lab.tls import LabCA
 
 # Variables the platform's own tools read under these names (everything else is a suite setting).
 PLATFORM_VARIABLES = frozenset({"CODER_URL", "CODER_SESSION_TOKEN", "KUBECONFIG", "GITHUB_TOKEN"})
@@ -121,6 +122,7 @@ class Lab:
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self.env: dict[str, str] = {}
         self.faults = Faults(options.faults)
+        self.ca = LabCA()  # every HTTPS server of the lab presents a certificate it signed
 
     async def _serve(self, app: web.Application, ssl_context: ssl.SSLContext | None = None) -> int:
         # Cancelling a handler whose client went away ends /watch streams and bridges promptly.
@@ -136,10 +138,10 @@ class Lab:
         cluster = Cluster()
         control_plane = ControlPlane(cluster)  # coderd's own pod in ameide-dev, for its log
         kube_token = secrets.token_urlsafe(32)
-        tls, ca_pem = serving_tls()
-        kube_port = await self._serve(kube_app(cluster, kube_token), ssl_context=tls)
+        kube_tls = self.ca.server_context("lab-kube-apiserver")
+        kube_port = await self._serve(kube_app(cluster, kube_token), ssl_context=kube_tls)
         kubeconfig = self.state_dir / "kubeconfig"
-        write_kubeconfig(kubeconfig, f"https://127.0.0.1:{kube_port}", kube_token, ca_pem=ca_pem)
+        write_kubeconfig(kubeconfig, f"https://127.0.0.1:{kube_port}", kube_token, ca_pem=self.ca.pem)
 
         issuer = f"http://127.0.0.1:{await self._serve(idp_app('ameide', self.faults))}/realms/ameide"
 
@@ -270,7 +272,7 @@ def parse(argv: list[str] | None = None) -> Options:
         action="append",
         default=[],
         metavar="NAME",
-        help=f"break one part of the platform (repeatable): {', '.join(KNOWN)}",
+        help=f"break one part of the platform (repeatable): {', '.join(REGISTRY)}",
     )
     parser.add_argument(
         "--build-delay",

@@ -15,7 +15,14 @@ from typing import Any
 
 from lab.cluster import Cluster
 from lab.envbuilder import REPO_DIR, Bootstrap, bootstrap
-from lab.faults import Faults
+from lab.faults import (
+    BUILD_FAILS,
+    NAMESPACE_KEPT_ON_DELETE,
+    PVC_LOST_ON_STOP,
+    REPO_NOT_CHECKED_OUT,
+    VOLUME_WIPED_ON_RESTART,
+    Faults,
+)
 from lab.image import Image, codex_home
 from lab.model import Workspace
 
@@ -106,7 +113,7 @@ class AmeideTemplate:
         claim = self.cluster.apply_pvc(namespace, PVC)
         volume = self._volume(claim)
         log("info", f"kubernetes_persistent_volume_claim.workspaces: Creation complete [id={namespace}/{PVC}]")
-        if after_stop and self.faults.on("volume-wiped-on-restart"):
+        if after_stop and self.faults.on(VOLUME_WIPED_ON_RESTART):
             shutil.rmtree(volume, ignore_errors=True)
         volume.mkdir(parents=True, exist_ok=True)
         self.image.lay(self.bin_dir(workspace), self.home(workspace), self.tmp_dir(workspace))
@@ -116,7 +123,7 @@ class AmeideTemplate:
         def pod_log(line: str) -> None:
             self.cluster.append_pod_log(namespace, pod, line)
 
-        if self.faults.on("build-fails"):
+        if self.faults.on(BUILD_FAILS):
             pod_log("envbuilder v1.1.0 - Build development environments from repositories in a container")
             pod_log(
                 "error: failed to build devcontainer: unable to pull feature layers: "
@@ -130,7 +137,7 @@ class AmeideTemplate:
             )
             raise BuildFailed("terraform apply: exit status 1")
         checkout = None
-        if self.faults.on("repo-not-checked-out"):
+        if self.faults.on(REPO_NOT_CHECKED_OUT):
             # A wrong workspace folder: envbuilder clones into the container's own, throwaway filesystem,
             # so devcontainer and postCreate still work but the volume never gets the repository.
             checkout = self.state_dir / "images" / workspace.id / "rootfs" / REPO_DIR
@@ -149,7 +156,7 @@ class AmeideTemplate:
         namespace, pod = self.namespace(workspace), self.pod_name(workspace)
         self.cluster.delete_pod(namespace, pod)
         log("info", f"kubernetes_pod.main: Destruction complete [id={namespace}/{pod}]")
-        if not self.faults.on("pvc-lost-on-stop"):
+        if not self.faults.on(PVC_LOST_ON_STOP):
             return True
         claim = self.cluster.get("persistentvolumeclaims", namespace, PVC)
         self.cluster.delete_pvc(namespace, PVC)
@@ -165,7 +172,7 @@ class AmeideTemplate:
             shutil.rmtree(self._volume(claim), ignore_errors=True)
         for directory in (self.home(workspace), self.bin_dir(workspace).parent):
             shutil.rmtree(directory, ignore_errors=True)
-        if self.faults.on("namespace-kept-on-delete"):
+        if self.faults.on(NAMESPACE_KEPT_ON_DELETE):
             # The namespace is not in the template's state: terraform destroys pod and claim, never it.
             self.cluster.delete_pod(namespace, self.pod_name(workspace))
             log("info", f"kubernetes_pod.main: Destruction complete [id={namespace}/{self.pod_name(workspace)}]")
@@ -178,7 +185,7 @@ class AmeideTemplate:
 
     def _release_kept_namespaces(self) -> None:
         """Once the fault is lifted, remove what it left behind, so later checks see a clean cluster."""
-        if self.faults.on("namespace-kept-on-delete"):
+        if self.faults.on(NAMESPACE_KEPT_ON_DELETE):
             return
         for namespace in sorted(self.kept_namespaces):
             self.cluster.delete_namespace(namespace)

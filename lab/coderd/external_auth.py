@@ -13,6 +13,7 @@ from aiohttp import web
 
 from lab.coderd.deployment import GitHubLink, deployment
 from lab.coderd.http import NOT_FOUND, ApiError, agent_param, respond
+from lab.faults import EXTERNAL_AUTH_UNLINKED
 from lab.render import iso
 
 routes = web.RouteTableDef()
@@ -23,7 +24,7 @@ DISPLAY_NAME = "GitHub"
 def _link(request: web.Request) -> GitHubLink | None:
     """The owner's link, when there is one."""
     dep = deployment(request)
-    return None if dep.faults.on("external-auth-unlinked") else dep.github
+    return None if dep.faults.on(EXTERNAL_AUTH_UNLINKED) else dep.github
 
 
 def _provider_regex(link: GitHubLink) -> str:

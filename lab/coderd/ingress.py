@@ -22,6 +22,7 @@ from multidict import CIMultiDict
 
 from lab.coderd.deployment import deployment
 from lab.coderd.http import AGENT_PREFIX, FROM_INGRESS, check_token, dumps, session_token
+from lab.faults import CODER_FLAKY, WEBSOCKET_BLOCKED
 
 EVERY = 3
 # ngx_http_error_503_page and ngx_http_error_tail, as ingress-nginx serves them (server_tokens off).
@@ -123,12 +124,12 @@ FLAKY = web.AppKey("flaky", Flaky)
 @web.middleware
 async def ingress_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     faults = deployment(request).faults
-    if faults.on("websocket-blocked") and upgrade_requested(request):
+    if faults.on(WEBSOCKET_BLOCKED) and upgrade_requested(request):
         headers = CIMultiDict(request.headers)
         headers.popall("Upgrade", None)
         headers["Connection"] = "close"
         request = request.clone(headers=headers)
-    if faults.on("coder-flaky") and not _exempt(request):
+    if faults.on(CODER_FLAKY) and not _exempt(request):
         answer = request.app[FLAKY].answer(request, faults.generation)
         if answer is not None:
             return answer

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from lab.coderd.deployment import deployment
 from lab.coderd.http import ApiError, read_json, respond
-from lab.faults import KNOWN, UnknownFault
+from lab.faults import REGISTRY, UnknownFault
 
 routes = web.RouteTableDef()
 
@@ -21,7 +21,7 @@ async def put_faults(request: web.Request) -> web.Response:
     """Replace the active faults; they apply to the next operations."""
     names = (await read_json(request)).get("faults")
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise ApiError(400, 'Body must be {"faults": [<name>, ...]}.', f"known faults: {', '.join(KNOWN)}")
+        raise ApiError(400, 'Body must be {"faults": [<name>, ...]}.', f"known faults: {', '.join(REGISTRY)}")
     faults = deployment(request).faults
     try:
         faults.replace(names)

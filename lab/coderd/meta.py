@@ -7,6 +7,7 @@ from aiohttp import web
 
 from lab.coderd.deployment import deployment
 from lab.coderd.http import org_param, respond, user_param
+from lab.faults import FIRST_USER_MISSING, OIDC_DISABLED, WRONG_OIDC_ISSUER
 from lab.model import VERSION
 
 routes = web.RouteTableDef()
@@ -16,7 +17,7 @@ OIDC_CLIENT_ID = "coder"
 def issuer(request: web.Request) -> str:
     """The issuer coderd is configured with: the lab realm, or another one under wrong-oidc-issuer."""
     dep = deployment(request)
-    if dep.faults.on("wrong-oidc-issuer"):
+    if dep.faults.on(WRONG_OIDC_ISSUER):
         return dep.oidc_issuer.rsplit("/realms/", 1)[0] + "/realms/master"
     return dep.oidc_issuer
 
@@ -47,7 +48,7 @@ async def buildinfo(request: web.Request) -> web.Response:
 
 @routes.get("/api/v2/users/first")
 async def first_user(request: web.Request) -> web.Response:
-    if deployment(request).faults.on("first-user-missing"):
+    if deployment(request).faults.on(FIRST_USER_MISSING):
         return respond({"message": "The initial user has not been created!"}, 404)
     return respond({"message": "The initial user has already been created!"})
 
@@ -55,7 +56,7 @@ async def first_user(request: web.Request) -> web.Response:
 @routes.get("/api/v2/users/authmethods")
 async def auth_methods(request: web.Request) -> web.Response:
     # oidc-disabled: CODER_OIDC_* unset on coderd, while the deployment config keeps its issuer_url.
-    oidc_enabled = not deployment(request).faults.on("oidc-disabled")
+    oidc_enabled = not deployment(request).faults.on(OIDC_DISABLED)
     return respond(
         {
             "terms_of_service_url": "",

@@ -21,6 +21,7 @@ from lab.coderd.http import (
     workspace_param,
 )
 from lab.coderd.search import parse_query
+from lab.faults import TTL_NOT_INHERITED
 from lab.model import Template, TemplateVersion, User, Workspace, now
 
 routes = web.RouteTableDef()
@@ -112,7 +113,7 @@ async def _create(request: web.Request, owner: User) -> web.Response:
             validations=[{"field": "name", "detail": "This value is already in use and should be unique."}],
         )
     # ttl-not-inherited: coderd ignores the template default when the request names no TTL.
-    default_ttl_ms = 0 if dep.faults.on("ttl-not-inherited") else dep.render.default_ttl_ms()
+    default_ttl_ms = 0 if dep.faults.on(TTL_NOT_INHERITED) else dep.render.default_ttl_ms()
     ttl_ms = valid_ttl(body.get("ttl_ms"), default_ttl_ms)
     schedule = body.get("autostart_schedule") or None
     if schedule is not None and not SCHEDULE.match(str(schedule)):
