@@ -2,7 +2,9 @@
 
 An agent's processes are its SSH server and its IDE server. Lifecycle, as Coder reports it:
 status connecting -> connected, lifecycle created -> starting -> ready; on stop shutting_down -> off
-and disconnected.
+and disconnected. A startup script that times out leaves the lifecycle at start_timeout for good
+(agent/agent.go: nothing sets ready after agentscripts.ErrTimeout). A devcontainer sub-agent (faults
+sub-agent-first, sub-agent-fails) has `parent_id` set and no apps; its parent starts it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,15 @@ import asyncssh
 from aiohttp import web
 
 from lab.envbuilder import REPO_DIR
-from lab.faults import AGENT_NEVER_READY, Faults
+from lab.faults import (
+    AGENT_DISCONNECTED,
+    AGENT_NEVER_READY,
+    AGENT_START_TIMEOUT,
+    IDE_PORT_REFUSED,
+    SUB_AGENT_FAILS,
+    SUB_AGENT_FIRST,
+    Faults,
+)
 from lab.ide import ide_app
 from lab.model import Agent, App, Workspace, now
 from lab.render import HEALTHCHECK
@@ -34,6 +44,7 @@ class _Running:
         self.sshd = sshd
         self.ide = ide
         self.tasks: list[asyncio.Task[None]] = []
+        self.sub_agents: list[Agent] = []
 
 
 class Agents:
@@ -65,6 +76,17 @@ class Agents:
         self._running[agent.id] = _Running(SSHD(self.host_key, env, placement.home), ide)
         return agent
 
+    def sub_agent(self, workspace: Workspace, parent: Agent) -> Agent | None:
+        """The devcontainer sub-agent the parent will start, when a fault asks for one."""
+        if not (self.faults.on(SUB_AGENT_FIRST) or self.faults.on(SUB_AGENT_FAILS)):
+            return None
+        sub = Agent(
+            workspace_id=workspace.id, resource_id=parent.resource_id, home=parent.home, apps=[], name="devcontainer"
+        )
+        sub.parent_id = parent.id
+        self._running[parent.id].sub_agents.append(sub)
+        return sub
+
     def launch(self, workspace: Workspace, agent: Agent) -> None:
         running = self._running[agent.id]
         running.tasks.append(asyncio.create_task(self._lifecycle(workspace, agent, running)))
@@ -81,8 +103,21 @@ class Agents:
         if self.faults.on(AGENT_NEVER_READY):
             log.info("agent %s stays starting (agent-never-ready)", agent.id)
             return
+        if self.faults.on(AGENT_START_TIMEOUT):
+            agent.lifecycle = "start_timeout"
+            agent.log("script timed out: Startup Script (timeout 300s)", level="error")
+            workspace.changed()
+            return
         agent.lifecycle, agent.ready_at = "ready", now()
         agent.log("code-server listening; startup script finished")
+        for sub in running.sub_agents:
+            sub.status, sub.first_connected_at, sub.last_connected_at = "connected", now(), now()
+            sub.started_at = now()
+            sub.lifecycle = "start_error" if self.faults.on(SUB_AGENT_FAILS) else "ready"
+            sub.ready_at = now()
+        if self.faults.on(AGENT_DISCONNECTED):
+            await running.sshd.stop()  # its connection to coderd is gone: no SSH reaches it
+            agent.status, agent.disconnected_at, agent.ssh_port = "disconnected", now(), None
         workspace.changed()
 
     async def _check_health(self, workspace: Workspace, agent: Agent) -> None:
@@ -99,6 +134,8 @@ class Agents:
                 except (aiohttp.ClientError, TimeoutError):
                     passed = False
                 failures[app.id] = 0 if passed else failures[app.id] + 1
+                if passed and self.faults.on(IDE_PORT_REFUSED) and app.health == "healthy":
+                    await self._crash_ide(agent)  # it answered once: now it goes away
                 health = (
                     "healthy"
                     if passed
@@ -110,11 +147,19 @@ class Agents:
             initializing = any(app.health == "initializing" for app in agent.apps)
             await asyncio.sleep(FIRST_CHECK_INTERVAL if initializing else HEALTHCHECK["interval"])
 
+    async def _crash_ide(self, agent: Agent) -> None:
+        running = self._running.get(agent.id)
+        if running is not None:
+            log.info("code-server of agent %s stops listening (ide-port-refused)", agent.id)
+            await running.ide.cleanup()
+
     async def stop(self, workspace: Workspace, agent: Agent) -> None:
         """Shut the agent down (its pod is going away)."""
         running = self._running.pop(agent.id, None)
         if running is None:
             return
+        for sub in running.sub_agents:
+            sub.lifecycle, sub.status, sub.disconnected_at = "off", "disconnected", now()
         agent.lifecycle = "shutting_down"
         workspace.changed()
         await self._halt(running)

@@ -21,7 +21,7 @@ from yarl import URL
 
 from lab.coderd.deployment import DEPLOYMENT, USER, Deployment
 from lab.coderd.http import SESSION_COOKIE, SESSION_HEADER, SIGNED_OUT, check_token, session_token
-from lab.faults import APP_OPEN_WITHOUT_LOGIN, APP_PROXY_502
+from lab.faults import APP_FOREIGN_PAGE, APP_OPEN_WITHOUT_LOGIN, APP_PROXY_502
 from lab.model import Agent, App
 
 SIGNED_APP_COOKIE = "coder_signed_app_token"
@@ -40,6 +40,13 @@ HOP_BY_HOP = {
     "host",
 }
 HTTP = web.AppKey("app-proxy-http", aiohttp.ClientSession)
+# What coderd's site handler answers any unrouted path with: the dashboard's single-page app, 200.
+DASHBOARD_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Coder</title><meta property="og:type" content="website"></head>
+<body><div id="root"></div><script type="module" src="/assets/index.js"></script></body>
+</html>
+"""
 NOT_FOUND_TEXT = (
     "The application or workspace you are trying to access does not exist or you do not have permission to access it."
 )
@@ -159,6 +166,10 @@ def _upstream_url(app: App, tail: str, request: web.Request) -> URL:
 async def proxy(request: web.Request) -> web.StreamResponse:
     """In coderd's order (workspaceapps db.go Issue, proxy.go): resolve the app (404, 400 offline), then
     authorize (303 to login), then the agent (502), and only then the slash and query redirects (307)."""
+    if request.app[DEPLOYMENT].faults.on(APP_FOREIGN_PAGE):
+        # The path-app route never reaches the proxy (mis-routed, or path apps not mounted): the
+        # dashboard's SPA answers instead, 200 for any path, as coderd's site handler does.
+        return web.Response(text=DASHBOARD_PAGE, content_type="text/html")
     owner, target, slug = (request.match_info[k] for k in ("owner", "target", "slug"))
     tail = request.match_info.get("tail")
     base = f"/@{owner}/{target}/apps/{slug}/"

@@ -3,9 +3,12 @@
 `coder ssh --stdio [--ssh-host-prefix P] <host>` (on the suite's machine): like the real CLI it resolves
 the host through the API with CODER_URL and CODER_SESSION_TOKEN, waits for a starting workspace and its
 agent, then carries the raw SSH byte stream between stdin/stdout and the agent (here over the lab's ssh
-websocket instead of tailnet). Stdout carries only SSH bytes; every message goes to stderr. Unlike the
-real CLI it does not auto-start a stopped workspace. A transient answer of the API (429, 502, 503, 504)
-is tried again, up to 4 attempts.
+websocket instead of tailnet). Stdout carries only SSH bytes; every message goes to stderr. Like the real
+CLI (cli/ssh.go getWorkspaceAndAgent) it starts a stopped workspace ("Workspace was stopped, starting
+workspace to allow connecting to ...") unless `--disable-autostart` (env CODER_SSH_DISABLE_AUTOSTART)
+says not to ("workspace must be started"), and of several agents it takes the one named in the host
+or refuses ("multiple agents found, please specify the agent name, ..."). A transient answer of the API
+(429, 502, 503, 504) is tried again, up to 4 attempts.
 
 `coder external-auth access-token <provider> [--extra PATH]` (inside a workspace): asks coderd with the
 agent's CODER_AGENT_URL and CODER_AGENT_TOKEN; prints the token without a newline (exit 0) or, when the
@@ -82,38 +85,75 @@ async def _get(http: aiohttp.ClientSession, url: str) -> Any:
         attempt += 1
 
 
-async def _agent_id(http: aiohttp.ClientSession, url: str, owner: str, name: str, agent_name: str) -> str:
+async def _workspace(http: aiohttp.ClientSession, url: str, owner: str, name: str) -> Any:
+    try:
+        return await _get(http, f"{url}/api/v2/users/{owner}/workspace/{name}")
+    except CliError as error:
+        if str(error).startswith("404"):
+            raise CliError(f'workspace "{owner}/{name}" not found') from error
+        raise
+
+
+async def _autostart(http: aiohttp.ClientSession, url: str, workspace: Any, allowed: bool) -> None:
+    """cli/ssh.go: a stopped workspace is started, unless --disable-autostart."""
+    build, name = workspace["latest_build"], workspace["name"]
+    if not allowed:
+        raise CliError("workspace must be started")
+    if build["transition"] == "delete":
+        raise CliError(f'workspace "{name}" is deleted')
+    if build["job"]["status"] == "failed":
+        raise CliError(f'workspace "{name}" is in failed state, unable to autostart the workspace')
+    if build["status"] != "stopped":
+        raise CliError(
+            f'workspace must be started; was unable to autostart as the last build job is "{build["status"]}", '
+            'expected "stopped"'
+        )
+    print(f'Workspace was stopped, starting workspace to allow connecting to "{name}"...', file=sys.stderr)
+    body = {"transition": "start", "template_version_id": build["template_version_id"]}
+    async with http.post(f"{url}/api/v2/workspaces/{workspace['id']}/builds", json=body) as response:
+        await _body(response)
+
+
+def _pick_agent(agents: list[Any], agent_name: str) -> Any | None:
+    """The named agent, or the only one; several unnamed agents are refused, as the CLI does."""
+    names = [agent["name"] for agent in agents]
+    if agent_name:
+        found = next((agent for agent in agents if agent_name in (agent["name"], agent["id"])), None)
+        if found is None and agents:
+            raise CliError(f'agent not found by name "{agent_name}", available agents: [{" ".join(names)}]')
+        return found
+    if len(agents) > 1:
+        raise CliError(f"multiple agents found, please specify the agent name, available agents: [{' '.join(names)}]")
+    return agents[0] if agents else None
+
+
+async def _agent_id(
+    http: aiohttp.ClientSession, url: str, owner: str, name: str, agent_name: str, autostart: bool
+) -> str:
     """Wait for the workspace's start build and its agent; the id of the connected agent."""
     deadline = time.monotonic() + WAIT_SECONDS
     announced = False
+    workspace = await _workspace(http, url, owner, name)
+    if workspace["latest_build"]["transition"] != "start":
+        await _autostart(http, url, workspace, autostart)
     while True:
-        try:
-            workspace = await _get(http, f"{url}/api/v2/users/{owner}/workspace/{name}")
-        except CliError as error:
-            if str(error).startswith("404"):
-                raise CliError(f'workspace "{owner}/{name}" not found') from error
-            raise
+        workspace = await _workspace(http, url, owner, name)
         build = workspace["latest_build"]
         status = build["status"]
         if build["transition"] != "start" or status in ("failed", "canceling", "canceled"):
             raise CliError(f'workspace "{name}" is not running (status {status}); start it first')
-        agents = [
-            a for r in build["resources"] for a in r.get("agents", []) if not agent_name or a["name"] == agent_name
-        ]
-        if status == "running" and not agents:
-            raise CliError(
-                f'workspace "{name}" has no agent named "{agent_name}"'
-                if agent_name
-                else f'workspace "{name}" has no agents'
-            )
-        if agents and agents[0]["status"] == "connected":
-            return str(agents[0]["id"])
-        if agents and agents[0]["status"] in ("disconnected", "timeout"):
-            raise CliError(f'agent "{agents[0]["name"]}" is {agents[0]["status"]}')
+        agent = _pick_agent([a for r in build["resources"] for a in r.get("agents", [])], agent_name)
+        if status == "running" and agent is None:
+            raise CliError(f'workspace "{name}" has no agents')
+        if agent and agent["status"] == "connected":
+            return str(agent["id"])
         if time.monotonic() > deadline:
             raise CliError(f'timed out waiting for workspace "{name}" (status {status})')
         if not announced:
-            print(f"==> Waiting for workspace {name} (status {status})...", file=sys.stderr)
+            # cliui/agent.go: a lost agent is waited for; the wait says so on stderr.
+            lost = agent is not None and agent["status"] == "disconnected"
+            stage = "The workspace agent lost connection" if lost else f"Waiting for workspace {name} (status {status})"
+            print(f"==> {stage}...", file=sys.stderr)
             announced = True
         await asyncio.sleep(POLL_SECONDS)
 
@@ -174,11 +214,11 @@ async def external_auth_token(url: str, token: str, provider: str, extra: str) -
     return value if isinstance(value, str) else json.dumps(value), True
 
 
-async def ssh_stdio(url: str, token: str, host: str, prefix: str) -> None:
+async def ssh_stdio(url: str, token: str, host: str, prefix: str, autostart: bool = True) -> None:
     owner, name, agent_name = parse_host(host, prefix)
     url = url.rstrip("/")
     async with aiohttp.ClientSession(headers={"Coder-Session-Token": token}) as http:
-        agent_id = await _agent_id(http, url, owner, name, agent_name)
+        agent_id = await _agent_id(http, url, owner, name, agent_name, autostart)
         try:
             socket = await http.ws_connect(f"{url}/api/v2/workspaceagents/{agent_id}/lab/ssh", max_msg_size=0)
         except aiohttp.WSServerHandshakeError as error:
@@ -199,6 +239,11 @@ def main(argv: list[str] | None = None) -> int:
     ssh = commands.add_parser("ssh", help="SSH into a workspace (only --stdio)")
     ssh.add_argument("--stdio", action="store_true", help="carry the SSH stream on stdin/stdout")
     ssh.add_argument("--ssh-host-prefix", default="")
+    ssh.add_argument(
+        "--disable-autostart",
+        default=os.environ.get("CODER_SSH_DISABLE_AUTOSTART", "false"),
+        help="do not start a stopped workspace (a bool flag: --disable-autostart or --disable-autostart=true)",
+    )
     ssh.add_argument("host")
     external = commands.add_parser("external-auth", help="manage external auth (inside a workspace)")
     actions = external.add_subparsers(dest="action", required=True)
@@ -207,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     access.add_argument("--extra", default="", help="print this field of the token's extra data instead")
     access.add_argument("--agent-url", default=os.environ.get("CODER_AGENT_URL", ""))
     access.add_argument("--agent-token", default=os.environ.get("CODER_AGENT_TOKEN", ""))
+    # A bare bool flag means true (pflag); argparse would take the next argument as its value.
+    argv = ["--disable-autostart=true" if a == "--disable-autostart" else a for a in (argv or sys.argv[1:])]
     args = parser.parse_args(argv)
     try:
         if args.command == "external-auth":
@@ -220,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
             raise CliError("the lab's coder supports only `coder ssh --stdio <host>`")
         if not args.url or not args.token:
             raise CliError("CODER_URL and CODER_SESSION_TOKEN must be set (or --url and --token)")
-        asyncio.run(ssh_stdio(args.url, args.token, args.host, args.ssh_host_prefix))
+        autostart = args.disable_autostart.lower() not in ("true", "1", "t", "yes")
+        asyncio.run(ssh_stdio(args.url, args.token, args.host, args.ssh_host_prefix, autostart))
     except CliError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 VERSION = "v2.24.2+lab"
+# What a development build of coderd reports (buildinfo.go: no tag, "v0.0.0-devel" and the commit).
+DEVEL_VERSION = "v0.0.0-devel+1a2b3c4"
 # WorkspaceStatus by build transition and job status (codersdk ConvertWorkspaceStatus); failed,
 # canceling and canceled read the same for every transition.
 STATUS_BY_JOB = {
@@ -98,6 +100,9 @@ class Job:
     completed_at: datetime | None = None
     error: str | None = None
     worker_id: str | None = None
+    canceled_at: datetime | None = None
+    # No provisioner daemon accepts the job's tags: it stays pending until one does.
+    unmatched: bool = False
     logs: list[LogLine] = field(default_factory=list)
     log_signal: Signal = field(default_factory=Signal)
 
@@ -151,6 +156,7 @@ class Agent:
     home: str
     apps: list[App]
     name: str = "main"
+    parent_id: str | None = None  # a devcontainer sub-agent names the agent that runs it
     id: str = field(default_factory=new_id)
     created_at: datetime = field(default_factory=now)
     status: str = "connecting"

@@ -1,7 +1,10 @@
 """The provisioner: runs workspace build jobs pending -> running -> succeeded | failed.
 
 A job waits in the queue for ~10% of the build delay, then runs the template's start, stop or
-destroy (logging like terraform) and completes when the build delay is over.
+destroy (logging like terraform) and completes when the build delay is over. Under `no-provisioner`
+no daemon accepts new jobs: they stay pending (matched count 0) until the fault is lifted, can be
+canceled (coderd: a pending job goes straight to canceled), and an orphan delete of such a workspace
+is completed by coderd itself (wsbuilder, "no eligible provisioners").
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from datetime import timedelta
 
 from lab.agent import Agents
 from lab.controlplane import ControlPlane
-from lab.faults import DELETE_FAILS, DELETE_FAILS_ONCE, Faults
+from lab.faults import DELETE_FAILS, DELETE_FAILS_ONCE, NO_PROVISIONER, Faults
 from lab.model import (
     Agent,
     Build,
@@ -51,9 +54,17 @@ class Provisioner:
         self.build_delay = build_delay
         self.worker_id = new_id()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._running: dict[str, asyncio.Task[None]] = {}  # job id -> its task
+        self._unmatched: list[tuple[Workspace, Build]] = []  # waiting for a daemon that accepts them
+        faults.subscribe(self._pick_up_unmatched)
 
     def build(
-        self, workspace: Workspace, transition: str, initiator: User, version: TemplateVersion | None = None
+        self,
+        workspace: Workspace,
+        transition: str,
+        initiator: User,
+        version: TemplateVersion | None = None,
+        orphan: bool = False,
     ) -> Build:
         """Queue a build; the caller has checked that no build of the workspace is active.
 
@@ -66,17 +77,68 @@ class Provisioner:
         job.input["workspace_build_id"] = build.id
         workspace.builds.append(build)
         self.store.builds[build.id] = build
-        task = asyncio.create_task(self._run(workspace, build))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        if self.faults.on(NO_PROVISIONER):
+            if orphan:  # wsbuilder completes an orphan delete that no daemon could take, and deletes
+                job.status, job.started_at, job.completed_at = "succeeded", now(), now()
+                workspace.deleted = True
+            else:
+                job.unmatched = True
+                self._unmatched.append((workspace, build))
+                log.info("build %s of %s: no provisioner matches its tags", build.number, workspace.name)
+        else:
+            self._start(workspace, build, orphan)
         workspace.changed()
         return build
+
+    def _start(self, workspace: Workspace, build: Build, orphan: bool = False) -> None:
+        task = asyncio.create_task(self._run(workspace, build, orphan))
+        self._tasks.add(task)
+        self._running[build.job.id] = task
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: self._running.pop(build.job.id, None))
+
+    def _pick_up_unmatched(self) -> None:
+        """A daemon that accepts the jobs came online (the fault was lifted): the pending ones start."""
+        if self.faults.on(NO_PROVISIONER):
+            return
+        waiting, self._unmatched = self._unmatched, []
+        for workspace, build in waiting:
+            if build.job.status == "pending":
+                build.job.unmatched = False
+                self._start(workspace, build)
+                workspace.changed()
+
+    def cancel(self, workspace: Workspace, build: Build) -> None:
+        """coderd's cancel: a job no daemon took is canceled at once; a running one is canceling until
+        its daemon stops it."""
+        job, moment = build.job, now()
+        job.canceled_at = moment
+        self._unmatched = [(w, b) for w, b in self._unmatched if b is not build]
+        task = self._running.get(job.id)
+        if job.worker_id is None:
+            job.status, job.completed_at = "canceled", moment
+            if task is not None:
+                task.cancel()
+        else:
+            job.status = "canceling"
+            if task is not None:
+                task.cancel()
+                task.add_done_callback(lambda _: self._canceled(workspace, build))
+        build.updated_at = moment
+        workspace.changed()
+
+    def _canceled(self, workspace: Workspace, build: Build) -> None:
+        job = build.job
+        self._log(job, "Cleaning Up", "job canceled")
+        job.status, job.completed_at = "canceled", now()
+        job.log_signal.fire()
+        workspace.changed()
 
     def _log(self, job: Job, stage: str, output: str, level: str = "info") -> None:
         source = "provisioner_daemon" if stage in ("Setting up", "Cleaning Up") else "provisioner"
         self.store.append_log(job, stage, output, level, source)
 
-    async def _run(self, workspace: Workspace, build: Build) -> None:
+    async def _run(self, workspace: Workspace, build: Build, orphan: bool = False) -> None:
         job, loop = build.job, asyncio.get_running_loop()
         await asyncio.sleep(self.build_delay * 0.1)
         job.status, job.started_at, job.worker_id = "running", now(), self.worker_id
@@ -91,7 +153,7 @@ class Provisioner:
             self._log(job, stage, line, level)
 
         try:
-            resources, agent = await self._apply(workspace, build, terraform)
+            resources, agent = await self._apply(workspace, build, terraform, orphan)
         except BuildFailed as error:
             log.info("build %s of %s failed: %s", build.number, workspace.name, error)
             self._finish(workspace, build, "failed", str(error))
@@ -150,7 +212,7 @@ class Provisioner:
                 await self.agents.stop(workspace, agent)
 
     async def _apply(
-        self, workspace: Workspace, build: Build, terraform: Callable[[str, str], None]
+        self, workspace: Workspace, build: Build, terraform: Callable[[str, str], None], orphan: bool = False
     ) -> tuple[list[Resource], Agent | None]:
         job_id, transition = build.job.id, build.transition
         namespace = Resource(job_id, transition, "kubernetes_namespace", "workspace")
@@ -173,12 +235,16 @@ class Provisioner:
             agent = await self.agents.create(workspace, placement, env, pod.id)
             pod.agents.append(agent)
             self.store.agents[agent.id] = agent
+            if sub := self.agents.sub_agent(workspace, agent):
+                pod.agents.insert(0, sub)  # list order is no contract: it comes first here
+                self.store.agents[sub.id] = sub
             return [namespace, claim, pod], agent
         if transition == "stop":
             await self._stop_agents(workspace)
             kept = self.template.stop(workspace, terraform)
             return ([namespace, claim] if kept else [namespace]), None
-        if self.faults.on(DELETE_FAILS) or (self.faults.on(DELETE_FAILS_ONCE) and workspace.failed_deletes == 0):
+        fails = self.faults.on(DELETE_FAILS) or (self.faults.on(DELETE_FAILS_ONCE) and workspace.failed_deletes == 0)
+        if fails and not orphan:
             workspace.failed_deletes += 1
             terraform(
                 "error",
@@ -187,7 +253,10 @@ class Provisioner:
             )
             raise BuildFailed("terraform destroy: exit status 1")
         await self._stop_agents(workspace)
-        self.template.destroy(workspace, terraform)
+        if orphan:
+            terraform("warn", "orphan delete: the workspace's resources are left in place")
+        else:
+            self.template.destroy(workspace, terraform)
         return [], None
 
     async def close(self) -> None:

@@ -142,6 +142,8 @@ class Renderer:
 
     def template_version(self, version: TemplateVersion) -> Json:
         owner = self.store.owner
+        # coderd counts matching daemons only while the import job is pending.
+        pending = version.job.status == "pending"
         return {
             "id": version.id,
             "template_id": version.template_id,
@@ -155,16 +157,22 @@ class Renderer:
             "created_by": {"id": owner.id, "username": owner.username, "avatar_url": ""},
             "archived": False,
             "warnings": [],
-            "matched_provisioners": self._provisioners(),
-        }
+        } | ({"matched_provisioners": self.matched_provisioners(version.job)} if pending else {})
 
-    def _provisioners(self) -> Json:
-        return {"count": 1, "available": 1, "most_recently_seen": iso(now())}
+    @staticmethod
+    def matched_provisioners(job: Job) -> Json:
+        """The daemons that could take a pending job (db2sdk.MatchedProvisioners); coderd counts them only
+        for pending jobs, so any other job reads zero."""
+        if job.status != "pending":
+            return {"count": 0, "available": 0, "most_recently_seen": None}
+        count = 0 if job.unmatched else 1
+        return {"count": count, "available": count, "most_recently_seen": iso(now()) if count else None}
 
     def job(self, job: Job, workspace: Workspace | None = None) -> Json:
         body: Json = {"id": job.id, "created_at": iso(job.created_at)}
         _put(body, "started_at", iso(job.started_at))
         _put(body, "completed_at", iso(job.completed_at))
+        _put(body, "canceled_at", iso(job.canceled_at))
         _put(body, "error", job.error)
         body["status"] = job.status
         _put(body, "worker_id", job.worker_id)
@@ -237,7 +245,8 @@ class Renderer:
         return {"healthy": False, "reason": reason}
 
     def agent(self, agent: Agent) -> Json:
-        body: Json = {"id": agent.id, "parent_id": None, "created_at": iso(agent.created_at), "updated_at": iso(now())}
+        body: Json = {"id": agent.id, "parent_id": agent.parent_id, "created_at": iso(agent.created_at)}
+        body["updated_at"] = iso(now())
         for key in ("first_connected_at", "last_connected_at", "disconnected_at", "started_at", "ready_at"):
             _put(body, key, iso(getattr(agent, key)))
         source = {
@@ -326,12 +335,13 @@ class Renderer:
             "max_deadline": None,
             "status": build.status,
             "daily_cost": 0,
-            "matched_provisioners": self._provisioners(),
+            "matched_provisioners": self.matched_provisioners(build.job),
         }
 
     def workspace(self, workspace: Workspace) -> Json:
         template, latest = workspace.template, workspace.latest_build
-        failing = [a.id for a in latest.agents if not self.agent_health(a)["healthy"]]
+        # Sub-agents do not count towards the workspace's health (coderd convertWorkspace).
+        failing = [a.id for a in latest.agents if a.parent_id is None and not self.agent_health(a)["healthy"]]
         body: Json = {
             "id": workspace.id,
             "created_at": iso(workspace.created_at),

@@ -1,15 +1,13 @@
-"""Steps about what a developer finds inside the workspace, over SSH."""
-
-import json
+"""Steps about what a developer finds inside the workspace."""
 
 import allure
 from behave import then, when
 from behave.runner import Context
 
-from workspace_spec import inside
+from workspace_spec import codeserver, inside
 
 
-@when("the developer looks at the repository checkout over SSH")
+@when("the developer looks at the repository checkout")
 def when_look_at_checkout(context: Context) -> None:
     with context.world.shell(context.state.require_workspace()) as shell:
         context.state.checkout = inside.checkout(shell, context.world.settings.repo_dir)
@@ -24,14 +22,12 @@ def then_checkout_is_expected(context: Context) -> None:
     )
 
 
-@when("the developer asks each required tool for its version over SSH")
+@when("the developer asks each required tool for its version")
 def when_ask_tools(context: Context) -> None:
+    tools = [row["tool"] for row in context.table] + context.world.settings.tools
     with context.world.shell(context.state.require_workspace()) as shell:
-        context.state.tool_results = inside.tool_versions(shell, context.world.settings.tools)
-    versions = "\n".join(
-        f"{tool}: {result.stdout.strip().splitlines()[0] if result.ok and result.stdout.strip() else result.summary()}"
-        for tool, result in context.state.tool_results.items()
-    )
+        context.state.tool_results = inside.tool_versions(shell, list(dict.fromkeys(tools)))
+    versions = inside.describe_versions(context.state.tool_results)
     print(versions)
     allure.attach(versions, name="toolchain versions", attachment_type=allure.attachment_type.TEXT)
 
@@ -39,35 +35,30 @@ def when_ask_tools(context: Context) -> None:
 @then("every required tool answers with its version")
 def then_tools_answer(context: Context) -> None:
     results = context.state.tool_results
-    assert results, "no tools are configured (SPEC_TOOLS is empty)"
     broken = [f"{tool} ({result.summary()})" for tool, result in results.items() if not result.ok]
     assert not broken, (
         f"toolchain incomplete in workspace {context.state.require_workspace().name}: {'; '.join(broken)}"
     )
 
 
-@when("the developer asks code-server for its health on localhost")
+@when("the developer asks code-server for its health from inside the workspace")
 def when_ask_ide_health(context: Context) -> None:
-    workspace, slug = context.state.require_workspace(), context.world.settings.app_slug
-    app = workspace.app(slug)
-    port = inside.health_port(app.healthcheck_url if app else None)
+    world, workspace = context.world, context.state.require_workspace()
+    slug = world.settings.app_slug
+    app = workspace.app(slug, world.settings.agent)
+    port = codeserver.health_port(app.healthcheck_url if app else None)
     assert port, f"app {slug} declares no health check URL, so its port inside the workspace is unknown"
-    with context.world.shell(workspace) as shell:
-        context.state.ide_health = inside.ide_health(shell, port)
+    with world.shell(workspace) as shell:
+        context.state.ide_health = codeserver.inside(shell, port)
 
 
-@then("code-server reports that it is alive")
-def then_ide_alive(context: Context) -> None:
-    answer = context.state.ide_health
-    assert answer.ok, f"code-server health on localhost did not answer: {answer.summary()}"
-    try:
-        status = json.loads(answer.stdout).get("status")
-    except (ValueError, AttributeError):
-        status = None
-    assert status == "alive", f"code-server health on localhost reports {answer.stdout.strip()[:200]!r}, not alive"
+@then("code-server answers that it is up")
+def then_ide_up(context: Context) -> None:
+    health = context.state.ide_health
+    assert not health.problem, f"code-server is down: {health.describe()}"
 
 
-@when("the developer lists code-server's extensions over SSH")
+@when("the developer lists code-server's extensions")
 def when_list_extensions(context: Context) -> None:
     with context.world.shell(context.state.require_workspace()) as shell:
         context.state.extensions = inside.installed_extensions(shell, context.world.settings.extensions_dir)

@@ -32,10 +32,10 @@ class AppAnswer:
         return text + f" after {self.attempts} attempt(s)"
 
 
-def app_path(coder: CoderClient, workspace: Workspace, slug: str) -> str:
-    agent = workspace.agent()
+def app_path(coder: CoderClient, workspace: Workspace, slug: str, agent_name: str = "") -> str:
+    agent = workspace.ide_agent(slug, agent_name)
     if agent is None:
-        raise LookupError(f"workspace {workspace.name} has no agent, so no app {slug!r}")
+        raise LookupError(f"no agent of workspace {workspace.name} serves app {slug!r}")
     return coder.app_path(workspace, agent, slug)
 
 

@@ -70,9 +70,10 @@ class App:
 class Agent:
     id: str
     name: str
-    status: str
+    status: str  # connecting | connected | disconnected | timeout
     lifecycle_state: str
     apps: tuple[App, ...]
+    parent_id: str | None = None  # a devcontainer sub-agent names its parent
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Agent:
@@ -82,7 +83,13 @@ class Agent:
             status=data.get("status", ""),
             lifecycle_state=data.get("lifecycle_state", ""),
             apps=tuple(App.from_json(app) for app in data.get("apps") or []),
+            parent_id=data.get("parent_id"),
         )
+
+    @property
+    def usable(self) -> bool:
+        """Ready and reachable: a ready lifecycle says nothing once the agent has lost its connection."""
+        return self.status == "connected" and self.lifecycle_state == "ready"
 
     def app(self, slug: str) -> App | None:
         return next((app for app in self.apps if app.slug == slug), None)
@@ -105,6 +112,8 @@ class Workspace:
     job_error: str
     job_completed_at: str | None
     deadline: str | None
+    # Daemons that accept the pending job's tags (Coder 2.18+; None when not reported or not pending).
+    matched_provisioners: int | None
     agents: tuple[Agent, ...]
     raw: dict[str, Any]
 
@@ -113,6 +122,8 @@ class Workspace:
         build = data["latest_build"]
         job = build.get("job") or {}
         agents = [agent for resource in build.get("resources") or [] for agent in resource.get("agents") or []]
+        matched = build.get("matched_provisioners")
+        pending = job.get("status") == "pending"
         return cls(
             id=data["id"],
             name=data["name"],
@@ -127,17 +138,21 @@ class Workspace:
             job_error=job.get("error", ""),
             job_completed_at=job.get("completed_at"),
             deadline=build.get("deadline"),
+            matched_provisioners=matched.get("count") if pending and isinstance(matched, dict) else None,
             agents=tuple(Agent.from_json(agent) for agent in agents),
             raw=data,
         )
 
-    def agent(self, name: str | None = None) -> Agent | None:
-        if name is None:
-            return self.agents[0] if self.agents else None
-        return next((agent for agent in self.agents if agent.name == name), None)
+    def ide_agent(self, slug: str, name: str = "") -> Agent | None:
+        """The agent the developer works in: the one named, else the one that serves the app `slug`
+        (a workspace may have several agents, devcontainer sub-agents among them, in no set order)."""
+        if name:
+            return next((agent for agent in self.agents if agent.name == name), None)
+        return next((agent for agent in self.agents if agent.app(slug)), None)
 
-    def app(self, slug: str) -> App | None:
-        return next((app for agent in self.agents if (app := agent.app(slug))), None)
+    def app(self, slug: str, agent_name: str = "") -> App | None:
+        agent = self.ide_agent(slug, agent_name)
+        return agent.app(slug) if agent else None
 
 
 @dataclass(frozen=True)

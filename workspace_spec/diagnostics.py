@@ -93,12 +93,13 @@ def _pod_logs(world: World, workspace: Workspace) -> str:
 
 def _post_create_log(world: World, workspace: Workspace) -> str:
     """Read over SSH only when the agent is reachable: evidence must not cost a connect timeout."""
-    agent = world.coder.workspace(workspace.id).agent()
-    if agent is None or agent.status != "connected":
+    current = world.coder.workspace(workspace.id)
+    agent = current.ide_agent(world.settings.app_slug, world.settings.agent)
+    if current.transition != "start" or agent is None or agent.status != "connected":
         state = f"{agent.status}/{agent.lifecycle_state}" if agent else "no agent"
-        return f"unavailable: the workspace agent is not reachable ({state})"
+        return f"unavailable: the workspace agent is not reachable ({current.status}, {state})"
     path = f"{world.settings.workspace_dir.rstrip('/')}/.devcontainer/logs/coder-postCreate.log"
-    with world.shell(workspace, connect_timeout=SSH_CONNECT_SECONDS) as shell:
+    with world.shell(current, connect_timeout=SSH_CONNECT_SECONDS) as shell:
         result = shell.run(f'tail -n {POD_LOG_LINES} "{path}"', timeout=30)
     return result.stdout if result.ok else f"unavailable: {result.summary()}"
 

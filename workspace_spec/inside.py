@@ -59,18 +59,6 @@ def tool_versions(shell: WorkspaceShell, tools: list[str]) -> dict[str, CommandR
     }
 
 
-def ide_health(shell: WorkspaceShell, port: int) -> CommandResult:
-    return shell.run(f"curl -sS --max-time 5 http://127.0.0.1:{port}/healthz")
-
-
-def health_port(healthcheck_url: str | None) -> int | None:
-    """The IDE's port, from the app's own health check URL (code-server: 13337 by default)."""
-    if not healthcheck_url:
-        return None
-    parts = urlsplit(healthcheck_url)
-    return parts.port or (443 if parts.scheme == "https" else 80)
-
-
 def installed_extensions(shell: WorkspaceShell, extensions_dir: str) -> list[str]:
     """Extension ids (publisher.name) code-server has on disk; the same check live and in the lab.
     code-server keeps each as a <publisher>.<name>-<version>[-<platform>] directory."""
@@ -81,6 +69,15 @@ def installed_extensions(shell: WorkspaceShell, extensions_dir: str) -> list[str
         if match:
             ids.append(match.group(1).lower())
     return sorted(set(ids))
+
+
+def describe_versions(results: dict[str, CommandResult]) -> str:
+    """One line per tool: the first line of its --version, or why it did not answer."""
+    lines = []
+    for tool, result in results.items():
+        first = result.stdout.strip().splitlines()[0] if result.ok and result.stdout.strip() else result.summary()
+        lines.append(f"{tool}: {first}")
+    return "\n".join(lines)
 
 
 def write_file(shell: WorkspaceShell, directory: str, name: str, content: str) -> CommandResult:

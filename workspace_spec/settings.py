@@ -49,10 +49,11 @@ class Settings(BaseSettings):
     template: str = "ameide-dev"
     organization: str = "default"
     app_slug: str = "code-server"
+    agent: str = ""  # the workspace agent developers work in; unset: the one that serves app_slug
     workspace_dir: str = "/workspaces"
     repo_dir: str = ""  # defaults to <workspace_dir>/ameide
     repo_url: str = "https://github.com/ameideio/ameide"
-    tools: Annotated[list[str], NoDecode] = ["git", "gh", "codex"]
+    tools: Annotated[list[str], NoDecode] = []  # beyond the feature's table: mandatory Ameide tooling
     vscode_extensions: Annotated[list[str], NoDecode] = ["openai.chatgpt"]
     # code-server's default; expanded by the workspace's shell.
     extensions_dir: str = "${XDG_DATA_HOME:-$HOME/.local/share}/code-server/extensions"

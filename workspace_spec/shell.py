@@ -2,6 +2,9 @@
 
 Live, the ProxyCommand is the real Coder CLI (it reads CODER_URL and CODER_SESSION_TOKEN from the
 environment, so the token never appears on a command line); on the lab it is the lab's stand-in of it.
+It names the agent (`<workspace>.<agent>`: with several agents the CLI will not guess) and passes
+`--disable-autostart` (Coder v2.5+): `coder ssh` would otherwise start a stopped workspace, and a
+check that expects one stopped would then pass for the wrong reason.
 The agent's SSH server accepts any client key and changes its host key per connection, so the suite
 brings a throwaway key and keeps no known_hosts.
 """
@@ -57,9 +60,10 @@ def shell_path(path: str) -> str:
 class WorkspaceShell:
     """An SSH session to one workspace; open it with `with`."""
 
-    def __init__(self, workspace_name: str, coder_cli: str, connect_timeout: float = 60.0) -> None:
+    def __init__(self, workspace_name: str, agent_name: str, coder_cli: str, connect_timeout: float = 60.0) -> None:
         self.workspace_name = workspace_name
-        self._proxy_command = shlex.join([coder_cli, "ssh", "--stdio", workspace_name])
+        host = f"{workspace_name}.{agent_name}" if agent_name else workspace_name
+        self._proxy_command = shlex.join([coder_cli, "ssh", "--stdio", "--disable-autostart", host])
         self._connect_timeout = connect_timeout
         self._proxy: paramiko.ProxyCommand | None = None
         self._connection: Connection | None = None

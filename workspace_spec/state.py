@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from workspace_spec.apps import AppAnswer
 from workspace_spec.coder import Template, Workspace
+from workspace_spec.codeserver import Health
 from workspace_spec.identity import SignIn
 from workspace_spec.inside import Checkout
 from workspace_spec.kube import NamespaceObjects
@@ -37,7 +38,8 @@ class ScenarioState:
     app_answer: AppAnswer | None = None
     checkout: Checkout | None = None
     tool_results: dict[str, CommandResult] = field(default_factory=dict)
-    ide_health: CommandResult | None = None
+    ide_health: Health | None = None
+    app_behind: Health | None = None
     extensions: list[str] = field(default_factory=list)
     sign_in: SignIn | None = None
     first_user: tuple[bool, str] | None = None

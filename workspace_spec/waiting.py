@@ -20,8 +20,13 @@ STREAM_SILENCE_SECONDS = 5.0
 POLL_INTERVAL_SECONDS = 1.0
 LOG_TAIL_LINES = 15
 FAILED_JOB = ("failed", "canceled")
-# start_timeout is not here: Coder treats a slow startup script as a soft state, the workspace stays usable.
-FAILED_LIFECYCLE = ("start_error", "shutdown_error", "shutdown_timeout")
+# Agent lifecycles nothing follows (agent/agent.go): a timed-out startup stays start_timeout for good.
+FAILED_LIFECYCLE = {
+    "start_timeout": "its startup scripts timed out",
+    "start_error": "a startup script exited with an error",
+    "shutdown_timeout": "its shutdown scripts timed out",
+    "shutdown_error": "a shutdown script exited with an error",
+}
 
 
 class WaitFailed(PlatformFailure):
@@ -83,6 +88,11 @@ def wait_for_build(client: CoderClient, workspace_id: str, build_id: str, timeou
     def failed(workspace: Workspace) -> str | None:
         if this_build(workspace) and workspace.job_status in FAILED_JOB:
             return build_failure(client, workspace)
+        if this_build(workspace) and workspace.matched_provisioners == 0:
+            return (
+                f"the {workspace.transition} build #{workspace.build_number} is pending and no provisioner "
+                "accepts its tags (matched_provisioners.count 0): it will not start until one does"
+            )
         return None
 
     try:
@@ -100,39 +110,47 @@ def wait_for_build(client: CoderClient, workspace_id: str, build_id: str, timeou
         raise
 
 
-def wait_for_agent_ready(client: CoderClient, workspace_id: str, timeout: float) -> Workspace:
+def agent_problem(workspace: Workspace, slug: str, agent_name: str = "") -> str | None:
+    """Why the workspace's agents can never become usable, or None while they still may."""
+    if workspace.transition != "start" or workspace.job_status in FAILED_JOB:
+        return f"the workspace is {workspace.status}, not starting"
+    for agent in workspace.agents:  # any agent of the workspace, devcontainer sub-agents included
+        if reason := FAILED_LIFECYCLE.get(agent.lifecycle_state):
+            return f"agent {agent.name!r} is {agent.lifecycle_state}: {reason}"
+    if workspace.job_status == "succeeded" and workspace.ide_agent(slug, agent_name) is None:
+        wanted = f"named {agent_name!r}" if agent_name else f"serves app {slug!r}"
+        names = ", ".join(agent.name for agent in workspace.agents) or "none"
+        return f"no agent of the running workspace {wanted} (agents: {names})"
+    return None
+
+
+def wait_for_agent_ready(
+    client: CoderClient, workspace_id: str, slug: str, timeout: float, agent_name: str = ""
+) -> Workspace:
+    """Every agent ready and connected, the IDE's among them."""
+
+    def done(workspace: Workspace) -> bool:
+        agent = workspace.ide_agent(slug, agent_name)
+        return agent is not None and all(each.usable for each in workspace.agents)
+
+    return wait_until(
+        client, workspace_id, "workspace agent readiness", done, lambda ws: agent_problem(ws, slug, agent_name), timeout
+    )
+
+
+def wait_for_app_healthy(
+    client: CoderClient, workspace_id: str, slug: str, timeout: float, agent_name: str = ""
+) -> Workspace:
     def failed(workspace: Workspace) -> str | None:
-        if workspace.transition != "start" or workspace.job_status in FAILED_JOB:
-            return f"the workspace is {workspace.status}, not starting"
-        agent = workspace.agent()
-        if agent and agent.lifecycle_state in FAILED_LIFECYCLE:
-            return f"agent {agent.name!r} lifecycle is {agent.lifecycle_state!r}"
-        if workspace.job_status == "succeeded" and agent is None:
-            return "the running workspace has no agent"
+        if problem := agent_problem(workspace, slug, agent_name):
+            return problem
+        app = workspace.app(slug, agent_name)
+        if app is not None and app.health == "disabled":
+            return f"app {slug!r} has no health check configured"
         return None
 
     def done(workspace: Workspace) -> bool:
-        agent = workspace.agent()
-        return agent is not None and agent.lifecycle_state == "ready"
-
-    return wait_until(client, workspace_id, "workspace agent readiness", done, failed, timeout)
-
-
-def wait_for_app_healthy(client: CoderClient, workspace_id: str, slug: str, timeout: float) -> Workspace:
-    def failed(workspace: Workspace) -> str | None:
-        agent = workspace.agent()
-        if workspace.transition != "start" or workspace.job_status in FAILED_JOB:
-            return f"the workspace is {workspace.status}, not starting"
-        if agent and agent.lifecycle_state == "ready":
-            app = agent.app(slug)
-            if app is None:
-                return f"agent {agent.name!r} has no app {slug!r} (apps: {[a.slug for a in agent.apps]})"
-            if app.health == "disabled":
-                return f"app {slug!r} has no health check configured"
-        return None
-
-    def done(workspace: Workspace) -> bool:
-        app = workspace.app(slug)
+        app = workspace.app(slug, agent_name)
         return app is not None and app.health == "healthy"
 
     return wait_until(client, workspace_id, f"{slug} app health", done, failed, timeout)

@@ -51,10 +51,12 @@ class Workspaces:
         return result
 
     def agent_ready(self, workspace: Workspace) -> Workspace:
-        return wait_for_agent_ready(self.coder, workspace.id, self.settings.agent_timeout)
+        settings = self.settings
+        return wait_for_agent_ready(self.coder, workspace.id, settings.app_slug, settings.agent_timeout, settings.agent)
 
     def app_healthy(self, workspace: Workspace) -> Workspace:
-        return wait_for_app_healthy(self.coder, workspace.id, self.settings.app_slug, self.settings.app_timeout)
+        settings = self.settings
+        return wait_for_app_healthy(self.coder, workspace.id, settings.app_slug, settings.app_timeout, settings.agent)
 
     def usable(self, workspace: Workspace) -> Workspace:
         """Build succeeded, agent ready, app healthy: 'connected' alone is not ready (peer lesson)."""

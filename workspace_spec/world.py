@@ -19,8 +19,12 @@ MINIMUM_VERSION = (2, 14)
 
 
 def _minor_version(version: str) -> tuple[int, int] | None:
+    """(major, minor) of a release; None for a development build (buildinfo: v0.0.0-devel+<sha>),
+    whose real version nobody can tell."""
     match = re.match(r"v?(\d+)\.(\d+)", version)
-    return (int(match.group(1)), int(match.group(2))) if match else None
+    if not match or version.startswith(("v0.0.0", "0.0.0")):
+        return None
+    return int(match.group(1)), int(match.group(2))
 
 
 class PreflightError(Exception):
@@ -53,7 +57,8 @@ class World:
         )
 
     def shell(self, workspace: Workspace, connect_timeout: float = 60.0) -> WorkspaceShell:
-        return WorkspaceShell(workspace.name, self.settings.coder_cli, connect_timeout)
+        agent = workspace.ide_agent(self.settings.app_slug, self.settings.agent)
+        return WorkspaceShell(workspace.name, agent.name if agent else "", self.settings.coder_cli, connect_timeout)
 
     def preflight(self) -> str:
         """Check the deployment, the token and the template before anything is created; one line back."""
@@ -61,7 +66,10 @@ class World:
             version = self.coder.build_info().get("version", "unknown version")
         except NotCoderError as error:
             raise PreflightError(str(error)) from None
-        if (found := _minor_version(version)) is not None and found < MINIMUM_VERSION:
+        found = _minor_version(version)
+        if found is None:
+            version += f" (a development build: its version is unknown; this suite needs v2.{MINIMUM_VERSION[1]}+)"
+        elif found < MINIMUM_VERSION:
             raise PreflightError(
                 f"Coder {version} at {self.coder.url} is older than v2.{MINIMUM_VERSION[1]}, "
                 "which this suite needs (POST /api/v2/users/{user}/workspaces)"

@@ -38,7 +38,8 @@ async def create(request: web.Request) -> web.Response:
                 {"field": "transition", "detail": f'Validation failed for tag "{tag}" with value: "{transition or ""}"'}
             ],
         )
-    if body.get("orphan") and transition != "delete":
+    orphan = bool(body.get("orphan"))
+    if orphan and transition != "delete":
         raise ApiError(400, "Orphan is only permitted when deleting a workspace.")
     if workspace.latest_build.job.active:
         raise ApiError(409, "A workspace build is already active.", "A workspace build is already active.")
@@ -46,8 +47,26 @@ async def create(request: web.Request) -> web.Response:
     version = dep.store.template_version(str(version_id)) if version_id else None
     if version_id and version is None:
         raise ApiError(400, f'Template version "{version_id}" doesn\'t exist.')
-    build = dep.provisioner.build(workspace, transition, request[USER], version)
+    build = dep.provisioner.build(workspace, transition, request[USER], version, orphan=orphan)
     return respond(dep.render.build(build), 201)
+
+
+@routes.patch("/api/v2/workspacebuilds/{workspacebuild}/cancel")
+async def cancel(request: web.Request) -> web.Response:
+    """coderd's patchCancelWorkspaceBuild; the lab's only user is the owner, who may always cancel."""
+    dep, build = deployment(request), _build(request)
+    expect = request.query.get("expect_status", "")
+    if expect not in ("", "running", "pending"):
+        raise ApiError(400, f"Invalid expect_status {expect!r}. Only 'running' or 'pending' are allowed.")
+    job = build.job
+    if job.completed_at is not None:
+        raise ApiError(400, "Job has already completed!")
+    if job.canceled_at is not None:
+        raise ApiError(400, "Job has already been marked as canceled!")
+    if expect and job.status != expect:
+        raise ApiError(412, "Job is not in the expected state.")
+    dep.provisioner.cancel(dep.store.workspaces[build.workspace_id], build)
+    return respond({"message": "Job has been marked as canceled..."})
 
 
 @routes.get("/api/v2/workspaces/{workspace}/builds")

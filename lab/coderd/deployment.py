@@ -8,8 +8,9 @@ from datetime import datetime
 from aiohttp import web
 
 from lab.controlplane import ControlPlane
+from lab.faults import DEVEL_VERSION as DEVEL_VERSION_FAULT
 from lab.faults import Faults
-from lab.model import Store, User
+from lab.model import DEVEL_VERSION, VERSION, Store, User
 from lab.provisioner import Provisioner
 from lab.render import Renderer
 
@@ -39,6 +40,10 @@ class Deployment:
     github: GitHubLink | None = None  # no link (and no provider) when None
     control_plane: ControlPlane | None = None  # coderd's own pod, whose log coderd writes
     signed_app_tokens: dict[str, tuple[float, str]] = field(default_factory=dict)
+
+    def version(self) -> str:
+        """What buildinfo and every answer's X-Coder-Build-Version say: a release, or a devel build."""
+        return DEVEL_VERSION if self.faults.on(DEVEL_VERSION_FAULT) else VERSION
 
 
 DEPLOYMENT = web.AppKey("deployment", Deployment)

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from lab.coderd.deployment import USER, deployment
-from lab.model import VERSION, Agent, Store, User, Workspace
+from lab.model import Agent, Store, User, Workspace
 
 BUILD_VERSION_HEADER = "X-Coder-Build-Version"
 SESSION_COOKIE = "coder_session_token"
@@ -110,9 +110,9 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         return respond(error.body, error.status)
 
 
-async def add_build_version(_: web.Request, response: web.StreamResponse) -> None:
+async def add_build_version(request: web.Request, response: web.StreamResponse) -> None:
     if not response.get(FROM_INGRESS):
-        response.headers[BUILD_VERSION_HEADER] = VERSION
+        response.headers[BUILD_VERSION_HEADER] = deployment(request).version()
 
 
 def websocket_upgrade_required(request: web.Request) -> web.Response:

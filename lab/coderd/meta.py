@@ -8,7 +8,6 @@ from aiohttp import web
 from lab.coderd.deployment import deployment
 from lab.coderd.http import org_param, respond, user_param
 from lab.faults import FIRST_USER_MISSING, OIDC_DISABLED, WRONG_OIDC_ISSUER
-from lab.model import VERSION
 
 routes = web.RouteTableDef()
 OIDC_CLIENT_ID = "coder"
@@ -33,7 +32,7 @@ async def buildinfo(request: web.Request) -> web.Response:
     return respond(
         {
             "external_url": "https://github.com/coder/coder/commit/lab",
-            "version": VERSION,
+            "version": dep.version(),
             "dashboard_url": dep.access_url,
             "telemetry": False,
             "workspace_proxy": False,

@@ -40,7 +40,8 @@ async def org_template(request: web.Request) -> web.Response:
     org_param(request)
     dep = deployment(request)
     name = request.match_info["name"]
-    template = next((t for t in dep.store.templates if t.name == name), None)
+    # GetTemplateByOrganizationAndName compares LOWER("name") = LOWER(@name).
+    template = next((t for t in dep.store.templates if t.name.lower() == name.lower()), None)
     if template is None:
         raise ApiError(404, NOT_FOUND)
     return respond(dep.render.template(template))
