@@ -121,6 +121,17 @@ type PullRequest implements Node {
   closedAt: DateTime
 }
 
+enum IssueState { OPEN CLOSED }
+enum IssueStateReason { COMPLETED NOT_PLANNED REOPENED DUPLICATE }
+type Issue implements Node {
+  id: ID!
+  number: Int!
+  title: String!
+  state: IssueState!
+  stateReason: IssueStateReason
+  url: URI!
+}
+
 type PullRequestConnection { nodes: [PullRequest] totalCount: Int! pageInfo: PageInfo! }
 
 input CreatePullRequestInput {

@@ -467,6 +467,7 @@ def test_coder_external_auth_in_a_workspace_pushes_a_branch(lab: dict[str, Any],
     branch = httpx.get(
         f"{env['GITHUB_API_URL']}/repos/{env['E2E_REPO']}/branches/spec/linked",
         headers={"Authorization": f"Bearer {GITHUB_TOKEN}"},
+        verify=ssl.create_default_context(cafile=env["SSL_CERT_FILE"]),
     )
     assert branch.status_code == 200
 
