@@ -33,7 +33,7 @@ from lab.coderd.deployment import Deployment, GitHubLink
 from lab.controlplane import ControlPlane
 from lab.faults import REGISTRY, Faults, UnknownFault, validate
 from lab.githost import GitHost
-from lab.github import BOT, GitHub
+from lab.github import BOT, GitHub, install
 from lab.identity import idp_app
 from lab.image import CodexSetup, Image
 from lab.llm import LanguageModel
@@ -44,7 +44,9 @@ from lab.template import AmeideTemplate
 from lab.tls import LabCA
 
 # Variables the platform's own tools read under these names (everything else is a suite setting).
-PLATFORM_VARIABLES = frozenset({"CODER_URL", "CODER_SESSION_TOKEN", "KUBECONFIG", "GITHUB_TOKEN"})
+PLATFORM_VARIABLES = frozenset(
+    {"CODER_URL", "CODER_SESSION_TOKEN", "KUBECONFIG", "GITHUB_TOKEN", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"}
+)
 
 log = logging.getLogger("lab")
 SEEDS = Path(__file__).resolve().parent / "seed"
@@ -150,8 +152,12 @@ class Lab:
         external_auth_token = options.external_auth_token or github_style_token("gho_")
         githost = GitHost(self.state_dir / "git", [github_token, external_auth_token], self.faults)
         git_app = githost.app()
-        GitHub(githost, self.faults).install(git_app)
-        githost.base_url = f"http://127.0.0.1:{await self._serve(git_app)}"
+        install(git_app, GitHub(githost, self.faults))
+        git_port = await self._serve(git_app, ssl_context=self.ca.server_context("lab-github"))
+        githost.base_url = f"https://127.0.0.1:{git_port}"
+        bundle = self.ca.write_bundle(self.state_dir / "ca-bundle.pem")
+        lab_ca = self.state_dir / "lab-ca.pem"
+        lab_ca.write_text(self.ca.pem)
         githost.create_repo(*REPO, seed_files("ameide"))
         githost.create_repo(*E2E_REPO, seed_files("workspace-spec-sandbox"), bot_writable=True)
         repo_url = githost.clone_url(*REPO)
@@ -162,7 +168,8 @@ class Lab:
         image = Image(self.faults, coder_cli=cli, codex=CodexSetup(model_url, codex_key))
 
         store = create_store()
-        template = AmeideTemplate(cluster, self.state_dir, image, self.faults, repo_url)
+        trust = {"SSL_CERT_FILE": str(bundle), "GIT_SSL_CAINFO": str(bundle), "NODE_EXTRA_CA_CERTS": str(lab_ca)}
+        template = AmeideTemplate(cluster, self.state_dir, image, self.faults, repo_url, trust)
         agents = Agents(self.faults, asyncssh.generate_private_key("ssh-ed25519"), self.options.agent_delay)
         provisioner = Provisioner(store, self.faults, template, agents, self.options.build_delay, control_plane)
         self._closers += [agents.close, provisioner.close]  # run in reverse: builds first
@@ -193,6 +200,8 @@ class Lab:
             "E2E_REPO": "/".join(E2E_REPO),
             "E2E_REPO_URL": githost.clone_url(*E2E_REPO),
             "CODEX": "auth-json",
+            "SSL_CERT_FILE": str(bundle),
+            "REQUESTS_CA_BUNDLE": str(bundle),
         }
         log.info(
             "lab ready: coderd %s, kubernetes :%s, faults %s",

@@ -46,12 +46,22 @@ class Placement:
 
 
 class AmeideTemplate:
-    def __init__(self, cluster: Cluster, state_dir: Path, image: Image, faults: Faults, repo_url: str) -> None:
+    def __init__(
+        self,
+        cluster: Cluster,
+        state_dir: Path,
+        image: Image,
+        faults: Faults,
+        repo_url: str,
+        trust: dict[str, str] | None = None,
+    ) -> None:
         self.cluster = cluster
         self.state_dir = state_dir
         self.image = image
         self.faults = faults
         self.repo_url = repo_url
+        # How the workspace's tools trust the lab CA: SSL_CERT_FILE, GIT_SSL_CAINFO, NODE_EXTRA_CA_CERTS.
+        self.trust = dict(trust or {})
         self.kept_namespaces: set[str] = set()  # left behind under namespace-kept-on-delete
         faults.subscribe(self._release_kept_namespaces)
 
@@ -102,7 +112,7 @@ class AmeideTemplate:
             "CODER_WORKSPACE_NAME": workspace.name,
             "CODER_WORKSPACE_AGENT_NAME": "main",
             "CODER_WORKSPACE_OWNER_NAME": workspace.owner.username,
-        }
+        } | self.trust
 
     async def start(self, workspace: Workspace, after_stop: bool, log: Callable[[str, str], None]) -> Placement:
         """Apply the workspace's objects and run envbuilder; `log(level, line)` feeds the build log."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -327,7 +328,9 @@ def test_handshake_names_the_e2e_settings(lab: dict[str, Any]):
         "auth-json",
     )
     assert env["GITHUB_API_URL"] == f"{git_host}/api/v3" and env["REPO_URL"].startswith(git_host)
-    user = httpx.get(f"{env['GITHUB_API_URL']}/user", headers={"Authorization": f"token {GITHUB_TOKEN}"})
+    assert env["GITHUB_API_URL"].startswith("https://")  # with the lab CA, trusted through SSL_CERT_FILE
+    trust = ssl.create_default_context(cafile=env["SSL_CERT_FILE"])
+    user = httpx.get(f"{env['GITHUB_API_URL']}/user", headers={"Authorization": f"token {GITHUB_TOKEN}"}, verify=trust)
     assert user.json()["login"] == "ameide-bot"
     from lab.server import _variable  # what `python -m lab` exports for a shell
 
@@ -464,6 +467,7 @@ def test_coder_external_auth_in_a_workspace_pushes_a_branch(lab: dict[str, Any],
     branch = httpx.get(
         f"{env['GITHUB_API_URL']}/repos/{env['E2E_REPO']}/branches/spec/linked",
         headers={"Authorization": f"Bearer {GITHUB_TOKEN}"},
+        verify=ssl.create_default_context(cafile=env["SSL_CERT_FILE"]),
     )
     assert branch.status_code == 200
 

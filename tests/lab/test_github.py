@@ -13,7 +13,7 @@ from github import Auth, Github, GithubException
 
 from lab.faults import Faults
 from lab.githost import GitHost
-from lab.github import GitHub
+from lab.github import GitHub, install
 from tests.lab.test_identity_githost import git, serving
 
 BOT_TOKEN = "ghp_" + "b" * 36
@@ -60,7 +60,7 @@ def host(tmp_path: Path) -> Iterator[Host]:
     githost.create_repo("ameideio", "ameide", {"README.md": "# ameide\n"})
     githost.create_repo("ameideio", "workspace-spec-sandbox", {"README.md": README}, bot_writable=True)
     app = githost.app()
-    GitHub(githost, faults).install(app)
+    install(app, GitHub(githost, faults))
     with serving(app) as base:
         githost.base_url = base
         yield Host(base, faults, tmp_path)

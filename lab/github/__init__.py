@@ -1,0 +1,73 @@
+"""The lab's GitHub on the git host's port, laid out as GitHub Enterprise Server lays it out: REST under
+/api/v3 (rest.py), GraphQL at /api/graphql (graphql.py), both answering from one state (state.py).
+
+Every API route needs a token the lab issued (`Authorization: token X` or `Bearer X`), else 401
+"Bad credentials". Authenticated answers carry the token's scopes (`X-OAuth-Scopes`) and rate limits,
+as GitHub's do for a classic token.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from lab.github import graphql, rest
+from lab.github.rest import request_id
+from lab.github.state import BOT, GITHUB, ORGANIZATION, Account, GitHub, GitHubError, github, not_found
+
+__all__ = ["BOT", "ORGANIZATION", "Account", "GitHub", "install"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+SCOPES = "repo, read:org, workflow"  # what `gh auth status` lists; enough for `gh pr create`
+
+
+def _headers(resource: str) -> dict[str, str]:
+    return {
+        "X-GitHub-Media-Type": "github.v3; format=json",
+        "X-GitHub-Request-Id": request_id(),
+        "X-OAuth-Scopes": SCOPES,
+        "X-Accepted-OAuth-Scopes": "",
+        "X-RateLimit-Limit": "5000",
+        "X-RateLimit-Remaining": "4999",
+        "X-RateLimit-Reset": str(int(time.time()) + 3600),
+        "X-RateLimit-Used": "1",
+        "X-RateLimit-Resource": resource,
+    }
+
+
+def _authorized(request: web.Request) -> bool:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() in ("token", "bearer") and github(request).accepts(token.strip())
+
+
+@web.middleware
+async def api_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Token auth and GitHub's error bodies for both APIs; git's own routes pass through."""
+    if request.path == graphql.PATH:
+        if not _authorized(request):
+            return rest.respond({"message": "Bad credentials", "documentation_url": graphql.DOCS}, 401)
+        response = await handler(request)
+        response.headers.update(_headers("graphql"))
+        return response
+    if not (request.path == rest.PREFIX or request.path.startswith(f"{rest.PREFIX}/")):
+        return await handler(request)
+    try:
+        if not _authorized(request):
+            raise GitHubError(401, "Bad credentials")
+        if request.match_info.http_exception is not None:
+            raise not_found()
+        response = await handler(request)
+    except GitHubError as error:
+        response = rest.respond(error.body, error.status)
+    response.headers.update(_headers("core"))
+    return response
+
+
+def install(app: web.Application, state: GitHub) -> None:
+    """Add both APIs to the git host's app."""
+    app[GITHUB] = state
+    app.middlewares.append(api_middleware)
+    app.router.add_routes(rest.routes)
+    app.router.add_routes(graphql.routes)
