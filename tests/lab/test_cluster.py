@@ -23,9 +23,15 @@ from aiohttp import web
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from lab.cluster import Cluster, kube_app, serving_tls, write_kubeconfig
+from lab.faults import Faults
+from lab.kube.api import kube_app
+from lab.kube.kubeconfig import write_kubeconfig
+from lab.kube.rbac import ADMIN, CI
+from lab.kube.store import Cluster
+from lab.tls import LabCA
 
-TOKEN = "lab-kube-token"
+TOKEN = "lab-kube-token"  # the CI service account
+ADMIN_TOKEN = "lab-kube-admin-token"
 NS = "ameide-ws-1234"
 T = TypeVar("T")
 
@@ -59,6 +65,7 @@ class Kube:
     kubeconfig: Path
     ca_pem: str
     tmp: Path
+    faults: Faults
 
     def on_loop(self, call: Callable[[], T]) -> T:
         """Run a Cluster method on the server's loop (its state belongs to that loop)."""
@@ -68,27 +75,34 @@ class Kube:
 
         return asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
 
-    def core(self, token: str = TOKEN) -> client.CoreV1Api:
-        """A client configured as the suite configures it: from a kubeconfig file."""
-        path = self.kubeconfig
-        if token != TOKEN:
-            path = self.tmp / "kubeconfig-other-token"
-            write_kubeconfig(path, self.server, token, ca_pem=self.ca_pem)
-        return client.CoreV1Api(config.new_client_from_config(config_file=str(path)))
+    def config_for(self, token: str) -> Path:
+        if token == TOKEN:
+            return self.kubeconfig
+        path = self.tmp / f"kubeconfig-{'admin' if token == ADMIN_TOKEN else 'other-token'}"
+        write_kubeconfig(path, self.server, token, ca_pem=self.ca_pem)
+        return path
 
-    def kubectl(self, *args: str) -> subprocess.CompletedProcess[str]:
-        env = {"PATH": os.environ["PATH"], "HOME": str(self.tmp)}
+    def api_client(self, token: str = TOKEN) -> client.ApiClient:
+        """A client configured as the suite configures it: from a kubeconfig file."""
+        return config.new_client_from_config(config_file=str(self.config_for(token)))
+
+    def core(self, token: str = TOKEN) -> client.CoreV1Api:
+        return client.CoreV1Api(self.api_client(token))
+
+    def kubectl_command(self, *args: str, token: str = TOKEN, timeout: str = "10s") -> list[str]:
+        cache = str(self.tmp / "cache")
+        return ["kubectl", "--kubeconfig", str(self.config_for(token)), "--cache-dir", cache, *args] + (
+            ["--request-timeout", timeout] if timeout else []
+        )
+
+    def kubectl_env(self) -> dict[str, str]:
+        return {"PATH": os.environ["PATH"], "HOME": str(self.tmp)}
+
+    def kubectl(self, *args: str, token: str = TOKEN) -> subprocess.CompletedProcess[str]:
+        """kubectl as the CI identity (or `token`'s), run to completion."""
+        env = self.kubectl_env()
         return subprocess.run(
-            [
-                "kubectl",
-                "--kubeconfig",
-                str(self.kubeconfig),
-                "--cache-dir",
-                str(self.tmp / "cache"),
-                "--request-timeout",
-                "10s",
-                *args,
-            ],
+            self.kubectl_command(*args, token=token),
             check=False,
             capture_output=True,
             text=True,
@@ -97,10 +111,16 @@ class Kube:
         )
 
     def http(
-        self, path: str, token: str = TOKEN, accept: str = "application/json", method: str = "GET"
+        self,
+        path: str,
+        token: str = TOKEN,
+        accept: str = "application/json",
+        method: str = "GET",
+        body: Any = None,
     ) -> tuple[int, Any]:
-        headers = {"Authorization": f"Bearer {token}", "Accept": accept}
-        request = urllib.request.Request(self.server + path, headers=headers, method=method)
+        headers = {"Authorization": f"Bearer {token}", "Accept": accept, "Content-Type": "application/json"}
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.server + path, data=data, headers=headers, method=method)
         context = ssl.create_default_context(cadata=self.ca_pem)
         try:
             with urllib.request.urlopen(request, context=context, timeout=10) as response:
@@ -111,13 +131,13 @@ class Kube:
 
 @pytest.fixture
 def kube(tmp_path: Path) -> Iterator[Kube]:
-    cluster = Cluster(termination_seconds=0.3)
-    context, ca_pem = serving_tls()
-    with serving(kube_app(cluster, TOKEN), context) as (port, loop):
+    cluster, faults, ca = Cluster(termination_seconds=0.3), Faults(), LabCA()
+    app = kube_app(cluster, {TOKEN: CI, ADMIN_TOKEN: ADMIN}, faults)
+    with serving(app, ca.server_context("lab-kube-apiserver")) as (port, loop):
         server = f"https://127.0.0.1:{port}"
         kubeconfig = tmp_path / "kubeconfig"
-        write_kubeconfig(kubeconfig, server, TOKEN, ca_pem=ca_pem)
-        kube = Kube(cluster, loop, server, kubeconfig, ca_pem, tmp_path)
+        write_kubeconfig(kubeconfig, server, TOKEN, ca_pem=ca.pem)
+        kube = Kube(cluster, loop, server, kubeconfig, ca.pem, tmp_path, faults)
         kube.on_loop(lambda: seed(cluster))
         yield kube
 
@@ -169,7 +189,7 @@ def test_objects_look_like_kubernetes_ones() -> None:
 
 
 def test_python_client_reads_objects_and_logs(kube: Kube) -> None:
-    core = kube.core()
+    core = kube.core(ADMIN_TOKEN)
     namespace = core.read_namespace(NS)
     assert namespace.status.phase == "Active" and namespace.metadata.labels["app.kubernetes.io/part-of"] == "ameide"
     labelled = core.list_namespace(label_selector="app.kubernetes.io/part-of=ameide").items
@@ -214,7 +234,7 @@ def test_wire_format_of_errors_and_discovery(kube: Kube) -> None:
             "code": 404,
         },
     )
-    assert kube.http("/api/v1/namespaces/x/persistentvolumeclaims/workspaces")[1]["message"] == (
+    assert kube.http("/api/v1/namespaces/x/persistentvolumeclaims/workspaces", ADMIN_TOKEN)[1]["message"] == (
         'persistentvolumeclaims "workspaces" not found'
     )
     assert kube.http("/api", token="wrong") == (
@@ -244,43 +264,43 @@ def test_wire_format_of_errors_and_discovery(kube: Kube) -> None:
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 def test_kubectl_reads_objects_and_logs(kube: Kube) -> None:
-    namespaces = kube.kubectl("get", "ns")
+    namespaces = kube.kubectl("get", "ns", token=ADMIN_TOKEN)
     assert namespaces.returncode == 0, namespaces.stderr
     assert namespaces.stdout.split("\n")[0].split() == ["NAME", "STATUS", "AGE"]
     assert f"{NS}   Active" in namespaces.stdout
 
-    claims = kube.kubectl("get", "pvc", "-n", NS)
+    claims = kube.kubectl("get", "pvc", "-n", NS, token=ADMIN_TOKEN)
     assert claims.returncode == 0, claims.stderr
     assert claims.stdout.split("\n")[1].split()[:2] == ["workspaces", "Bound"]
 
-    pods = kube.kubectl("get", "pods", "-n", NS, "-o", "json")
+    pods = kube.kubectl("get", "pods", "-n", NS, "-o", "json", token=ADMIN_TOKEN)
     assert pods.returncode == 0, pods.stderr
     (pod,) = json.loads(pods.stdout)["items"]
     assert (pod["metadata"]["name"], pod["status"]["phase"]) == ("dev-0", "Running")
 
-    logs = kube.kubectl("logs", "-n", NS, "dev-0", "--tail", "2")
+    logs = kube.kubectl("logs", "-n", NS, "dev-0", "--tail", "2", token=ADMIN_TOKEN)
     assert (logs.returncode, logs.stdout) == (0, "envbuilder: done\nagent: ready\n"), logs.stderr
 
-    everything = kube.kubectl("get", "ns,pvc,pods", "-A")
+    everything = kube.kubectl("get", "ns,pvc,pods", "-A", token=ADMIN_TOKEN)
     assert everything.returncode == 0, everything.stderr
     assert f"namespace/{NS}" in everything.stdout and "persistentvolumeclaim/workspaces" in everything.stdout
     assert "pod/dev-0   1/1     Running" in everything.stdout
 
-    missing = kube.kubectl("get", "pod", "-n", NS, "nope")
+    missing = kube.kubectl("get", "pod", "-n", NS, "nope", token=ADMIN_TOKEN)
     assert missing.returncode == 1 and 'pods "nope" not found' in missing.stderr
-    denied = kube.kubectl("get", "ns", "--token", "wrong")
+    denied = kube.kubectl("get", "ns", "--token", "wrong", token=ADMIN_TOKEN)
     assert denied.returncode == 1 and "Unauthorized" in denied.stderr
 
 
 def test_deleted_namespace_terminates_then_vanishes_with_contents(kube: Kube) -> None:
     core = kube.core()
     uid = core.read_namespace(NS).metadata.uid
-    status, deleted = kube.http(f"/api/v1/namespaces/{NS}", method="DELETE")
+    status, deleted = kube.http(f"/api/v1/namespaces/{NS}", ADMIN_TOKEN, method="DELETE")
     assert (status, deleted["kind"], deleted["status"]["phase"]) == (200, "Namespace", "Terminating")
     namespace = core.read_namespace(NS)
     assert namespace.status.phase == "Terminating" and namespace.metadata.deletion_timestamp is not None
     if shutil.which("kubectl"):
-        assert f"{NS}   Terminating" in kube.kubectl("get", "ns").stdout
+        assert f"{NS}   Terminating" in kube.kubectl("get", "ns", token=ADMIN_TOKEN).stdout
     with pytest.raises(LookupError):
         kube.on_loop(lambda: kube.cluster.apply_pod(NS, "late", {}))
 
@@ -292,7 +312,7 @@ def test_deleted_namespace_terminates_then_vanishes_with_contents(kube: Kube) ->
         return False
 
     wait_for(gone)
-    assert kube.http(f"/api/v1/namespaces/{NS}", method="DELETE")[0] == 404
+    assert kube.http(f"/api/v1/namespaces/{NS}", ADMIN_TOKEN, method="DELETE")[0] == 404
     assert core.list_persistent_volume_claim_for_all_namespaces().items == []
     assert core.list_pod_for_all_namespaces().items == []
     assert kube.on_loop(lambda: kube.cluster.apply_namespace(NS, {}))["metadata"]["uid"] != uid
