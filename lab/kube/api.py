@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from lab.faults import Faults
-from lab.kube import watch
+from lab.kube import protobuf, watch
 from lab.kube.rbac import Authorizer, User, forbidden, request_attributes
 from lab.kube.selectors import SelectorError, selector
 from lab.kube.status import bad_request, not_found, status
@@ -209,8 +209,12 @@ async def pod_log(request: web.Request) -> web.Response:
 @routes.post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")
 async def self_subject_access_review(request: web.Request) -> web.Response:
     """What the caller may do (kubectl auth can-i): 201 with the review and its status."""
+    raw = await request.read()
     try:
-        body = json.loads(await request.read())
+        if request.content_type == protobuf.MEDIA_TYPE:  # kubectl's typed clients write protobuf
+            body = protobuf.self_subject_access_review(raw)
+        else:
+            body = json.loads(raw)
     except ValueError as error:
         return bad_request(f"the body of the request was in an unknown format: {error}")
     spec = body.get("spec") if isinstance(body, dict) else None

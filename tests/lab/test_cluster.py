@@ -20,10 +20,10 @@ from typing import Any, TypeVar
 
 import pytest
 from aiohttp import web
-from kubernetes import client, config
+from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 
-from lab.faults import Faults
+from lab.faults import KUBE_RIGHT_MISSING, Faults
 from lab.kube.api import kube_app
 from lab.kube.kubeconfig import write_kubeconfig
 from lab.kube.rbac import ADMIN, CI
@@ -44,7 +44,7 @@ def serving(
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1.0)  # as the lab serves it
     asyncio.run_coroutine_threadsafe(runner.setup(), loop).result(10)
     site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
     asyncio.run_coroutine_threadsafe(site.start(), loop).result(10)
@@ -316,3 +316,322 @@ def test_deleted_namespace_terminates_then_vanishes_with_contents(kube: Kube) ->
     assert core.list_persistent_volume_claim_for_all_namespaces().items == []
     assert core.list_pod_for_all_namespaces().items == []
     assert kube.on_loop(lambda: kube.cluster.apply_namespace(NS, {}))["metadata"]["uid"] != uid
+
+
+# --- the CI identity's rights ------------------------------------------------------------------
+
+CI_USER = "system:serviceaccount:ci:workspace-spec"
+# (verb, resource, subresource, namespace): exactly the rights the suite documents it needs.
+DOCUMENTED = [
+    ("get", "namespaces", "", NS),
+    ("list", "persistentvolumeclaims", "", NS),
+    ("list", "persistentvolumeclaims", "", ""),
+    ("list", "pods", "", NS),
+    ("list", "pods", "", ""),
+    ("get", "pods", "log", NS),
+    ("list", "events", "", NS),
+    ("create", "selfsubjectaccessreviews", "", ""),
+]
+BEYOND = [
+    ("list", "namespaces", "", ""),
+    ("get", "pods", "", NS),
+    ("watch", "pods", "", NS),
+    ("get", "persistentvolumeclaims", "", NS),
+    ("delete", "namespaces", "", NS),
+    ("list", "secrets", "", NS),
+    ("create", "pods", "exec", NS),
+]
+
+
+def review(kube: Kube, verb: str, resource: str, subresource: str = "", namespace: str = "", token: str = TOKEN):
+    group = "authorization.k8s.io" if resource == "selfsubjectaccessreviews" else ""
+    attributes = client.V1ResourceAttributes(
+        verb=verb, resource=resource, subresource=subresource or None, namespace=namespace or None, group=group
+    )
+    body = client.V1SelfSubjectAccessReview(spec=client.V1SelfSubjectAccessReviewSpec(resource_attributes=attributes))
+    return client.AuthorizationV1Api(kube.api_client(token)).create_self_subject_access_review(body).status
+
+
+def test_access_reviews_grant_exactly_the_documented_rights(kube: Kube) -> None:
+    for verb, resource, subresource, namespace in DOCUMENTED:
+        answer = review(kube, verb, resource, subresource, namespace)
+        assert answer.allowed, (verb, resource, subresource, namespace)
+        assert answer.reason.startswith("RBAC: allowed by ClusterRoleBinding ")
+    assert review(kube, "list", "pods").reason == (
+        'RBAC: allowed by ClusterRoleBinding "workspace-spec" of ClusterRole "workspace-spec" '
+        'to ServiceAccount "workspace-spec/ci"'
+    )
+    for verb, resource, subresource, namespace in BEYOND:
+        answer = review(kube, verb, resource, subresource, namespace)
+        assert (answer.allowed, answer.reason) == (False, None), (verb, resource, subresource, namespace)
+        assert review(kube, verb, resource, subresource, namespace, token=ADMIN_TOKEN).allowed
+
+    status, raw = kube.http(
+        "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+        method="POST",
+        body={"spec": {"nonResourceAttributes": {"path": "/version", "verb": "get"}}},
+    )
+    assert status == 201 and raw["kind"] == "SelfSubjectAccessReview" and raw["status"]["allowed"] is True
+    assert raw["status"]["reason"].startswith('RBAC: allowed by ClusterRoleBinding "system:discovery"')
+    status, raw = kube.http(
+        "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+        method="POST",
+        body={"spec": {"nonResourceAttributes": {"path": "/metrics", "verb": "get"}}},
+    )
+    assert (status, raw["status"]) == (201, {"allowed": False})
+    status, raw = kube.http("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", method="POST", body={})
+    assert (status, raw["reason"]) == (422, "Invalid")
+
+    _, discovery = kube.http("/apis/authorization.k8s.io/v1")
+    assert discovery["resources"] == [
+        {
+            "name": "selfsubjectaccessreviews",
+            "singularName": "selfsubjectaccessreview",
+            "namespaced": False,
+            "kind": "SelfSubjectAccessReview",
+            "verbs": ["create"],
+        }
+    ]
+    assert "authorization.k8s.io" in [g["name"] for g in kube.http("/apis")[1]["groups"]]
+
+
+def test_a_denied_request_answers_the_api_servers_403(kube: Kube) -> None:
+    status, body = kube.http("/api/v1/namespaces")
+    assert (status, body) == (
+        403,
+        {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": f'namespaces is forbidden: User "{CI_USER}" cannot list resource "namespaces" in API group "" '
+            "at the cluster scope",
+            "reason": "Forbidden",
+            "details": {"kind": "namespaces"},
+            "code": 403,
+        },
+    )
+    status, body = kube.http(f"/api/v1/namespaces/{NS}/pods/dev-0")
+    assert status == 403 and body["details"] == {"name": "dev-0", "kind": "pods"}
+    assert body["message"] == (
+        f'pods "dev-0" is forbidden: User "{CI_USER}" cannot get resource "pods" in API group "" '
+        f'in the namespace "{NS}"'
+    )
+    status, body = kube.http(f"/apis/apps/v1/namespaces/{NS}/deployments")
+    assert status == 403 and body["details"] == {"group": "apps", "kind": "deployments"}
+    assert body["message"].startswith(f'deployments.apps is forbidden: User "{CI_USER}" cannot list resource')
+    assert kube.http(f"/api/v1/namespaces/{NS}/pods?watch=true")[1]["message"].endswith(
+        f'cannot watch resource "pods" in API group "" in the namespace "{NS}"'
+    )
+    with pytest.raises(ApiException) as error:
+        kube.core().list_namespace()
+    assert error.value.status == 403 and json.loads(error.value.body)["reason"] == "Forbidden"
+
+
+def test_kube_right_missing_takes_list_pvcs_away(kube: Kube) -> None:
+    core = kube.core()
+    assert [c.metadata.name for c in core.list_namespaced_persistent_volume_claim(NS).items] == ["workspaces"]
+    kube.faults.replace([KUBE_RIGHT_MISSING.name])
+    with pytest.raises(ApiException) as error:
+        core.list_namespaced_persistent_volume_claim(NS)
+    assert error.value.status == 403
+    assert json.loads(error.value.body) == {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": f'persistentvolumeclaims is forbidden: User "{CI_USER}" cannot list resource '
+        f'"persistentvolumeclaims" in API group "" in the namespace "{NS}"',
+        "reason": "Forbidden",
+        "details": {"kind": "persistentvolumeclaims"},
+        "code": 403,
+    }
+    assert review(kube, "list", "persistentvolumeclaims", namespace=NS).allowed is False
+    assert review(kube, "list", "pods", namespace=NS).allowed  # only that one right is gone
+    assert kube.core(ADMIN_TOKEN).list_namespaced_persistent_volume_claim(NS).items
+    kube.faults.replace([])
+    assert review(kube, "list", "persistentvolumeclaims", namespace=NS).allowed
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_kubectl_auth_can_i_and_forbidden(kube: Kube) -> None:
+    def can_i(*args: str) -> tuple[int, str]:
+        run = kube.kubectl("auth", "can-i", *args)
+        return run.returncode, run.stdout.strip()
+
+    assert can_i("list", "pods", "-n", "x") == (0, "yes")
+    assert can_i("list", "persistentvolumeclaims", "--all-namespaces") == (0, "yes")
+    assert can_i("get", "pods", "--subresource=log", "-n", NS) == (0, "yes")
+    assert can_i("get", f"namespaces/{NS}") == (0, "yes")
+    assert can_i("list", "events", "-n", NS) == (0, "yes")
+    assert can_i("get", "pods", "-n", NS) == (1, "no")
+    assert can_i("list", "namespaces") == (1, "no")
+    assert can_i("delete", f"namespaces/{NS}") == (1, "no")
+    kube.faults.replace([KUBE_RIGHT_MISSING.name])
+    assert can_i("list", "persistentvolumeclaims", "-n", NS) == (1, "no")
+    denied = kube.kubectl("get", "pvc", "-n", NS)
+    assert denied.returncode == 1
+    assert (
+        f'Error from server (Forbidden): persistentvolumeclaims is forbidden: User "{CI_USER}" cannot list '
+        f'resource "persistentvolumeclaims" in API group "" in the namespace "{NS}"'
+    ) in denied.stderr
+    kube.faults.replace([])
+    assert can_i("list", "persistentvolumeclaims", "-n", NS) == (0, "yes")
+    assert kube.kubectl("auth", "can-i", "list", "namespaces", token=ADMIN_TOKEN).stdout.strip() == "yes"
+
+
+# --- selectors ---------------------------------------------------------------------------------
+
+
+def test_label_and_field_selectors(kube: Kube) -> None:
+    def more() -> None:
+        kube.cluster.apply_pod(NS, "dev-1", {"app": "tools", "tier": "a"})
+        kube.cluster.apply_pod(NS, "dev-2", {"tier": "b"})
+
+    kube.on_loop(more)
+    core = kube.core()
+
+    def pods(label: str = "", field: str = "") -> list[str]:
+        found = core.list_namespaced_pod(NS, label_selector=label, field_selector=field).items
+        return [p.metadata.name for p in found]
+
+    assert pods("app in (workspace,tools)") == ["dev-0", "dev-1"]
+    assert pods("app notin (tools)") == ["dev-0", "dev-2"]
+    assert pods("app") == ["dev-0", "dev-1"]
+    assert pods("!app") == ["dev-2"]
+    assert pods("tier==a") == pods("tier=a") == ["dev-1"]
+    assert pods("tier!=a") == ["dev-0", "dev-2"]
+    assert pods("app,tier in (a, b)") == ["dev-1"]
+    for field, value in [
+        ("metadata.name", "dev-1"),
+        ("metadata.namespace", NS),
+        ("status.phase", "Running"),
+        ("spec.nodeName", "lab-node"),
+        ("spec.restartPolicy", "Always"),
+        ("spec.schedulerName", "default-scheduler"),
+        ("spec.serviceAccountName", "default"),
+        ("status.podIP", "127.0.0.1"),
+    ]:
+        assert pods(field=f"{field}={value}"), field
+        assert pods(field=f"{field}!={value}") == ([] if field != "metadata.name" else ["dev-0", "dev-2"]), field
+    assert pods(field="status.phase=Pending") == []
+    assert pods("app=tools", "status.phase=Running") == ["dev-1"]
+
+    events = core.list_namespaced_event
+    (pod,) = core.list_namespaced_pod(NS, field_selector="metadata.name=dev-0").items
+    for field, value in [
+        ("involvedObject.kind", "Pod"),
+        ("involvedObject.name", "dev-0"),
+        ("involvedObject.namespace", NS),
+        ("involvedObject.uid", pod.metadata.uid),
+    ]:
+        found = events(NS, field_selector=f"{field}={value}").items
+        assert {e.involved_object.name for e in found} >= {"dev-0"}, field
+    dev0 = f"involvedObject.name=dev-0,involvedObject.uid={pod.metadata.uid}"
+    assert [e.reason for e in events(NS, field_selector=f"{dev0},reason=Pulled").items] == ["Pulled"]
+    assert len(events(NS, field_selector=f"{dev0},type=Normal").items) == 5
+    assert [e.reason for e in events(NS, field_selector=f"{dev0},source=default-scheduler").items] == ["Scheduled"]
+    assert events(NS, field_selector="type=Warning").items == []
+
+    status, body = kube.http(f"/api/v1/namespaces/{NS}/pods?fieldSelector=spec.containers.name%3Ddev")
+    assert (status, body["reason"], body["message"]) == (
+        400,
+        "BadRequest",
+        "field label not supported: spec.containers.name",
+    )
+    assert kube.http(f"/api/v1/namespaces/{NS}/pods?labelSelector=app%20in%20(")[0] == 400
+
+
+# --- events ------------------------------------------------------------------------------------
+
+
+def test_pods_record_events_as_kubelet_and_scheduler(kube: Kube) -> None:
+    core = kube.core()
+    reasons = [e.reason for e in core.list_namespaced_event(NS).items]
+    assert reasons == ["Scheduled", "Pulling", "Pulled", "Created", "Started"]
+    scheduled, pulling, *_ = core.list_namespaced_event(NS).items
+    assert scheduled.message == f"Successfully assigned {NS}/dev-0 to lab-node"
+    assert scheduled.source.component == "default-scheduler" and scheduled.type == "Normal"
+    assert pulling.message == 'Pulling image "ghcr.io/coder/envbuilder:latest"'
+    assert (pulling.involved_object.kind, pulling.involved_object.field_path) == ("Pod", "spec.containers{dev}")
+    assert (pulling.source.component, pulling.source.host, pulling.count) == ("kubelet", "lab-node", 1)
+    name = scheduled.metadata.name
+    assert kube.core(ADMIN_TOKEN).read_namespaced_event(name, NS).reason == "Scheduled" and name.startswith("dev-0.")
+
+    kube.on_loop(lambda: kube.cluster.delete_pod(NS, "dev-0"))
+    killing = core.list_namespaced_event(NS, field_selector="reason=Killing").items
+    assert [e.message for e in killing] == ["Stopping container dev"]
+
+    if shutil.which("kubectl"):
+        listed = kube.kubectl("get", "events", "-n", NS)
+        assert listed.returncode == 0, listed.stderr
+        header, *rows = listed.stdout.splitlines()
+        assert header.split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+        assert rows[0].split()[1:4] == ["Normal", "Scheduled", "pod/dev-0"]
+        assert rows[-1].split()[1:] == ["Normal", "Killing", "pod/dev-0", "Stopping", "container", "dev"]
+        everywhere = kube.kubectl("get", "events", "-A", token=ADMIN_TOKEN)
+        assert everywhere.returncode == 0, everywhere.stderr
+        assert everywhere.stdout.split()[:2] == ["NAMESPACE", "LAST"] and NS in everywhere.stdout
+
+
+# --- watches -----------------------------------------------------------------------------------
+
+
+def test_python_client_watches_pods_come_and_go(kube: Kube) -> None:
+    core, seen = kube.core(ADMIN_TOKEN), []
+    stream = watch.Watch()
+    for event in stream.stream(core.list_namespaced_pod, NS, timeout_seconds=10):
+        seen.append((event["type"], event["object"].metadata.name))
+        if seen[-1] == ("ADDED", "dev-0"):
+            kube.on_loop(lambda: kube.cluster.apply_pod(NS, "dev-1", {"app": "tools"}))
+        elif seen[-1] == ("ADDED", "dev-1"):
+            kube.on_loop(lambda: kube.cluster.delete_pod(NS, "dev-1"))
+        elif seen[-1] == ("DELETED", "dev-1"):
+            stream.stop()
+    assert seen == [("ADDED", "dev-0"), ("ADDED", "dev-1"), ("DELETED", "dev-1")]
+
+    # Resuming from a resourceVersion replays what came after it; selectors filter the stream.
+    revision = core.list_namespaced_pod(NS).metadata.resource_version
+    kube.on_loop(lambda: kube.cluster.apply_pod(NS, "dev-2", {"app": "tools"}))
+    kube.on_loop(lambda: kube.cluster.apply_pod(NS, "dev-3", {}))
+    events = watch.Watch().stream(
+        core.list_namespaced_pod, NS, label_selector="app=tools", resource_version=revision, timeout_seconds=1
+    )
+    assert [(e["type"], e["object"].metadata.name) for e in events] == [("ADDED", "dev-2")]
+    status, body = kube.http(f"/api/v1/namespaces/{NS}/pods?watch=1&timeoutSeconds=x", ADMIN_TOKEN)
+    assert (status, body["reason"]) == (400, "BadRequest")
+    verbs = {r["name"]: r["verbs"] for r in kube.http("/api/v1")[1]["resources"]}
+    assert all("watch" in verbs[r] for r in ("namespaces", "persistentvolumeclaims", "pods", "events"))
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_kubectl_get_watch_shows_a_pod_appear_and_go(kube: Kube) -> None:
+    command = kube.kubectl_command(
+        "get", "pods", "-n", NS, "-w", "--output-watch-events", token=ADMIN_TOKEN, timeout=""
+    )
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=kube.kubectl_env()
+    )
+    lines: list[str] = []
+    try:
+        timer = threading.Timer(30, process.kill)  # never hang the suite on a stuck watch
+        timer.start()
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if line.split()[:2] == ["ADDED", "dev-0"]:
+                kube.on_loop(lambda: kube.cluster.apply_pod(NS, "dev-1", {}))
+            elif line.split()[:2] == ["ADDED", "dev-1"]:
+                kube.on_loop(lambda: kube.cluster.delete_pod(NS, "dev-1"))
+            elif line.split()[:2] == ["DELETED", "dev-1"]:
+                break
+    finally:
+        timer.cancel()
+        process.kill()
+        stderr = process.communicate(timeout=10)[1]
+    assert lines[0].split() == ["EVENT", "NAME", "READY", "STATUS", "RESTARTS", "AGE"], stderr
+    assert [line.split()[:2] for line in lines[1:]] == [["ADDED", "dev-0"], ["ADDED", "dev-1"], ["DELETED", "dev-1"]]
+
+    # The CI identity may list pods but not watch them: kubectl lists, then is refused.
+    denied = kube.kubectl("get", "pods", "-n", NS, "-w")
+    assert denied.returncode == 1 and 'cannot watch resource "pods"' in denied.stderr
