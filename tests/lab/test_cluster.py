@@ -464,6 +464,8 @@ def test_kubectl_auth_can_i_and_forbidden(kube: Kube) -> None:
     assert can_i("get", "pods", "--subresource=log", "-n", NS) == (0, "yes")
     assert can_i("get", f"namespaces/{NS}") == (0, "yes")
     assert can_i("list", "events", "-n", NS) == (0, "yes")
+    assert can_i("get", "/version") == (0, "yes")
+    assert can_i("get", "/metrics") == (1, "no")
     assert can_i("get", "pods", "-n", NS) == (1, "no")
     assert can_i("list", "namespaces") == (1, "no")
     assert can_i("delete", f"namespaces/{NS}") == (1, "no")
