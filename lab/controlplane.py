@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from lab.cluster import Cluster
+from lab.kube.store import Cluster
 from lab.model import VERSION
 
 NAMESPACE = "ameide-dev"

@@ -27,7 +27,6 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from lab.agent import Agents
-from lab.cluster import Cluster, kube_app, write_kubeconfig
 from lab.coderd import coderd_app
 from lab.coderd.deployment import Deployment, GitHubLink
 from lab.controlplane import ControlPlane
@@ -36,6 +35,10 @@ from lab.githost import GitHost
 from lab.github import BOT, GitHub, install
 from lab.identity import idp_app
 from lab.image import CodexSetup, Image
+from lab.kube.api import kube_app
+from lab.kube.kubeconfig import write_kubeconfig
+from lab.kube.rbac import ADMIN, CI, CI_ACCOUNT
+from lab.kube.store import Cluster
 from lab.llm import LanguageModel
 from lab.model import create_store, now
 from lab.provisioner import Provisioner
@@ -125,6 +128,7 @@ class Lab:
         self.env: dict[str, str] = {}
         self.faults = Faults(options.faults)
         self.ca = LabCA()  # every HTTPS server of the lab presents a certificate it signed
+        self.admin_kubeconfig = state_dir / "kubeconfig-admin"
 
     async def _serve(self, app: web.Application, ssl_context: ssl.SSLContext | None = None) -> int:
         # Cancelling a handler whose client went away ends /watch streams and bridges promptly.
@@ -139,11 +143,14 @@ class Lab:
     async def start(self) -> None:
         cluster = Cluster()
         control_plane = ControlPlane(cluster)  # coderd's own pod in ameide-dev, for its log
-        kube_token = secrets.token_urlsafe(32)
+        # The suite's kubeconfig is the least-privilege CI service account; the admin one is for people.
+        ci_token, admin_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         kube_tls = self.ca.server_context("lab-kube-apiserver")
-        kube_port = await self._serve(kube_app(cluster, kube_token), ssl_context=kube_tls)
+        kube = kube_app(cluster, {ci_token: CI, admin_token: ADMIN}, self.faults)
+        kube_url = f"https://127.0.0.1:{await self._serve(kube, ssl_context=kube_tls)}"
         kubeconfig = self.state_dir / "kubeconfig"
-        write_kubeconfig(kubeconfig, f"https://127.0.0.1:{kube_port}", kube_token, ca_pem=self.ca.pem)
+        write_kubeconfig(kubeconfig, kube_url, ci_token, ca_pem=self.ca.pem, user=CI_ACCOUNT)
+        write_kubeconfig(self.admin_kubeconfig, kube_url, admin_token, ca_pem=self.ca.pem, user=ADMIN.name)
 
         issuer = f"http://127.0.0.1:{await self._serve(idp_app('ameide', self.faults))}/realms/ameide"
 
@@ -204,9 +211,9 @@ class Lab:
             "REQUESTS_CA_BUNDLE": str(bundle),
         }
         log.info(
-            "lab ready: coderd %s, kubernetes :%s, faults %s",
+            "lab ready: coderd %s, kubernetes %s, faults %s",
             deployment.access_url,
-            kube_port,
+            kube_url,
             self.faults.active or "none",
         )
 
@@ -234,8 +241,9 @@ def _announce(lab: Lab, options: Options) -> None:
         quoted = f"'{value}'" if value.startswith("$") else shlex.quote(value)
         print(f"export {_variable(key)}={quoted}")
     print(
-        f"# kubectl get namespaces    (log: {lab.state_dir / 'lab.log'}; faults: "
-        f"{', '.join(lab.faults.active) or 'none'}; Ctrl-C stops)",
+        f"# KUBECONFIG is the CI service account (least privilege); for all rights:\n"
+        f"#   kubectl --kubeconfig {shlex.quote(str(lab.admin_kubeconfig))} get namespaces\n"
+        f"# (log: {lab.state_dir / 'lab.log'}; faults: {', '.join(lab.faults.active) or 'none'}; Ctrl-C stops)",
         flush=True,
     )
 

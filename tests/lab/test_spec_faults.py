@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,7 +28,9 @@ def lab() -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def kube(lab: dict[str, Any]) -> kube_client.CoreV1Api:
-    return kube_client.CoreV1Api(kube_config.new_client_from_config(lab["env"]["KUBECONFIG"]))
+    # Reading PVCs and listing namespaces is beyond the CI identity: use the lab's admin kubeconfig.
+    admin = Path(lab["env"]["KUBECONFIG"]).with_name("kubeconfig-admin")
+    return kube_client.CoreV1Api(kube_config.new_client_from_config(str(admin)))
 
 
 def test_namespace_kept_on_delete_until_the_fault_is_lifted(
