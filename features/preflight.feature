@@ -12,3 +12,7 @@ Feature: The services the suite relies on are reachable
   Scenario: Coder's ingress passes WebSocket upgrades (§6)
     When a WebSocket connection to Coder is opened
     Then Coder accepts the upgrade
+
+  Scenario: The suite's Kubernetes identity has the rights its checks need (§5)
+    When the suite asks the cluster what its identity may do
+    Then every right the checks need is granted

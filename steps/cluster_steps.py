@@ -1,6 +1,6 @@
 """Steps about the workspace's Kubernetes objects: its namespace, volume claim and pods."""
 
-from behave import then
+from behave import then, when
 from behave.runner import Context
 
 from workspace_spec.kube import workspace_namespace
@@ -38,4 +38,17 @@ def then_namespace_removed(context: Context) -> None:
     namespace = context.world.cluster.namespace(name)
     assert namespace is None or namespace.phase == "Terminating", (
         f"namespace {name} is still {namespace.phase} after the workspace was deleted"
+    )
+
+
+@when("the suite asks the cluster what its identity may do")
+def when_ask_rights(context: Context) -> None:
+    context.state.missing_rights = context.world.cluster.missing_rights()
+
+
+@then("every right the checks need is granted")
+def then_rights_granted(context: Context) -> None:
+    missing = context.state.missing_rights
+    assert not missing, "the Kubernetes identity lacks, in all namespaces: " + "; ".join(
+        f"{right.describe()} (for {right.why})" for right in missing
     )

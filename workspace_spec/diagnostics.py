@@ -39,6 +39,7 @@ def collect(world: World, workspace: Workspace | None) -> list[Artifact]:
             ("build.log", lambda: _build_log(world, workspace)),
             ("build-timings.json", lambda: json.dumps(world.coder.timings(workspace.id), indent=2)),
             ("pod.log", lambda: _pod_logs(world, workspace)),
+            ("events.txt", lambda: _events(world, workspace)),
             ("postCreate.log", lambda: _post_create_log(world, workspace)),
             *sources,
         ]
@@ -89,6 +90,11 @@ def _pod_logs(world: World, workspace: Workspace) -> str:
     return "\n\n".join(
         f"== pod {pod.name} ({pod.phase})\n{world.cluster.pod_log(namespace, pod.name, POD_LOG_LINES)}" for pod in pods
     )
+
+
+def _events(world: World, workspace: Workspace) -> str:
+    namespace = workspace_namespace(workspace.id)
+    return "\n".join(world.cluster.events(namespace)) or f"no events in namespace {namespace}"
 
 
 def _post_create_log(world: World, workspace: Workspace) -> str:

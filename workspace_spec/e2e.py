@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from workspace_spec import gitwork
+from workspace_spec import ghcli, gitwork
 from workspace_spec.coder import Workspace
 from workspace_spec.errors import PlatformFailure
 from workspace_spec.shell import WorkspaceShell, shell_path
@@ -104,14 +104,36 @@ def propose(world: World, workspace: Workspace, shell: WorkspaceShell, directory
     if not committed.ok:
         raise WorkflowFailure(f"cannot commit the change in the workspace: {committed.summary()}")
     commit = gitwork.head(shell, directory)
+    prs = world.pull_requests
     with credentials(world, shell) as creds:
         pushed = gitwork.push(shell, creds, directory, branch)
-    if not pushed.ok:
-        raise WorkflowFailure(f"git push of {branch} to {settings.e2e_repo} was rejected: {pushed.summary()}")
-    prs = world.pull_requests
-    ledger.register("branch", f"{settings.e2e_repo}:{branch}", "scenario", lambda: prs.delete_branch(branch))
-    number = prs.open(
-        branch, f"workspace-spec: {line}", f"Opened from workspace {workspace.name}; closed by the suite."
-    )
+        if not pushed.ok:
+            raise WorkflowFailure(f"git push of {branch} to {settings.e2e_repo} was rejected: {pushed.summary()}")
+        ledger.register("branch", f"{settings.e2e_repo}:{branch}", "scenario", lambda: prs.delete_branch(branch))
+        pull = {
+            "head": branch,
+            "base": prs.default_branch(),
+            "title": f"workspace-spec: {line}",
+            "body": f"Opened from workspace {workspace.name}; closed by the suite.",
+        }
+        number = open_pull_request(world, shell, creds, directory, pull)
     ledger.register("pull request", f"{settings.e2e_repo}#{number}", "scenario", lambda: prs.close(number))
     return Proposal(branch, line, commit, number)
+
+
+def open_pull_request(
+    world: World, shell: WorkspaceShell, creds: gitwork.Credentials, directory: str, pull: dict[str, str]
+) -> int:
+    """With the GitHub CLI in the workspace (the developer's way), or with the API from the runner."""
+    settings = world.settings
+    assert settings.e2e_repo
+    if settings.pr_client == "api":
+        return world.pull_requests.open(pull["head"], pull["title"], pull["body"])
+    github = ghcli.GitHubHost.from_api_url(settings.github_api_url)
+    opened = ghcli.create_pull_request(shell, creds, github, directory, settings.e2e_repo, pull)
+    if opened.number is None:
+        raise WorkflowFailure(
+            f"`gh pr create` in the workspace did not open a pull request from {pull['head']} on "
+            f"{settings.e2e_repo}: {opened.result.summary()}"
+        )
+    return opened.number

@@ -27,9 +27,14 @@ _HELPER = (
 
 @dataclass(frozen=True)
 class Credentials:
-    """How git authenticates: through Coder's external auth, or a bot token in a file while it lasts."""
+    """How git (and gh) authenticate: a command that prints the token, run at the moment it is needed,
+    through Coder's external auth or from a bot token in a file while it lasts."""
 
-    helper: str
+    token_command: str
+
+    @property
+    def helper(self) -> str:
+        return _HELPER % self.token_command
 
     def git(self) -> str:
         return f"{GIT} -c credential.helper= -c credential.helper={shlex.quote(self.helper)}"
@@ -48,7 +53,7 @@ def external_auth_problem(shell: WorkspaceShell) -> str:
 
 
 def via_external_auth() -> Credentials:
-    return Credentials(_HELPER % _EXTERNAL_AUTH)
+    return Credentials(_EXTERNAL_AUTH)
 
 
 @contextmanager
@@ -59,7 +64,7 @@ def via_token_file(shell: WorkspaceShell, token: str, path: str) -> Iterator[Cre
     if not written.ok:
         raise RuntimeError(f"cannot place the push token in the workspace: {written.summary()}")
     try:
-        yield Credentials(_HELPER % f"cat {where}")
+        yield Credentials(f"cat {where}")
     finally:
         shell.run(f"rm -f {where}")
 

@@ -1,7 +1,12 @@
-"""Probes of the workspace's Kubernetes objects: namespace, volume claims, pods and pod logs."""
+"""Probes of the workspace's Kubernetes objects: namespace, volume claims, pods, pod logs and events.
+
+The suite reads only, with exactly the rights in RIGHTS (the README lists them for the CI identity), and
+checks them with SelfSubjectAccessReview, as `kubectl auth can-i` does, before anything is created.
+"""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +24,28 @@ T = TypeVar("T")
 
 class ClusterUnavailable(PlatformFailure):
     """The Kubernetes API cannot be used (no configuration, unreachable, or access denied)."""
+
+
+@dataclass(frozen=True)
+class Right:
+    verb: str
+    resource: str
+    subresource: str = ""
+    why: str = ""
+
+    def describe(self) -> str:
+        what = f"{self.resource}/{self.subresource}" if self.subresource else self.resource
+        return f"{self.verb} {what}"
+
+
+# Everything the suite asks the cluster, in every namespace (workspace namespaces come and go).
+RIGHTS = (
+    Right("get", "namespaces", why="the workspace namespace outlives a stop and goes with a delete"),
+    Right("list", "persistentvolumeclaims", why="the volume claim outlives a stop"),
+    Right("list", "pods", why="no pod runs while stopped; pods to read logs of on failure"),
+    Right("get", "pods", "log", why="pod logs of a failed scenario (spec 629 §5.1)"),
+    Right("list", "events", why="events of a failed scenario's namespace"),
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +86,7 @@ class Cluster:
             ) from None
         self._core = client.CoreV1Api(api_client)
         self._version = client.VersionApi(api_client)
+        self._authorization = client.AuthorizationV1Api(api_client)
         self._timeout = request_timeout
         self.server: str = api_client.configuration.host
 
@@ -66,6 +94,36 @@ class Cluster:
         """The API server's version: the cheapest proof that it answers and accepts the credentials."""
         info = self._read(lambda: self._version.get_code(_request_timeout=self._timeout))
         return info.git_version if info else ""
+
+    def missing_rights(self) -> list[Right]:
+        """The rights of RIGHTS the configured identity lacks, asked as `kubectl auth can-i` asks."""
+        missing = []
+        for right in RIGHTS:
+            review = client.V1SelfSubjectAccessReview(
+                spec=client.V1SelfSubjectAccessReviewSpec(
+                    resource_attributes=client.V1ResourceAttributes(
+                        verb=right.verb, resource=right.resource, subresource=right.subresource or None
+                    )
+                )
+            )
+            answer = self._read(
+                lambda review=review: self._authorization.create_self_subject_access_review(
+                    review, _request_timeout=self._timeout
+                )
+            )
+            if answer is None or not answer.status.allowed:
+                missing.append(right)
+        return missing
+
+    def events(self, namespace: str) -> list[str]:
+        """The namespace's events, oldest first, one line each (what `kubectl get events` shows)."""
+        items = self._read(lambda: self._core.list_namespaced_event(namespace, _request_timeout=self._timeout))
+        lines = []
+        for event in sorted(items.items if items else [], key=lambda e: str(e.last_timestamp or e.event_time or "")):
+            involved = event.involved_object
+            seen = event.last_timestamp or event.event_time or ""
+            lines.append(f"{seen} {event.type} {event.reason} {involved.kind}/{involved.name}: {event.message}")
+        return lines
 
     def namespace(self, name: str) -> KubeObject | None:
         found = self._read(lambda: self._core.read_namespace(name, _request_timeout=self._timeout))
@@ -119,9 +177,21 @@ class Cluster:
         except ApiException as error:
             if error.status == 404:
                 return None
-            raise ClusterUnavailable(f"Kubernetes API answered {error.status} {error.reason}") from None
+            raise ClusterUnavailable(
+                f"Kubernetes API answered {error.status} {error.reason}{_message(error)}"
+            ) from None
         except Urllib3Error as error:
             raise ClusterUnavailable(f"Kubernetes API unreachable: {type(error).__name__}") from None
+
+
+def _message(error: ApiException) -> str:
+    """The Status message of an API error (a 403 names the right that is missing)."""
+    try:
+        status = json.loads(error.body or "{}")
+    except ValueError:
+        return ""
+    message = status.get("message") if isinstance(status, dict) else None
+    return f": {message}" if isinstance(message, str) and message else ""
 
 
 def _object(kind: str, item: Any, phase: str) -> KubeObject:

@@ -21,6 +21,9 @@ _PREFIX_FORMAT = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_PREFIX_LENGTH = 16
 # Settings that keep the names the platform's own tools use, instead of SPEC_<NAME>.
 _STANDARD_NAMES = frozenset({"coder_url", "coder_session_token", "kubeconfig", "github_token"})
+# Not settings: the standard variables that make HTTPS clients trust a private CA (httpx and the GitHub
+# CLI read SSL_CERT_FILE, PyGithub's requests REQUESTS_CA_BUNDLE). The lab names its CA bundle in them.
+TRUST_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
 # GitHub's own rule for owner/repository names.
 _REPO_FORMAT = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
 
@@ -67,6 +70,9 @@ class Settings(BaseSettings):
     github_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("github_token", "GITHUB_TOKEN"))
     github_api_url: str = "https://api.github.com"
     push_auth: Literal["external-auth", "token"] = "external-auth"
+    # Who opens the pull request: the GitHub CLI inside the workspace (spec 629 §1.2 step 6), or the API
+    # from the runner (PyGithub).
+    pr_client: Literal["gh", "api"] = "gh"
     git_author_name: str = "workspace-spec bot"
     git_author_email: str = "workspace-spec-bot@users.noreply.github.com"
     codex: Literal["off", "auth-json"] = "off"
@@ -190,7 +196,9 @@ def load_settings(*overrides: Mapping[str, Any]) -> Settings:
 
 def env_name(field: str) -> str:
     """The environment variable a setting is read from: the platform's own name, or SPEC_<NAME>."""
-    return field.upper() if field in _STANDARD_NAMES else f"SPEC_{field.upper()}"
+    if field in _STANDARD_NAMES or field.upper() in TRUST_VARIABLES:
+        return field.upper()
+    return f"SPEC_{field.upper()}"
 
 
 def _one_line(error: ValidationError) -> str:

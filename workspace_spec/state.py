@@ -12,7 +12,7 @@ from workspace_spec.coder import Template, Workspace
 from workspace_spec.codeserver import Health
 from workspace_spec.identity import SignIn
 from workspace_spec.inside import Checkout
-from workspace_spec.kube import NamespaceObjects
+from workspace_spec.kube import NamespaceObjects, Right
 from workspace_spec.shell import CommandResult
 
 if TYPE_CHECKING:  # the workflow module needs the world, which needs this module
@@ -44,6 +44,7 @@ class ScenarioState:
     sign_in: SignIn | None = None
     first_user: tuple[bool, str] | None = None
     probes: list[Probe] = field(default_factory=list)
+    missing_rights: list[Right] = field(default_factory=list)
     websocket_problem: str = ""
     checkout_dir: str = ""
     proposal: Proposal | None = None

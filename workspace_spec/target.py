@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from workspace_spec.settings import Settings, load_settings
+from workspace_spec.settings import TRUST_VARIABLES, Settings, load_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LAB_START_TIMEOUT = 60.0
@@ -125,6 +125,8 @@ def select_target(userdata: Mapping[str, Any]) -> Target:
         except BaseException:
             lab.stop()
             raise
+        # The lab's HTTPS servers (its GitHub) present certificates of its own CA.
+        os.environ.update({name: lab.env[name] for name in TRUST_VARIABLES if name in lab.env})
     # The Coder CLI behind the SSH ProxyCommand reads these; the environment keeps the token off argv.
     os.environ["CODER_URL"] = target.settings.coder_url or ""
     os.environ["CODER_SESSION_TOKEN"] = target.settings.token

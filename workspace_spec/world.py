@@ -8,7 +8,7 @@ from functools import cached_property
 from workspace_spec.cleanup import Ledger
 from workspace_spec.coder import CoderClient, CoderError, NotCoderError, Workspace
 from workspace_spec.github import PullRequests
-from workspace_spec.kube import Cluster
+from workspace_spec.kube import Cluster, ClusterUnavailable
 from workspace_spec.naming import Namer
 from workspace_spec.shell import WorkspaceShell
 from workspace_spec.target import Target
@@ -91,8 +91,22 @@ class World:
                     f"{self.settings.organization!r} on {self.coder.url}"
                 ) from None
             raise PreflightError(f"cannot read template {self.settings.template!r}: {error}") from None
+        self._preflight_cluster()
         username = user.get("username", "?")
         return f"Coder {version} as {username}, template {self.settings.template}, run {self.namer.run_id}"
+
+    def _preflight_cluster(self) -> None:
+        """The cluster answers and the identity may do what the checks do (what `kubectl auth can-i` asks)."""
+        try:
+            missing = self.cluster.missing_rights()
+        except ClusterUnavailable as error:
+            raise PreflightError(f"the Kubernetes API cannot be used: {error}") from None
+        if missing:
+            rights = "; ".join(f"{right.describe()} (for {right.why})" for right in missing)
+            raise PreflightError(
+                f"the Kubernetes identity of {self.cluster.server} lacks rights the checks need, in all "
+                f"namespaces: {rights} (README: rights in the cluster)"
+            )
 
     def close(self) -> None:
         if "pull_requests" in self.__dict__:
