@@ -134,8 +134,6 @@ class Agents:
                 except (aiohttp.ClientError, TimeoutError):
                     passed = False
                 failures[app.id] = 0 if passed else failures[app.id] + 1
-                if passed and self.faults.on(IDE_PORT_REFUSED) and app.health == "healthy":
-                    await self._crash_ide(agent)  # it answered once: now it goes away
                 health = (
                     "healthy"
                     if passed
@@ -144,6 +142,8 @@ class Agents:
                 if health != app.health:
                     app.health = health
                     workspace.changed()
+                if passed and self.faults.on(IDE_PORT_REFUSED):
+                    await self._crash_ide(agent)  # reported healthy once: now it goes away
             initializing = any(app.health == "initializing" for app in agent.apps)
             await asyncio.sleep(FIRST_CHECK_INTERVAL if initializing else HEALTHCHECK["interval"])
 

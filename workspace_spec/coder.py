@@ -308,8 +308,17 @@ class CoderClient:
         data = self._get("/api/v2/workspaces", params={"q": query})
         return [Workspace.from_json(item) for item in data["workspaces"]]
 
-    def start_build(self, workspace_id: str, transition: str) -> dict[str, Any]:
-        return self._post(f"/api/v2/workspaces/{workspace_id}/builds", {"transition": transition})
+    def start_build(self, workspace_id: str, transition: str, orphan: bool = False) -> dict[str, Any]:
+        body: dict[str, Any] = {"transition": transition} | ({"orphan": True} if orphan else {})
+        return self._post(f"/api/v2/workspaces/{workspace_id}/builds", body)
+
+    def builds(self, workspace_id: str) -> list[dict[str, Any]]:
+        return self._get(f"/api/v2/workspaces/{workspace_id}/builds")
+
+    def cancel_build(self, build_id: str, expect_status: str = "") -> None:
+        """Cancel a build's job; with expect_status=pending any user may (coderd patchCancelWorkspaceBuild)."""
+        query = f"?expect_status={expect_status}" if expect_status else ""
+        self._request("PATCH", f"/api/v2/workspacebuilds/{build_id}/cancel{query}")
 
     def timings(self, workspace_id: str) -> dict[str, Any]:
         return self._get(f"/api/v2/workspaces/{workspace_id}/timings")

@@ -126,13 +126,38 @@ class Workspaces:
 
     def _delete_once(self, workspace_id: str, deadline: float) -> None:
         current = self.coder.workspace(workspace_id)
-        if current.job_status in ("pending", "running", "canceling"):
+        if current.matched_provisioners == 0:
+            # No daemon will ever take it: waiting is pointless, and Coder lets anyone cancel a pending job.
+            self.coder.cancel_build(current.build_id, expect_status="pending")
+        elif current.job_status in ("pending", "running", "canceling"):
             # Coder refuses a second build while one is active (409): let the active one end first,
             # whichever way it ends.
             with contextlib.suppress(WaitFailed):
                 wait_for_build(self.coder, workspace_id, current.build_id, max(1.0, deadline - time.monotonic()))
         build = self.coder.start_build(workspace_id, "delete")
-        if wait_for_build(self.coder, workspace_id, build["id"], max(1.0, deadline - time.monotonic())) is not None:
+        try:
+            deleted = wait_for_build(self.coder, workspace_id, build["id"], max(1.0, deadline - time.monotonic()))
+        except WaitFailed:
+            if not self._unmatched_and_never_provisioned(workspace_id, build["id"]):
+                raise
+            deleted = self._orphan_delete(workspace_id, build["id"], deadline)
+        if deleted is not None:
             gone, answer = self.is_gone(workspace_id)
             if not gone:
                 raise WaitFailed(f"delete build succeeded but Coder still serves the workspace ({answer})")
+
+    def _unmatched_and_never_provisioned(self, workspace_id: str, delete_build_id: str) -> bool:
+        """The delete waits for a provisioner that will not come, and no start ever ran: nothing to destroy."""
+        current = self.coder.workspace(workspace_id)
+        if current.build_id != delete_build_id or current.matched_provisioners != 0:
+            return False
+        builds = self.coder.builds(workspace_id)
+        return not any(
+            b.get("transition") == "start" and (b.get("job") or {}).get("status") == "succeeded" for b in builds
+        )
+
+    def _orphan_delete(self, workspace_id: str, delete_build_id: str, deadline: float) -> Workspace | None:
+        """An orphan delete, which coderd (v2.24+) completes itself when no provisioner is there."""
+        self.coder.cancel_build(delete_build_id, expect_status="pending")
+        build = self.coder.start_build(workspace_id, "delete", orphan=True)
+        return wait_for_build(self.coder, workspace_id, build["id"], max(1.0, deadline - time.monotonic()))
