@@ -224,6 +224,8 @@ async def proxy(request: web.Request) -> web.StreamResponse:
                 await response.write(chunk)
             await response.write_eof()
             return response
+    except aiohttp.ClientConnectorError:
+        return _unavailable(dep, agent, app, _refused_port(app))  # as Go's dialer words it
     except (aiohttp.ClientError, TimeoutError) as error:
         return _unavailable(dep, agent, app, str(error) or type(error).__name__)
 

@@ -62,7 +62,11 @@ class Lab:
         return env
 
     def github(self) -> Github:
-        return Github(base_url=self.env["GITHUB_API_URL"], auth=Auth.Token(self.env["GITHUB_TOKEN"]))
+        return Github(
+            base_url=self.env["GITHUB_API_URL"],
+            auth=Auth.Token(self.env["GITHUB_TOKEN"]),
+            verify=self.env["REQUESTS_CA_BUNDLE"],  # the lab CA
+        )
 
     def sandbox_leftovers(self) -> tuple[list[str], list[int]]:
         """Branches other than the default, and open pull requests, on the bot-writable repository."""

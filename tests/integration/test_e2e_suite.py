@@ -27,6 +27,11 @@ FAULTS = {
         "GitHub is not linked in Coder",
     ),
     "codex-no-change": (CODEX_PR, "When Codex makes a one-line README change", "Codex made no change"),
+    "graphql-fails": (
+        SHELL_PR,
+        "When a one-line README change made in the shell",
+        "`gh pr create` in the workspace did not open a pull request",
+    ),
 }
 
 

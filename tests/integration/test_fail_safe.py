@@ -18,6 +18,7 @@ DIAGNOSTICS = {
     "build.log",
     "build-timings.json",
     "pod.log",
+    "events.txt",
     "postCreate.log",
     "coder-control-plane.log",
 }
@@ -127,10 +128,13 @@ def test_preflight_names_a_blocked_websocket_upgrade(lab: Lab, tmp_path: Path) -
 
 
 def test_preflight_names_an_unreachable_host(healthy_lab: Lab, tmp_path: Path) -> None:
+    """An unreachable cluster stops the run before anything is created, naming the host."""
     kubeconfig = Path(healthy_lab.env["KUBECONFIG"]).read_text()
     unreachable = tmp_path / "kubeconfig"
     server = json.loads(kubeconfig)["clusters"][0]["cluster"]["server"]
     unreachable.write_text(kubeconfig.replace(server, "https://127.0.0.1:9"))
-    run = run_suite(tmp_path, healthy_lab.suite_env(KUBECONFIG=str(unreachable)), "--tags=@preflight")
-    assert run.statuses()[PREFLIGHT_SERVICES] == "failed"
-    assert "unreachable: Kubernetes API at https://127.0.0.1:9" in run.failure(PREFLIGHT_SERVICES)
+    run = run_suite(tmp_path, healthy_lab.suite_env(KUBECONFIG=str(unreachable)), "--tags=@smoke")
+    assert run.returncode != 0 and run.statuses() == {}
+    hook_error = [line for line in run.output.splitlines() if line.startswith("HOOK-ERROR in before_all")]
+    assert hook_error and "the Kubernetes API cannot be used: Kubernetes API unreachable" in hook_error[0], run.output
+    assert healthy_lab.workspaces() == []

@@ -86,6 +86,21 @@ def test_smoke_passes_against_the_embedded_lab_as_the_readme_runs_it(tmp_path: P
     assert junit and all('name="target" value="lab"' in path.read_text() for path in junit)
 
 
+@pytest.mark.parametrize("condition", ["sub-agent-first", "devel-version"])
+def test_smoke_passes_where_a_healthy_platform_differs(condition: str, lab: Lab, tmp_path: Path) -> None:
+    """A sub-agent listed before the IDE's agent, or a development build of Coder, is still a healthy platform."""
+    lab.set_faults(condition)
+    try:
+        run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), "--tags=@smoke")
+    finally:
+        lab.set_faults()
+    assert run.returncode == 0, run.output[-3000:]
+    assert len(run.statuses()) == SMOKE_SCENARIOS and set(run.statuses().values()) == {"passed"}
+    if condition == "devel-version":
+        assert "a development build: its version is unknown" in run.output
+    assert lab.wait_until_clean() == ([], [])
+
+
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_each_fault_fails_the_scenario_that_covers_it(fault: str, lab: Lab, tmp_path: Path) -> None:
     scenario, message = FAULTS[fault]

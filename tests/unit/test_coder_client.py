@@ -73,7 +73,7 @@ def test_create_is_in_the_ledger_at_once_and_becomes_usable(workspaces: Workspac
     created = workspaces.create(scope="run")
     assert [entry.name for entry in workspaces.ledger.pending()] == [created.name]
     usable = workspaces.usable(created)
-    assert usable.agent().lifecycle_state == "ready"
+    assert usable.ide_agent("code-server").lifecycle_state == "ready"
     assert usable.app("code-server").health == "healthy"
 
 
@@ -97,8 +97,8 @@ def test_waits_fall_back_to_polling_when_the_stream_breaks(
         raise httpx.ReadTimeout("stream silent")
 
     monkeypatch.setattr(workspaces.coder, "watch", broken_watch)
-    ready = wait_for_agent_ready(workspaces.coder, created.id, timeout=15)
-    assert ready.agent().lifecycle_state == "ready"
+    ready = wait_for_agent_ready(workspaces.coder, created.id, "code-server", timeout=15)
+    assert ready.ide_agent("code-server").lifecycle_state == "ready"
 
 
 def test_the_stream_delivers_changes(workspaces: Workspaces) -> None:

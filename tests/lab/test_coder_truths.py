@@ -1,0 +1,139 @@
+"""The lab behaves as the real projects' code does where a stand-in most easily flatters the suite:
+code-server's heart, agent lifecycles and sub-agents, provisioner matching, cancel and orphan delete,
+template names, development versions, `coder ssh` autostart, and a foreign page on the app path."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.lab.conftest import ssh_stdio
+from tests.lab.test_coderd import agents, build, create, ready, start_lab, wait
+
+Faults = Callable[..., None]
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[dict[str, Any]]:
+    process, handshake = start_lab("--build-delay", "0.2", "--agent-delay", "0.1")
+    yield handshake
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(10) == 0
+
+
+def app_base(workspace: dict[str, Any], agent: str = "main") -> str:
+    return f"/@admin/{workspace['name']}.{agent}/apps/code-server"
+
+
+def test_code_server_is_expired_until_someone_uses_it(api: httpx.Client) -> None:
+    """heart.ts: fresh is {"lastHeartbeat":0,"status":"expired"}; /healthz does not beat, other requests do."""
+    workspace = wait(api, create(api, "heart")["id"], ready)
+    health = api.get(f"{app_base(workspace)}/healthz")
+    assert health.status_code == 200 and health.json() == {"lastHeartbeat": 0, "status": "expired"}
+    assert api.get(f"{app_base(workspace)}/healthz").json()["status"] == "expired"  # asking is no use
+    assert api.get(f"{app_base(workspace)}/?folder=/x").status_code == 200
+    after = api.get(f"{app_base(workspace)}/healthz").json()
+    assert after["status"] == "alive" and after["lastHeartbeat"] > 0
+
+
+def test_templates_are_found_by_name_whatever_its_case(api: httpx.Client) -> None:
+    assert api.get("/api/v2/organizations/default/templates/AMEIDE-Dev").json()["name"] == "ameide-dev"
+
+
+def test_a_development_build_says_so(api: httpx.Client, faults: Faults) -> None:
+    faults("devel-version")
+    response = api.get("/api/v2/buildinfo")
+    assert response.json()["version"].startswith("v0.0.0-devel+")
+    assert response.headers["X-Coder-Build-Version"] == response.json()["version"]
+
+
+def test_a_build_no_provisioner_accepts_stays_pending_until_canceled(api: httpx.Client, faults: Faults) -> None:
+    faults("no-provisioner")
+    workspace = create(api, "unmatched")
+    latest = api.get(f"/api/v2/workspaces/{workspace['id']}").json()["latest_build"]
+    assert latest["job"]["status"] == "pending"
+    assert latest["matched_provisioners"] == {"count": 0, "available": 0, "most_recently_seen": None}
+    assert build(api, workspace["id"], "delete").status_code == 409  # the pending build is active
+    cancel = api.patch(f"/api/v2/workspacebuilds/{latest['id']}/cancel", params={"expect_status": "pending"})
+    assert cancel.status_code == 200, cancel.text
+    assert cancel.json() == {"message": "Job has been marked as canceled..."}
+    canceled = api.get(f"/api/v2/workspaces/{workspace['id']}").json()["latest_build"]
+    assert canceled["status"] == "canceled" and canceled["job"]["status"] == "canceled"
+    orphan = api.post(f"/api/v2/workspaces/{workspace['id']}/builds", json={"transition": "delete", "orphan": True})
+    assert orphan.status_code == 201 and orphan.json()["job"]["status"] == "succeeded"
+    assert api.get(f"/api/v2/workspaces/{workspace['id']}").status_code == 410
+
+
+def test_a_pending_build_starts_when_a_provisioner_comes(api: httpx.Client, faults: Faults) -> None:
+    faults("no-provisioner")
+    workspace = create(api, "late")
+    faults()
+    done = wait(api, workspace["id"], ready)
+    assert done["latest_build"]["matched_provisioners"]["count"] == 0  # counted only while pending
+
+
+def test_a_timed_out_startup_stays_start_timeout(api: httpx.Client, faults: Faults) -> None:
+    faults("agent-start-timeout")
+    workspace = wait(
+        api, create(api, "slow")["id"], lambda w: agents(w) and agents(w)[0]["lifecycle_state"] != "created"
+    )
+    settled = wait(api, workspace["id"], lambda w: agents(w)[0]["lifecycle_state"] == "start_timeout")
+    faults()
+    again = api.get(f"/api/v2/workspaces/{settled['id']}").json()
+    assert agents(again)[0]["lifecycle_state"] == "start_timeout"
+
+
+def test_a_sub_agent_is_listed_first_and_coder_ssh_wants_a_name(
+    lab: dict[str, Any], api: httpx.Client, faults: Faults
+) -> None:
+    faults("sub-agent-first")
+    workspace = wait(
+        api, create(api, "nested")["id"], lambda w: len(agents(w)) == 2 and agents(w)[1]["lifecycle_state"] == "ready"
+    )
+    sub, main = agents(workspace)
+    assert (sub["name"], sub["parent_id"], sub["apps"]) == ("devcontainer", main["id"], [])
+    assert main["parent_id"] is None and main["apps"][0]["slug"] == "code-server"
+    refused = ssh_stdio(lab, workspace["name"])
+    assert refused.returncode == 1
+    assert (
+        b"multiple agents found, please specify the agent name, available agents: [devcontainer main]" in refused.stderr
+    )
+
+
+def test_coder_ssh_starts_a_stopped_workspace_unless_told_not_to(lab: dict[str, Any], api: httpx.Client) -> None:
+    workspace = wait(api, create(api, "sleeper")["id"], ready)
+    assert build(api, workspace["id"], "stop").status_code == 201
+    wait(api, workspace["id"], lambda w: w["latest_build"]["status"] == "stopped")
+    env = {k: lab["env"][k] for k in ("CODER_URL", "CODER_SESSION_TOKEN")}
+    refused = subprocess.run(
+        [lab["env"]["CODER_CLI"], "ssh", "--stdio", "--disable-autostart", f"{workspace['name']}.main"],
+        capture_output=True,
+        env=env | {"PATH": "/usr/bin:/bin"},
+        stdin=subprocess.DEVNULL,
+        timeout=20,
+    )
+    assert refused.returncode == 1 and b"error: workspace must be started" in refused.stderr
+    assert api.get(f"/api/v2/workspaces/{workspace['id']}").json()["latest_build"]["transition"] == "stop"
+    started = ssh_stdio(lab, f"{workspace['name']}.main")  # stdin closes at once: the session ends
+    assert b'Workspace was stopped, starting workspace to allow connecting to "sleeper"...' in started.stderr
+    assert api.get(f"/api/v2/workspaces/{workspace['id']}").json()["latest_build"]["transition"] == "start"
+
+
+def test_code_server_refuses_once_reported_healthy(lab: dict[str, Any], api: httpx.Client, faults: Faults) -> None:
+    faults("ide-port-refused")
+    workspace = wait(api, create(api, "crash")["id"], ready)
+    answer = api.get(f"{app_base(workspace)}/healthz")
+    assert answer.status_code == 502 and "connection refused" in answer.text
+
+
+def test_a_foreign_page_on_the_app_path(api: httpx.Client, faults: Faults) -> None:
+    workspace = wait(api, create(api, "foreign")["id"], ready)
+    faults("app-foreign-page")
+    page = api.get(f"{app_base(workspace)}/healthz")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert '<div id="root"></div>' in page.text
