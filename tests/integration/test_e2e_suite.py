@@ -18,7 +18,7 @@ FAULTS = {
     "pr-forbidden": (
         SHELL_PR,
         "When a one-line README change made in the shell",
-        "GitHub refused to open a pull request",
+        "GraphQL: Resource not accessible by integration (createPullRequest)",
     ),
     "repo-missing": (SHELL_PR, "the bot-writable repository is checked out", "cannot clone"),
     "external-auth-unlinked": (

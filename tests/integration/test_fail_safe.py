@@ -108,12 +108,13 @@ def test_a_failure_comes_with_its_diagnostics_and_a_pass_with_none(lab: Lab, tmp
 
 PREFLIGHT_SERVICES = "Every service the suite is configured to use answers (§6)"
 PREFLIGHT_WEBSOCKET = "Coder's ingress passes WebSocket upgrades (§6)"
+PREFLIGHT_RIGHTS = "The suite's Kubernetes identity has the rights its checks need (§5)"
 
 
 def test_preflight_passes_and_creates_nothing(healthy_lab: Lab, tmp_path: Path) -> None:
     run = run_suite(tmp_path, healthy_lab.suite_env(), "--tags=@preflight")
     assert run.returncode == 0, run.output[-3000:]
-    assert run.statuses() == {PREFLIGHT_SERVICES: "passed", PREFLIGHT_WEBSOCKET: "passed"}
+    assert run.statuses() == {PREFLIGHT_SERVICES: "passed", PREFLIGHT_WEBSOCKET: "passed", PREFLIGHT_RIGHTS: "passed"}
     assert "cleanup: 0 created" in run.output
 
 
@@ -123,7 +124,7 @@ def test_preflight_names_a_blocked_websocket_upgrade(lab: Lab, tmp_path: Path) -
         run = run_suite(tmp_path, lab.suite_env(), "--tags=@preflight")
     finally:
         lab.set_faults()
-    assert run.statuses() == {PREFLIGHT_SERVICES: "passed", PREFLIGHT_WEBSOCKET: "failed"}
+    assert run.statuses() == {PREFLIGHT_SERVICES: "passed", PREFLIGHT_WEBSOCKET: "failed", PREFLIGHT_RIGHTS: "passed"}
     assert "/derp answered 426 instead of switching protocols" in run.failure(PREFLIGHT_WEBSOCKET)
 
 
