@@ -13,8 +13,10 @@ import sys
 from types import FrameType
 
 import allure
+from behave.configuration import Configuration
 from behave.model import Feature, Scenario
 from behave.runner import Context
+from behave.runner_util import collect_feature_locations, parse_features
 
 from workspace_spec import diagnostics, reports, secrets, sweep
 from workspace_spec.cleanup import Ledger
@@ -59,9 +61,25 @@ def before_all(context: Context) -> None:
     if allure_dir := reports.allure_results_dir(context.config):
         reports.start_fresh(allure_dir)
         reports.write_allure_environment(allure_dir, reports.run_properties(world))
-    print(world.preflight(), flush=True)
+    print(world.preflight(needs_cluster=_needs_cluster(_selected_scenarios(context.config))), flush=True)
     if world.settings.sweep_on_start:
         _sweep_earlier_runs(world)
+
+
+# Scenarios that only ask the platform (its configuration, its reachability) and create nothing; a
+# run of only these reports an unusable cluster in its scenarios instead of refusing to start.
+ASKS_ONLY = frozenset({"preflight", "oidc"})
+
+
+def _selected_scenarios(config: Configuration) -> list[Scenario]:
+    """The scenarios this run will run, as behave selects them (paths, line numbers, tags, names)."""
+    locations = [loc for loc in collect_feature_locations(config.paths) if not config.exclude(loc.filename)]
+    features = parse_features(locations, language=config.lang)
+    return [scenario for feature in features for scenario in feature.walk_scenarios() if scenario.should_run(config)]
+
+
+def _needs_cluster(scenarios: list[Scenario]) -> bool:
+    return any(not set(scenario.effective_tags) & ASKS_ONLY for scenario in scenarios)
 
 
 class ConfigurationError(Exception):

@@ -47,12 +47,13 @@ def open_app(coder: CoderClient, path: str, with_session: bool, timeout: float) 
         return state.outcome.result()  # the last 502 is the answer
 
     def follow_in_app(response: httpx.Response) -> httpx.Response:
-        """Follow redirects that stay inside the app (never one to the login page), as a browser would."""
+        """Follow redirects that stay inside the app (never one to the login page), as a browser would,
+        signed in or not: an anonymous visitor the proxy lets in ends up on the app's page."""
         for _ in range(MAX_IN_APP_REDIRECTS):
             target = _in_app_target(coder.url, path, response)
-            if not with_session or target is None:
+            if target is None:
                 break
-            response = coder.open_app(target, with_session=True)
+            response = coder.open_app(target, with_session=with_session)
         return response
 
     @retry(

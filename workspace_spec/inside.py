@@ -7,6 +7,7 @@ import shlex
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from workspace_spec.secrets import scrub
 from workspace_spec.shell import CommandResult, WorkspaceShell, shell_path
 
 
@@ -77,7 +78,7 @@ def describe_versions(results: dict[str, CommandResult]) -> str:
     for tool, result in results.items():
         first = result.stdout.strip().splitlines()[0] if result.ok and result.stdout.strip() else result.summary()
         lines.append(f"{tool}: {first}")
-    return "\n".join(lines)
+    return scrub("\n".join(lines))  # printed and attached: a tool may echo a token
 
 
 def write_file(shell: WorkspaceShell, directory: str, name: str, content: str) -> CommandResult:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from websockets.exceptions import InvalidHandshake, InvalidStatus
 from websockets.sync.client import connect
 
+from workspace_spec.secrets import scrub
 from workspace_spec.world import World
 
 # Coder serves DERP relays at /derp over a WebSocket with this subprotocol, for clients without UDP:
@@ -35,7 +36,7 @@ def _probe(service: str, address: str, check: Callable[[], object]) -> Probe:
     try:
         check()
     except Exception as error:  # noqa: BLE001 - any failure is this service's problem, named below
-        return Probe(service, address, f"{type(error).__name__}: {error}")
+        return Probe(service, address, scrub(f"{type(error).__name__}: {error}"))
     return Probe(service, address, "")
 
 

@@ -60,8 +60,9 @@ class World:
         agent = workspace.ide_agent(self.settings.app_slug, self.settings.agent)
         return WorkspaceShell(workspace.name, agent.name if agent else "", self.settings.coder_cli, connect_timeout)
 
-    def preflight(self) -> str:
-        """Check the deployment, the token and the template before anything is created; one line back."""
+    def preflight(self, needs_cluster: bool = True) -> str:
+        """Check the deployment, the token, the template and (when the run's checks use it) the cluster
+        before anything is created; one line back."""
         try:
             version = self.coder.build_info().get("version", "unknown version")
         except NotCoderError as error:
@@ -91,7 +92,8 @@ class World:
                     f"{self.settings.organization!r} on {self.coder.url}"
                 ) from None
             raise PreflightError(f"cannot read template {self.settings.template!r}: {error}") from None
-        self._preflight_cluster()
+        if needs_cluster:
+            self._preflight_cluster()
         username = user.get("username", "?")
         return f"Coder {version} as {username}, template {self.settings.template}, run {self.namer.run_id}"
 

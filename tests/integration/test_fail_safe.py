@@ -128,14 +128,37 @@ def test_preflight_names_a_blocked_websocket_upgrade(lab: Lab, tmp_path: Path) -
     assert "/derp answered 426 instead of switching protocols" in run.failure(PREFLIGHT_WEBSOCKET)
 
 
-def test_preflight_names_an_unreachable_host(healthy_lab: Lab, tmp_path: Path) -> None:
-    """An unreachable cluster stops the run before anything is created, naming the host."""
-    kubeconfig = Path(healthy_lab.env["KUBECONFIG"]).read_text()
+def _unreachable_kubeconfig(lab: Lab, tmp_path: Path) -> Path:
+    kubeconfig = Path(lab.env["KUBECONFIG"]).read_text()
     unreachable = tmp_path / "kubeconfig"
     server = json.loads(kubeconfig)["clusters"][0]["cluster"]["server"]
     unreachable.write_text(kubeconfig.replace(server, "https://127.0.0.1:9"))
-    run = run_suite(tmp_path, healthy_lab.suite_env(KUBECONFIG=str(unreachable)), "--tags=@smoke")
+    return unreachable
+
+
+def test_preflight_names_an_unreachable_host(healthy_lab: Lab, tmp_path: Path) -> None:
+    kubeconfig = _unreachable_kubeconfig(healthy_lab, tmp_path)
+    run = run_suite(tmp_path, healthy_lab.suite_env(KUBECONFIG=str(kubeconfig)), "--tags=@preflight")
+    assert run.statuses()[PREFLIGHT_SERVICES] == "failed"
+    assert "unreachable: Kubernetes API at https://127.0.0.1:9" in run.failure(PREFLIGHT_SERVICES)
+
+
+def test_an_unreachable_cluster_stops_a_run_that_creates_workspaces(healthy_lab: Lab, tmp_path: Path) -> None:
+    """Refused before anything is created, naming the host."""
+    kubeconfig = _unreachable_kubeconfig(healthy_lab, tmp_path)
+    env = healthy_lab.suite_env(KUBECONFIG=str(kubeconfig), SPEC_NAME_PREFIX="unreach")
+    run = run_suite(tmp_path, env, "--tags=@smoke")
     assert run.returncode != 0 and run.statuses() == {}
     hook_error = [line for line in run.output.splitlines() if line.startswith("HOOK-ERROR in before_all")]
     assert hook_error and "the Kubernetes API cannot be used: Kubernetes API unreachable" in hook_error[0], run.output
-    assert healthy_lab.workspaces() == []
+    assert not [w for w in healthy_lab.workspaces() if w["name"].startswith("unreach-")]
+
+
+def test_preflight_names_a_missing_cluster_right(lab: Lab, tmp_path: Path) -> None:
+    lab.set_faults("kube-right-missing")
+    try:
+        run = run_suite(tmp_path, lab.suite_env(), "--tags=@preflight")
+    finally:
+        lab.set_faults()
+    assert run.statuses()[PREFLIGHT_RIGHTS] == "failed"
+    assert "lacks, in all namespaces: list persistentvolumeclaims" in run.failure(PREFLIGHT_RIGHTS)
