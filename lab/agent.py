@@ -59,7 +59,7 @@ class Agents:
     async def create(self, workspace: Workspace, placement: Placement, env: dict[str, str], resource_id: str) -> Agent:
         """Start the pod's processes (IDE server first: the app URL names its port); not yet connected."""
         folder = str(placement.volume / REPO_DIR)
-        ide = web.AppRunner(ide_app(folder), access_log=None, shutdown_timeout=1.0)
+        ide = web.AppRunner(ide_app(folder, self.faults), access_log=None, shutdown_timeout=1.0)
         await ide.setup()
         site = web.TCPSite(ide, "127.0.0.1", 0)
         await site.start()

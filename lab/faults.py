@@ -55,6 +55,14 @@ APP_OPEN_WITHOUT_LOGIN = _declare(
 IDE_PORT_REFUSED = _declare(
     "ide-port-refused", "workspace", "code-server stops listening once its app was reported healthy (a crash)"
 )
+IDE_WEDGED = _declare(
+    "ide-wedged", "workspace", "code-server answers 503 to every request from the start: its app never turns healthy"
+)
+DELETED_STILL_SERVED_ONCE = _declare(
+    "deleted-still-served-once",
+    "coder",
+    "the first delete build of each workspace succeeds, but coderd keeps serving the workspace (200, not 410)",
+)
 DELETE_FAILS_ONCE = _declare("delete-fails-once", "coder", "the first delete build of each workspace fails")
 DELETE_FAILS = _declare("delete-fails", "coder", "every delete build fails")
 FIRST_USER_MISSING = _declare("first-user-missing", "coder", "GET /api/v2/users/first answers 404")
@@ -75,6 +83,10 @@ EXTERNAL_AUTH_UNLINKED = _declare("external-auth-unlinked", "coder", "the CI use
 
 # The workspace: what the template builds.
 PVC_LOST_ON_STOP = _declare("pvc-lost-on-stop", "workspace", "a stop build deletes the PVC")
+POD_KEPT_ON_STOP = _declare("pod-kept-on-stop", "workspace", "a stop build leaves the workspace pod running")
+GIT_CREDENTIAL_STORED = _declare(
+    "git-credential-stored", "workspace", "the workspace image configures git's credential store (credential.helper)"
+)
 VOLUME_WIPED_ON_RESTART = _declare(
     "volume-wiped-on-restart", "workspace", "a start build after a stop empties the volume"
 )

@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from lab.faults import IDE_WEDGED, Faults
+
 HEARTBEAT_INTERVAL_MS = 60_000
 PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -38,6 +40,16 @@ class Heart:
 
 
 HEART = web.AppKey("heart", Heart)
+FAULTS = web.AppKey("faults", Faults)
+
+
+@web.middleware
+async def _wedged(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    if request.app[FAULTS].on(IDE_WEDGED):
+        return web.Response(status=503, text="Service Unavailable\n")
+    return await handler(request)
 
 
 @web.middleware
@@ -55,12 +67,13 @@ async def _healthz(request: web.Request) -> web.Response:
     return web.json_response(body, dumps=lambda value: json.dumps(value, separators=(",", ":")))
 
 
-def ide_app(folder: str) -> web.Application:
+def ide_app(folder: str, faults: Faults) -> web.Application:
     async def workbench(_: web.Request) -> web.Response:
         return web.Response(text=PAGE.format(folder=html.escape(folder)), content_type="text/html")
 
-    app = web.Application(middlewares=[_beat])
+    app = web.Application(middlewares=[_wedged, _beat])
     app[HEART] = Heart()
+    app[FAULTS] = faults
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/", workbench)
     return app

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.codexhome import lay_codex_home
-from lab.faults import EXTENSION_MISSING, TOOL_MISSING, Faults
+from lab.faults import EXTENSION_MISSING, GIT_CREDENTIAL_STORED, TOOL_MISSING, Faults
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,8 @@ class Image:
             lay_codex_home(codex_home(home), self.codex.model_url, self.codex.key)
         if not self.faults.on(EXTENSION_MISSING):
             self._lay_extension(home / ".local/share/code-server/extensions")
+        if self.faults.on(GIT_CREDENTIAL_STORED):
+            (home / ".gitconfig").write_text("[credential]\n\thelper = store\n")
 
     @staticmethod
     def _lay_extension(extensions: Path) -> None:

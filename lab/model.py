@@ -226,6 +226,7 @@ class Workspace:
     builds: list[Build] = field(default_factory=list)
     deleted: bool = False
     failed_deletes: int = 0
+    served_after_delete: bool = False  # deleted-still-served-once has had its turn
     signal: Signal = field(default_factory=Signal)
 
     @property

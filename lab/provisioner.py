@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from lab.agent import Agents
 from lab.controlplane import ControlPlane
-from lab.faults import DELETE_FAILS, DELETE_FAILS_ONCE, NO_PROVISIONER, Faults
+from lab.faults import DELETE_FAILS, DELETE_FAILS_ONCE, DELETED_STILL_SERVED_ONCE, NO_PROVISIONER, Faults
 from lab.model import (
     Agent,
     Build,
@@ -166,7 +166,10 @@ class Provisioner:
         await asyncio.sleep(max(0.0, ends - loop.time()))
         build.resources = resources
         if build.transition == "delete":
-            workspace.deleted = True
+            # deleted-still-served-once: coderd fails to mark the first deleted workspace as deleted.
+            kept = self.faults.on(DELETED_STILL_SERVED_ONCE) and not workspace.served_after_delete
+            workspace.served_after_delete = workspace.served_after_delete or kept
+            workspace.deleted = not kept
         self._finish(workspace, build, "succeeded")
         if agent is not None:
             self.agents.launch(workspace, agent)

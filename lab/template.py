@@ -17,6 +17,7 @@ from lab.envbuilder import REPO_DIR, Bootstrap, bootstrap
 from lab.faults import (
     BUILD_FAILS,
     NAMESPACE_KEPT_ON_DELETE,
+    POD_KEPT_ON_STOP,
     PVC_LOST_ON_STOP,
     REPO_NOT_CHECKED_OUT,
     VOLUME_WIPED_ON_RESTART,
@@ -164,8 +165,11 @@ class AmeideTemplate:
     def stop(self, workspace: Workspace, log: Callable[[str, str], None]) -> bool:
         """Remove the pod; returns whether the claim survives (not under pvc-lost-on-stop)."""
         namespace, pod = self.namespace(workspace), self.pod_name(workspace)
-        self.cluster.delete_pod(namespace, pod)
-        log("info", f"kubernetes_pod.main: Destruction complete [id={namespace}/{pod}]")
+        if self.faults.on(POD_KEPT_ON_STOP):
+            log("warn", f"kubernetes_pod.main: still running [id={namespace}/{pod}] (not in the stop plan)")
+        else:
+            self.cluster.delete_pod(namespace, pod)
+            log("info", f"kubernetes_pod.main: Destruction complete [id={namespace}/{pod}]")
         if not self.faults.on(PVC_LOST_ON_STOP):
             return True
         claim = self.cluster.get("persistentvolumeclaims", namespace, PVC)

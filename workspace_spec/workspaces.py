@@ -81,9 +81,10 @@ class Workspaces:
         return self.usable(started)
 
     def delete(self, workspace: Workspace) -> None:
-        """Delete as a scenario step: one attempt, its failure is the scenario's verdict."""
+        """Delete as a scenario step: one attempt, its failure is the scenario's verdict. What Coder
+        still serves stays in the ledger, for cleanup to remove."""
         self.transition(workspace, "delete")
-        if entry := self._entries.pop(workspace.id, None):
+        if self.is_gone(workspace.id)[0] and (entry := self._entries.pop(workspace.id, None)):
             self.ledger.forget(entry)
 
     def shared(self, feature: FeatureState, template_name: str | None = None) -> Workspace:
