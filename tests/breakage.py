@@ -64,7 +64,9 @@ SMOKE = [
         "they are redirected to the Coder login page",
         "did not send an anonymous visitor to /login (expected 303): it answered 200",
     ),
-    Breaks("ide-port-refused", IDE_HEALTH, "code-server answers that it is up", "code-server is down: http://127.0.0.1:"),
+    Breaks(
+        "ide-port-refused", IDE_HEALTH, "code-server answers that it is up", "code-server is down: http://127.0.0.1:"
+    ),
     Breaks(
         "pvc-lost-on-stop",
         PERSISTENCE,
@@ -85,11 +87,17 @@ SMOKE = [
     ),
     Breaks("pod-kept-on-stop", PERSISTENCE, "no workspace pod ran while it was stopped", "pods still ran"),
     Breaks(
-        "volume-wiped-on-restart", PERSISTENCE, "the marker file still holds its content", "is gone after stop and start"
+        "volume-wiped-on-restart",
+        PERSISTENCE,
+        "the marker file still holds its content",
+        "is gone after stop and start",
     ),
     Breaks("delete-fails-once", DELETE, "the workspace is deleted", "the delete build"),
     Breaks(
-        "deleted-still-served-once", DELETE, "Coder no longer serves the workspace", "Coder still serves deleted workspace"
+        "deleted-still-served-once",
+        DELETE,
+        "Coder no longer serves the workspace",
+        "Coder still serves deleted workspace",
     ),
     Breaks("namespace-kept-on-delete", DELETE, "its namespace is removed", "is still Active after the workspace"),
     Breaks(
@@ -99,7 +107,9 @@ SMOKE = [
         "is not a git work tree in the workspace",
     ),
     Breaks("tool-missing", TOOLCHAIN, "every required tool answers with its version", "toolchain incomplete"),
-    Breaks("extension-missing", EXTENSION, "every expected extension is installed", "lacks extension(s) openai.chatgpt"),
+    Breaks(
+        "extension-missing", EXTENSION, "every expected extension is installed", "lacks extension(s) openai.chatgpt"
+    ),
     Breaks(
         "first-user-missing",
         FIRST_USER,
@@ -160,16 +170,14 @@ E2E = [
         "Codex makes a one-line README change that is proposed as a pull request",
         "Codex made no change",
     ),
-    Breaks("pr-head-moved", SHELL_PR, "the pull request's head is the pushed commit", "but spec/"),
+    Breaks("pr-head-moved", SHELL_PR, "the pull request's head is the pushed commit", "was pushed"),
     Breaks(
         "commit-hook-adds-file",
         SHELL_PR,
         "the pull request changes exactly that line",
         "should add exactly",
     ),
-    Breaks(
-        "git-credential-stored", SHELL_PR, "the checkout keeps no GitHub credential", "keeps GitHub credentials in"
-    ),
+    Breaks("git-credential-stored", SHELL_PR, "the checkout keeps no GitHub credential", "keeps GitHub credentials in"),
 ]
 
 PREFLIGHT = [

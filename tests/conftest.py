@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -33,7 +34,11 @@ FAST_TIMEOUTS = {
 
 @dataclass
 class Lab:
+    """One lab shared by the tests of a session; each test sees only what its own runs created, by the
+    workspace name prefix it gives them (`prefix`, new for every test)."""
+
     process: LabProcess
+    prefix: str = "spec"
 
     @property
     def env(self) -> dict[str, str]:
@@ -58,6 +63,7 @@ class Lab:
         """The environment that points the suite at this lab as at any deployment."""
         env = {key: value for key, value in os.environ.items() if not key.startswith(("SPEC_", "CODER_"))}
         env.update({env_name(key.lower()): value for key, value in self.env.items()})
+        env["SPEC_NAME_PREFIX"] = self.prefix
         env.update(extra)
         return env
 
@@ -72,12 +78,15 @@ class Lab:
         """Branches other than the default, and open pull requests, on the bot-writable repository."""
         with self.github() as github:
             repo = github.get_repo(self.env["E2E_REPO"])
-            branches = [b.name for b in repo.get_branches() if b.name != repo.default_branch]
-            return branches, [pull.number for pull in repo.get_pulls(state="open")]
+            ours = f"{self.prefix}/"
+            branches = [b.name for b in repo.get_branches() if b.name.startswith(ours)]
+            return branches, [pull.number for pull in repo.get_pulls(state="open") if pull.head.ref.startswith(ours)]
 
     def workspaces(self) -> list[dict]:
+        """This test's workspaces (named with its prefix)."""
         with self.api() as api:
-            return api.get("/api/v2/workspaces").raise_for_status().json()["workspaces"]
+            found = api.get("/api/v2/workspaces").raise_for_status().json()["workspaces"]
+        return [workspace for workspace in found if workspace["name"].startswith(f"{self.prefix}-")]
 
     def workspace_namespaces(self) -> list[str]:
         from kubernetes import client, config
@@ -85,7 +94,12 @@ class Lab:
         # Listing namespaces is beyond the CI identity's rights: the lab's admin kubeconfig lies beside it.
         admin = Path(self.env["KUBECONFIG"]).with_name("kubeconfig-admin")
         api = client.CoreV1Api(config.new_client_from_config(config_file=str(admin)))
-        return [ns.metadata.name for ns in api.list_namespace().items if ns.metadata.name.startswith("ameide-ws-")]
+        return [
+            ns.metadata.name
+            for ns in api.list_namespace().items
+            if ns.metadata.name.startswith("ameide-ws-")
+            and (ns.metadata.labels or {}).get("com.coder.workspace.name", "").startswith(f"{self.prefix}-")
+        ]
 
     def wait_until_clean(self, timeout: float = 10.0) -> tuple[list[dict], list[str]]:
         """Leftover workspaces and namespaces, once terminating namespaces had time to go."""
@@ -118,6 +132,13 @@ def lab() -> Iterator[Lab]:
         yield Lab(process)
     finally:
         process.stop()
+
+
+@pytest.fixture(autouse=True)
+def _own_prefix(request: pytest.FixtureRequest) -> None:
+    """Every test names what its runs create with a prefix of its own (when it uses the shared lab)."""
+    if "lab" in request.fixturenames and isinstance(lab := request.getfixturevalue("lab"), Lab):
+        lab.prefix = "t" + secrets.token_hex(4)
 
 
 @pytest.fixture
@@ -153,6 +174,10 @@ class SuiteRun:
             if step.get("result", {}).get("status") in ("failed", "error"):
                 return f"{step['keyword']} {step['name']}"
         return ""
+
+    def failed_step_name(self, scenario: str) -> str:
+        """The name (without its keyword) of the scenario's failing step."""
+        return self.failed_step(scenario).partition(" ")[2]
 
     def failure(self, scenario: str) -> str:
         """The error message of the scenario's failing step."""

@@ -7,32 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.breakage import CODEX_PR, E2E, SHELL_PR, Breaks
 from tests.conftest import FAST_TIMEOUTS, Lab, attachments, leaks, run_suite
-
-SHELL_PR = "A change made in the workspace becomes a pull request (§1.2 minimal path)"
-CODEX_PR = "Codex makes the change inside the workspace (§1.2 extended path)"
-
-# fault -> (scenario, the step that must fail, what its message must say)
-FAULTS = {
-    "push-rejected": (SHELL_PR, "When a one-line README change made in the shell", "was rejected"),
-    "pr-forbidden": (
-        SHELL_PR,
-        "When a one-line README change made in the shell",
-        "GraphQL: Resource not accessible by integration (createPullRequest)",
-    ),
-    "repo-missing": (SHELL_PR, "the bot-writable repository is checked out", "cannot clone"),
-    "external-auth-unlinked": (
-        SHELL_PR,
-        "git in the workspace can authenticate to GitHub",
-        "GitHub is not linked in Coder",
-    ),
-    "codex-no-change": (CODEX_PR, "When Codex makes a one-line README change", "Codex made no change"),
-    "graphql-fails": (
-        SHELL_PR,
-        "When a one-line README change made in the shell",
-        "`gh pr create` in the workspace did not open a pull request",
-    ),
-}
 
 
 def _assert_nothing_left(lab: Lab) -> None:
@@ -47,20 +23,19 @@ def test_e2e_passes_against_the_lab(healthy_lab: Lab, tmp_path: Path) -> None:
     _assert_nothing_left(healthy_lab)
 
 
-@pytest.mark.parametrize("fault", sorted(FAULTS))
-def test_each_fault_fails_the_step_that_covers_it(fault: str, lab: Lab, tmp_path: Path) -> None:
-    scenario, step, message = FAULTS[fault]
-    lab.set_faults(fault)
+@pytest.mark.parametrize("breaks", E2E, ids=str)
+def test_each_fault_fails_the_step_that_covers_it(breaks: Breaks, lab: Lab, tmp_path: Path) -> None:
+    lab.set_faults(breaks.fault)
     try:
-        run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), "--tags=@e2e")
+        run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS, **breaks.env), "--tags=@e2e")
     finally:
         lab.set_faults()
     assert run.returncode != 0
-    assert run.statuses()[scenario] == "failed", run.output[-3000:]
-    failed_step = run.failed_step(scenario)
-    assert step in failed_step, f"{fault} failed {failed_step!r}, not the step {step!r}"
-    assert message in run.failure(scenario), run.failure(scenario)
-    assert {"workspace.json", "build.log", "coder-control-plane.log"} <= attachments(tmp_path, scenario)
+    assert run.statuses()[breaks.scenario] == "failed", run.output[-3000:]
+    failed_step = run.failed_step_name(breaks.scenario)
+    assert failed_step == breaks.step, f"{breaks.fault} failed {failed_step!r}, not {breaks.step!r}"
+    assert breaks.message in run.failure(breaks.scenario), run.failure(breaks.scenario)
+    assert {"workspace.json", "build.log", "coder-control-plane.log"} <= attachments(tmp_path, breaks.scenario)
     assert not leaks(lab, run, tmp_path)
     _assert_nothing_left(lab)
 

@@ -10,6 +10,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from lab.faults import REGISTRY
+from tests.breakage import PREFLIGHT, PREFLIGHT_RIGHTS, PREFLIGHT_SERVICES, PREFLIGHT_WEBSOCKET, Breaks
 from tests.conftest import FAST_TIMEOUTS, ROOT, Lab, attachments, run_suite
 
 PROXY_SCENARIO = "A signed-in developer reaches code-server through the app proxy (§1.1 check 2)"
@@ -52,7 +56,7 @@ def test_a_workspace_that_cannot_be_deleted_is_reported_and_swept_later(lab: Lab
     finally:
         lab.set_faults()
     assert run.returncode != 0, "a run that could not remove its workspace passed"
-    assert "NOT REMOVED: workspace spec-" in run.output
+    assert f"NOT REMOVED: workspace {lab.prefix}-" in run.output
     left = [workspace["name"] for workspace in lab.workspaces()]
     assert len(left) == 1
     listed = _sweep(lab, "--dry-run")
@@ -100,15 +104,10 @@ def test_a_failure_comes_with_its_diagnostics_and_a_pass_with_none(lab: Lab, tmp
     files = {path.name: path.read_text() for path in folders[0].iterdir()}
     assert set(files) == DIAGNOSTICS
     assert "[workspace-bootstrap]" in files["build.log"]
-    assert json.loads(files["workspace.json"])["name"].startswith("spec-")
+    assert json.loads(files["workspace.json"])["name"].startswith(f"{lab.prefix}-")
     assert "failed to proxy request to application" in files["coder-control-plane.log"]
     assert not files["postCreate.log"].startswith("unavailable"), files["postCreate.log"]
     assert attachments(tmp_path, PROXY_SCENARIO) == DIAGNOSTICS
-
-
-PREFLIGHT_SERVICES = "Every service the suite is configured to use answers (§6)"
-PREFLIGHT_WEBSOCKET = "Coder's ingress passes WebSocket upgrades (§6)"
-PREFLIGHT_RIGHTS = "The suite's Kubernetes identity has the rights its checks need (§5)"
 
 
 def test_preflight_passes_and_creates_nothing(healthy_lab: Lab, tmp_path: Path) -> None:
@@ -118,14 +117,17 @@ def test_preflight_passes_and_creates_nothing(healthy_lab: Lab, tmp_path: Path) 
     assert "cleanup: 0 created" in run.output
 
 
-def test_preflight_names_a_blocked_websocket_upgrade(lab: Lab, tmp_path: Path) -> None:
-    lab.set_faults("websocket-blocked")
+@pytest.mark.parametrize("breaks", [row for row in PREFLIGHT if row.fault in REGISTRY], ids=str)
+def test_each_fault_fails_the_preflight_check_that_covers_it(breaks: Breaks, lab: Lab, tmp_path: Path) -> None:
+    lab.set_faults(breaks.fault)
     try:
         run = run_suite(tmp_path, lab.suite_env(), "--tags=@preflight")
     finally:
         lab.set_faults()
-    assert run.statuses() == {PREFLIGHT_SERVICES: "passed", PREFLIGHT_WEBSOCKET: "failed", PREFLIGHT_RIGHTS: "passed"}
-    assert "/derp answered 426 instead of switching protocols" in run.failure(PREFLIGHT_WEBSOCKET)
+    failed = {name for name, status in run.statuses().items() if status == "failed"}
+    assert failed == {breaks.scenario}, run.output[-3000:]
+    assert run.failed_step_name(breaks.scenario) == breaks.step
+    assert breaks.message in run.failure(breaks.scenario)
 
 
 def _unreachable_kubeconfig(lab: Lab, tmp_path: Path) -> Path:
@@ -137,28 +139,20 @@ def _unreachable_kubeconfig(lab: Lab, tmp_path: Path) -> Path:
 
 
 def test_preflight_names_an_unreachable_host(healthy_lab: Lab, tmp_path: Path) -> None:
+    (breaks,) = [row for row in PREFLIGHT if row.fault == "unreachable Kubernetes API"]
     kubeconfig = _unreachable_kubeconfig(healthy_lab, tmp_path)
     run = run_suite(tmp_path, healthy_lab.suite_env(KUBECONFIG=str(kubeconfig)), "--tags=@preflight")
-    assert run.statuses()[PREFLIGHT_SERVICES] == "failed"
-    assert "unreachable: Kubernetes API at https://127.0.0.1:9" in run.failure(PREFLIGHT_SERVICES)
+    assert run.statuses()[breaks.scenario] == "failed"
+    assert run.failed_step_name(breaks.scenario) == breaks.step
+    assert breaks.message in run.failure(breaks.scenario)
 
 
 def test_an_unreachable_cluster_stops_a_run_that_creates_workspaces(healthy_lab: Lab, tmp_path: Path) -> None:
     """Refused before anything is created, naming the host."""
     kubeconfig = _unreachable_kubeconfig(healthy_lab, tmp_path)
-    env = healthy_lab.suite_env(KUBECONFIG=str(kubeconfig), SPEC_NAME_PREFIX="unreach")
+    env = healthy_lab.suite_env(KUBECONFIG=str(kubeconfig))
     run = run_suite(tmp_path, env, "--tags=@smoke")
     assert run.returncode != 0 and run.statuses() == {}
     hook_error = [line for line in run.output.splitlines() if line.startswith("HOOK-ERROR in before_all")]
     assert hook_error and "the Kubernetes API cannot be used: Kubernetes API unreachable" in hook_error[0], run.output
-    assert not [w for w in healthy_lab.workspaces() if w["name"].startswith("unreach-")]
-
-
-def test_preflight_names_a_missing_cluster_right(lab: Lab, tmp_path: Path) -> None:
-    lab.set_faults("kube-right-missing")
-    try:
-        run = run_suite(tmp_path, lab.suite_env(), "--tags=@preflight")
-    finally:
-        lab.set_faults()
-    assert run.statuses()[PREFLIGHT_RIGHTS] == "failed"
-    assert "lacks, in all namespaces: list persistentvolumeclaims" in run.failure(PREFLIGHT_RIGHTS)
+    assert healthy_lab.workspaces() == []

@@ -499,9 +499,19 @@ def test_codex_in_a_workspace_appends_the_line(lab: dict[str, Any], e2e: str, fa
 
     faults("codex-no-change")
     assert ssh(lab, e2e, run.format(url=lab["env"]["E2E_REPO_URL"], dir="codex-2")) == (0, "")
-
-
-def test_no_secret_reaches_the_log(lab: dict[str, Any]):
     log = (Path(lab["env"]["KUBECONFIG"]).parent / "lab.log").read_text()
-    assert "POST /v1/responses 200" in log  # codex ran (or the test before was skipped)
+    assert "POST /v1/responses 200" in log  # the model was asked, with the key in auth.json
+    assert CODEX_KEY not in log
+
+
+def test_no_secret_reaches_the_log(lab: dict[str, Any], e2e: str):
+    """Traffic that carries every planted secret, then the lab's own log."""
+    env = lab["env"]
+    github = httpx.get(
+        f"{env['GITHUB_API_URL']}/user", headers={"Authorization": f"token {GITHUB_TOKEN}"}, verify=env["SSL_CERT_FILE"]
+    )
+    assert github.status_code == 200
+    assert ssh(lab, e2e, "coder external-auth access-token github") == (0, LINKED_TOKEN)
+    log = (Path(env["KUBECONFIG"]).parent / "lab.log").read_text()
+    assert "GET /api/v3/user 200" in log and "/api/v2/workspaceagents/me/external-auth 200" in log
     assert not any(secret in log for secret in CANARIES.values())

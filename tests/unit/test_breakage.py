@@ -1,0 +1,35 @@
+"""Every check of the features can be shown to fail: each `Then` step is the failing step of some row of
+tests/breakage.py, whose rows the fault tests run (tests/integration)."""
+
+from __future__ import annotations
+
+from behave.runner_util import collect_feature_locations, parse_features
+
+from lab.faults import REGISTRY
+from tests.breakage import E2E, PREFLIGHT, SMOKE
+from tests.conftest import ROOT
+
+ROWS = SMOKE + E2E + PREFLIGHT
+
+
+def _scenarios() -> dict[str, list[tuple[str, str]]]:
+    """Scenario name -> (step type, step name) of its steps, background included."""
+    features = parse_features(collect_feature_locations([str(ROOT / "features")]))
+    return {
+        scenario.name: [(step.step_type, step.name) for step in scenario.all_steps]
+        for feature in features
+        for scenario in feature.walk_scenarios()
+    }
+
+
+def test_every_then_step_is_failed_by_some_fault() -> None:
+    checks = {name for steps in _scenarios().values() for kind, name in steps if kind == "then"}
+    failed = {row.step for row in ROWS}
+    assert not checks - failed, f"checks that no fault is shown to fail: {sorted(checks - failed)}"
+
+
+def test_every_row_names_a_step_of_its_scenario_and_a_lab_fault() -> None:
+    scenarios = _scenarios()
+    for row in ROWS:
+        assert row.step in {name for _, name in scenarios[row.scenario]}, row
+        assert row.fault in REGISTRY or " " in row.fault, f"{row.fault} is not a lab fault"  # or a condition
