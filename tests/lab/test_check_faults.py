@@ -79,6 +79,21 @@ def test_pr_head_moved(lab: dict[str, Any], tmp_path: Path, faults: Faults) -> N
         assert sorted(files) == [".ameide/formatted", "README.md"]
         assert gh.get(f"/repos/{REPO}/branches/spec%2Fmoved").json()["commit"]["sha"] == pull["head"]["sha"]
 
+        sha = pushed(lab, tmp_path, "spec/moved-gql")  # the GraphQL mutation (gh pr create) alike
+        graphql = gh.base_url.copy_with(path="/api/graphql")
+        query = 'query { repository(owner: "ameideio", name: "workspace-spec-sandbox") { id } }'
+        repository_id = gh.post(graphql, json={"query": query}).json()["data"]["repository"]["id"]
+        mutation = (
+            "mutation($input: CreatePullRequestInput!) { createPullRequest(input: $input) "
+            "{ pullRequest { number headRefOid } } }"
+        )
+        names = {"baseRefName": "main", "headRefName": "spec/moved-gql", "title": "gql"}
+        variables = {"input": {"repositoryId": repository_id, **names}}
+        created = gh.post(graphql, json={"query": mutation, "variables": variables}).json()
+        pull = created["data"]["createPullRequest"]["pullRequest"]
+        assert pull["headRefOid"] != sha
+        assert gh.get(f"/repos/{REPO}/pulls/{pull['number']}").json()["head"]["sha"] == pull["headRefOid"]
+
         faults()
         sha = pushed(lab, tmp_path, "spec/kept")
         assert open_pull(gh, "spec/kept")["head"]["sha"] == sha
