@@ -80,6 +80,14 @@ WEBSOCKET_BLOCKED = _declare(
     "websocket-blocked", "coder", "the ingress strips WebSocket upgrades (/derp and the lab ssh websocket answer 426)"
 )
 EXTERNAL_AUTH_UNLINKED = _declare("external-auth-unlinked", "coder", "the CI user has not linked GitHub in Coder")
+NO_DEADLINE = _declare(
+    "no-deadline", "coder", "a start build keeps the workspace's TTL but gets no deadline (autostop is broken)"
+)
+SECRETS_ECHOED = _declare(
+    "secrets-echoed",
+    "coder",
+    "start builds fail printing the session and GitHub tokens; API error bodies echo the session token",
+)
 
 # The workspace: what the template builds.
 PVC_LOST_ON_STOP = _declare("pvc-lost-on-stop", "workspace", "a stop build deletes the PVC")
@@ -100,10 +108,22 @@ NAMESPACE_KEPT_ON_DELETE = _declare(
     "workspace",
     "a delete build leaves the workspace namespace Active (removed once lifted)",
 )
+COMMIT_HOOK_ADDS_FILE = _declare(
+    "commit-hook-adds-file", "workspace", "a global pre-commit hook of the image adds a file to every commit"
+)
+NAMESPACE_REPLACED_ON_STOP = _declare(
+    "namespace-replaced-on-stop", "workspace", "a stop build recreates the namespace and its PVC (new UIDs)"
+)
+CLAIM_REPLACED_ON_STOP = _declare(
+    "claim-replaced-on-stop", "workspace", "a stop build replaces PVC workspaces with a new one (new UID, same data)"
+)
 
 # Identity.
 DISCOVERY_ISSUER_MISMATCH = _declare(
     "discovery-issuer-mismatch", "identity", "the realm's discovery document names another issuer than its own URL"
+)
+ISSUER_NOT_KEYCLOAK = _declare(
+    "issuer-not-keycloak", "identity", "coderd's OIDC issuer is an Okta-style /oauth2/default, not a Keycloak realm"
 )
 
 # Kubernetes.
@@ -115,6 +135,9 @@ KUBE_RIGHT_MISSING = _declare(
 PUSH_REJECTED = _declare("push-rejected", "github", "the git host refuses every push (protected branch)")
 PR_FORBIDDEN = _declare("pr-forbidden", "github", "creating a pull request answers 403")
 REPO_MISSING = _declare("repo-missing", "github", "the bot-writable repository does not exist")
+PR_HEAD_MOVED = _declare(
+    "pr-head-moved", "github", "a bot pushes a commit onto a pull request's head branch right after it opens"
+)
 GRAPHQL_FAILS = _declare("graphql-fails", "github", "GitHub's GraphQL API answers 502 (its REST API still works)")
 CODEX_NO_CHANGE = _declare("codex-no-change", "codex", "the lab's model answers Codex without making any change")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,18 +46,20 @@ class BareRepo:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    async def _git(self, *args: str, check: bool = True) -> tuple[int, str]:
+    async def _git(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None, input: bytes | None = None
+    ) -> tuple[int, str]:
         process = await asyncio.create_subprocess_exec(
             "git",
             "--git-dir",
             str(self.path),
             *args,
-            env=git_env(),
-            stdin=asyncio.subprocess.DEVNULL,
+            env=git_env() | (env or {}),
+            stdin=asyncio.subprocess.DEVNULL if input is None else asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
-        out, err = await process.communicate()
+        out, err = await process.communicate(input)
         code = process.returncode or 0
         if check and code != 0:
             raise GitError(f"git {args[0]}: exit {code}: {err.decode(errors='replace').strip()}")
@@ -126,6 +129,30 @@ class BareRepo:
             added, deleted = count or (0, 0)
             result.append(FileChange(path, STATUS.get(letter, "modified"), sha, added, deleted, patch))
         return result
+
+    async def commit_file(self, branch: str, path: str, text: str, message: str, author: str) -> str | None:
+        """Commit `path` (set to `text`) on top of `branch` as `author` ("Name <email>"), with git's plumbing,
+        as a bot pushing to the branch would; the new sha, or None when the branch is gone or moved meanwhile."""
+        parent = await self.branch_sha(branch)
+        if parent is None:
+            return None
+        name, _, email = author.removesuffix(">").partition(" <")
+        identity = {
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+        }
+        with tempfile.TemporaryDirectory() as scratch:
+            index = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+            await self._git("read-tree", parent, env=index)
+            _, blob = await self._git("hash-object", "-w", "--stdin", input=text.encode())
+            await self._git("update-index", "--add", "--cacheinfo", f"100644,{blob.strip()},{path}", env=index)
+            _, tree = await self._git("write-tree", env=index)
+        _, sha = await self._git("commit-tree", tree.strip(), "-p", parent, "-m", message, env=identity)
+        sha = sha.strip()
+        code, _ = await self._git("update-ref", f"refs/heads/{branch}", sha, parent, check=False)
+        return sha if code == 0 else None
 
     async def delete_branch(self, branch: str) -> bool:
         """Remove the branch; False when there was none."""

@@ -11,9 +11,11 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from lab.faults import DISCOVERY_ISSUER_MISMATCH, Faults
+from lab.faults import DISCOVERY_ISSUER_MISMATCH, ISSUER_NOT_KEYCLOAK, Faults
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Under issuer-not-keycloak: an Okta-style authorization server's issuer path on the same host.
+OKTA_STYLE_PATH = "/oauth2/default"
 
 
 def _b64url_uint(value: int) -> str:
@@ -94,10 +96,35 @@ def _discovery(issuer: str) -> dict[str, object]:
     }
 
 
+def _okta_discovery(issuer: str) -> dict[str, object]:
+    """An Okta custom authorization server's discovery document (`{issuer}/v1/...` endpoints)."""
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/v1/authorize",
+        "token_endpoint": f"{issuer}/v1/token",
+        "userinfo_endpoint": f"{issuer}/v1/userinfo",
+        "registration_endpoint": f"{issuer.split('/oauth2/')[0]}/oauth2/v1/clients",
+        "jwks_uri": f"{issuer}/v1/keys",
+        "response_types_supported": ["code", "id_token", "code id_token", "code token", "id_token token"],
+        "response_modes_supported": ["query", "fragment", "form_post", "okta_post_message"],
+        "grant_types_supported": ["authorization_code", "implicit", "refresh_token", "password"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": ["openid", "profile", "email", "address", "phone", "offline_access"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "claims_supported": ["iss", "ver", "sub", "aud", "iat", "exp", "jti", "auth_time", "name", "email"],
+        "code_challenge_methods_supported": ["S256"],
+        "introspection_endpoint": f"{issuer}/v1/introspect",
+        "revocation_endpoint": f"{issuer}/v1/revoke",
+        "end_session_endpoint": f"{issuer}/v1/logout",
+    }
+
+
 def idp_app(realm: str = "ameide", faults: Faults | None = None) -> web.Application:
     """Serve `realm` with a fresh RSA signing key; the issuer follows the URL the client used.
 
-    Under `discovery-issuer-mismatch` the discovery document's `issuer` names realm `other` instead.
+    Under `discovery-issuer-mismatch` the discovery document's `issuer` names realm `other` instead; under
+    `issuer-not-keycloak` the host also serves an Okta-style issuer at `/oauth2/default` (404 otherwise).
     """
     public = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
     jwks = {"keys": [_jwk(public)]}
@@ -105,6 +132,11 @@ def idp_app(realm: str = "ameide", faults: Faults | None = None) -> web.Applicat
 
     @web.middleware
     async def known_realm(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(f"{OKTA_STYLE_PATH}/"):
+            if faults is None or not faults.on(ISSUER_NOT_KEYCLOAK) or request.match_info.http_exception:
+                missing = {"errorCode": "E0000007", "errorSummary": "Not found: Resource not found"}
+                return web.json_response(missing, status=404)
+            return await handler(request)
         if request.match_info.get("realm") != realm:
             return web.json_response({"error": "Realm does not exist"}, status=404)
         return await handler(request)
@@ -136,7 +168,12 @@ def idp_app(realm: str = "ameide", faults: Faults | None = None) -> web.Applicat
     async def certs(_: web.Request) -> web.Response:
         return web.json_response(jwks)
 
+    async def okta_discovery(request: web.Request) -> web.Response:
+        return web.json_response(_okta_discovery(f"{request.scheme}://{request.host}{OKTA_STYLE_PATH}"))
+
     app = web.Application(middlewares=[known_realm])
+    app.router.add_get(f"{OKTA_STYLE_PATH}/.well-known/openid-configuration", okta_discovery)
+    app.router.add_get(f"{OKTA_STYLE_PATH}/v1/keys", certs)
     app.router.add_get("/realms/{realm}", realm_info)
     app.router.add_get("/realms/{realm}/.well-known/openid-configuration", discovery)
     app.router.add_get("/realms/{realm}/protocol/openid-connect/certs", certs)

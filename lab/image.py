@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.codexhome import lay_codex_home
-from lab.faults import EXTENSION_MISSING, GIT_CREDENTIAL_STORED, TOOL_MISSING, Faults
+from lab.faults import COMMIT_HOOK_ADDS_FILE, EXTENSION_MISSING, GIT_CREDENTIAL_STORED, TOOL_MISSING, Faults
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +21,15 @@ TOOLS = ("git", "gh", "codex", "curl", "node")
 EXTENSION_ID = "openai.chatgpt"
 EXTENSION_VERSION = "0.4.46"
 SYSTEM_PATH = "/usr/bin:/bin"
+# Under commit-hook-adds-file: the image's global git hooks (its /etc/git/hooks) and what they stamp.
+HOOKS_DIR = "etc/git/hooks"
+COMMIT_STAMP = ".ameide/last-commit"
+PRE_COMMIT = f"""#!/bin/sh
+# Installed by the workspace image: record when and where each commit was made.
+mkdir -p "$(dirname {COMMIT_STAMP})"
+printf '%s %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${{CODER_WORKSPACE_NAME:-workspace}}" > {COMMIT_STAMP}
+git add {COMMIT_STAMP}
+"""
 
 
 def codex_home(home: Path) -> Path:
@@ -59,6 +68,8 @@ class Image:
                 log.warning("tool %s not found; lab workspace images will lack it", tool)
             else:
                 self.tools[tool] = os.path.abspath(found)
+        self._hooked: set[tuple[Path, Path]] = set()  # (hooks dir, home) laid under commit-hook-adds-file
+        faults.subscribe(self._unhook)
 
     @staticmethod
     def path(bin_dir: Path) -> str:
@@ -81,6 +92,26 @@ class Image:
             self._lay_extension(home / ".local/share/code-server/extensions")
         if self.faults.on(GIT_CREDENTIAL_STORED):
             (home / ".gitconfig").write_text("[credential]\n\thelper = store\n")
+        if self.faults.on(COMMIT_HOOK_ADDS_FILE):
+            self._lay_hook(bin_dir.parent / HOOKS_DIR, home)
+
+    def _lay_hook(self, hooks: Path, home: Path) -> None:
+        """A global pre-commit hook (git's core.hooksPath in the user's ~/.gitconfig) that adds a file."""
+        hooks.mkdir(parents=True, exist_ok=True)
+        hook = hooks / "pre-commit"
+        hook.write_text(PRE_COMMIT)
+        hook.chmod(0o755)
+        (home / ".gitconfig").write_text(f"[core]\n\thooksPath = {hooks}\n")
+        self._hooked.add((hooks, home))
+
+    def _unhook(self) -> None:
+        """Once the fault is lifted, workspaces laid under it commit what their user staged, nothing more."""
+        if self.faults.on(COMMIT_HOOK_ADDS_FILE):
+            return
+        for hooks, home in self._hooked:
+            shutil.rmtree(hooks, ignore_errors=True)
+            (home / ".gitconfig").unlink(missing_ok=True)
+        self._hooked.clear()
 
     @staticmethod
     def _lay_extension(extensions: Path) -> None:

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from lab.agent import Agents
 from lab.controlplane import ControlPlane
-from lab.faults import DELETE_FAILS, DELETE_FAILS_ONCE, DELETED_STILL_SERVED_ONCE, NO_PROVISIONER, Faults
+from lab.faults import DELETE_FAILS, DELETE_FAILS_ONCE, DELETED_STILL_SERVED_ONCE, NO_DEADLINE, NO_PROVISIONER, Faults
 from lab.model import (
     Agent,
     Build,
@@ -182,7 +182,8 @@ class Provisioner:
         job.status, job.error, job.completed_at = status, error, now()
         if status == "failed" and self.control_plane is not None:
             self._log_failure(workspace, build)
-        if status == "succeeded" and build.transition == "start" and workspace.ttl_ms:
+        schedules = not self.faults.on(NO_DEADLINE)  # no-deadline: the autostop schedule is never set
+        if status == "succeeded" and build.transition == "start" and workspace.ttl_ms and schedules:
             build.deadline = job.completed_at + timedelta(milliseconds=workspace.ttl_ms)
         build.updated_at = job.completed_at
         job.log_signal.fire()

@@ -177,6 +177,8 @@ class Lab:
         store = create_store()
         trust = {"SSL_CERT_FILE": str(bundle), "GIT_SSL_CAINFO": str(bundle), "NODE_EXTRA_CA_CERTS": str(lab_ca)}
         template = AmeideTemplate(cluster, self.state_dir, image, self.faults, repo_url, trust)
+        template.session_token = f"{store.token_id}-{store.token_secret}"
+        template.github_token = external_auth_token
         agents = Agents(self.faults, asyncssh.generate_private_key("ssh-ed25519"), self.options.agent_delay)
         provisioner = Provisioner(store, self.faults, template, agents, self.options.build_delay, control_plane)
         self._closers += [agents.close, provisioner.close]  # run in reverse: builds first

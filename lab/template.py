@@ -16,10 +16,13 @@ from typing import Any
 from lab.envbuilder import REPO_DIR, Bootstrap, bootstrap
 from lab.faults import (
     BUILD_FAILS,
+    CLAIM_REPLACED_ON_STOP,
     NAMESPACE_KEPT_ON_DELETE,
+    NAMESPACE_REPLACED_ON_STOP,
     POD_KEPT_ON_STOP,
     PVC_LOST_ON_STOP,
     REPO_NOT_CHECKED_OUT,
+    SECRETS_ECHOED,
     VOLUME_WIPED_ON_RESTART,
     Faults,
 )
@@ -64,6 +67,9 @@ class AmeideTemplate:
         # How the workspace's tools trust the lab CA: SSL_CERT_FILE, GIT_SSL_CAINFO, NODE_EXTRA_CA_CERTS.
         self.trust = dict(trust or {})
         self.kept_namespaces: set[str] = set()  # left behind under namespace-kept-on-delete
+        # The owner's session token and GitHub token, which a start build prints under secrets-echoed.
+        self.session_token = ""
+        self.github_token = ""
         faults.subscribe(self._release_kept_namespaces)
 
     @staticmethod
@@ -134,6 +140,8 @@ class AmeideTemplate:
         def pod_log(line: str) -> None:
             self.cluster.append_pod_log(namespace, pod, line)
 
+        if self.faults.on(SECRETS_ECHOED):
+            self._fail_echoing_secrets(volume, log, pod_log)
         if self.faults.on(BUILD_FAILS):
             pod_log("envbuilder v1.1.0 - Build development environments from repositories in a container")
             pod_log(
@@ -162,6 +170,23 @@ class AmeideTemplate:
             log("info", line)
         return Placement(namespace, pod, volume, self.home(workspace), self.bin_dir(workspace), result)
 
+    def _fail_echoing_secrets(
+        self, volume: Path, log: Callable[[str, str], None], pod_log: Callable[[str], None]
+    ) -> None:
+        """A template that hands envbuilder the owner's session token and a clone URL with the GitHub token
+        in it, and a failed clone that prints both: in the pod's log, the build log and the job's error."""
+        scheme, _, rest = self.repo_url.partition("://")
+        url = f"{scheme}://x-access-token:{self.github_token}@{rest}"
+        pod_log("envbuilder v1.1.0 - Build development environments from repositories in a container")
+        pod_log(f"#1: 📦 Cloning {url} to {volume / REPO_DIR}...")
+        pod_log(f"error: clone repository: unable to access '{url}': The requested URL returned error: 403")
+        pod_log(f"envbuilder: environment: CODER_SESSION_TOKEN={self.session_token} ENVBUILDER_GIT_URL={url}")
+        log("error", f"Error: kubernetes_pod.main: envbuilder exited with code 1: cloning {url} failed")
+        log("error", f'  with kubernetes_pod.main, env CODER_SESSION_TOKEN = "{self.session_token}"')
+        raise BuildFailed(
+            f"terraform apply: exit status 1: cloning {url} failed (CODER_SESSION_TOKEN={self.session_token})"
+        )
+
     def stop(self, workspace: Workspace, log: Callable[[str, str], None]) -> bool:
         """Remove the pod; returns whether the claim survives (not under pvc-lost-on-stop)."""
         namespace, pod = self.namespace(workspace), self.pod_name(workspace)
@@ -170,6 +195,9 @@ class AmeideTemplate:
         else:
             self.cluster.delete_pod(namespace, pod)
             log("info", f"kubernetes_pod.main: Destruction complete [id={namespace}/{pod}]")
+        if self.faults.on(NAMESPACE_REPLACED_ON_STOP) or self.faults.on(CLAIM_REPLACED_ON_STOP):
+            self._replace_on_stop(namespace, log)
+            return True
         if not self.faults.on(PVC_LOST_ON_STOP):
             return True
         claim = self.cluster.get("persistentvolumeclaims", namespace, PVC)
@@ -178,6 +206,26 @@ class AmeideTemplate:
             shutil.rmtree(self._volume(claim), ignore_errors=True)
         log("info", f"kubernetes_persistent_volume_claim.workspaces: Destruction complete [id={namespace}/{PVC}]")
         return False
+
+    def _replace_on_stop(self, namespace: str, log: Callable[[str, str], None]) -> None:
+        """The stop recreates the namespace (and so the claim), or only the claim; the volume's data moves
+        to the new claim, so only the UIDs tell."""
+        old = self.cluster.get("persistentvolumeclaims", namespace, PVC)
+        if self.faults.on(NAMESPACE_REPLACED_ON_STOP):
+            self.cluster.replace_namespace(namespace)
+            log("info", f"kubernetes_namespace.workspace: Modifications complete after replacement [id={namespace}]")
+            claim = self.cluster.apply_pvc(namespace, PVC)
+        elif old is not None:
+            claim = self.cluster.replace_pvc(namespace, PVC)
+        else:
+            claim = self.cluster.apply_pvc(namespace, PVC)
+        log(
+            "info",
+            f"kubernetes_persistent_volume_claim.workspaces: Modifications complete after replacement "
+            f"[id={namespace}/{PVC}]",
+        )
+        if old is not None and self._volume(old).exists():
+            self._volume(old).rename(self._volume(claim))
 
     def destroy(self, workspace: Workspace, log: Callable[[str, str], None]) -> None:
         namespace = self.namespace(workspace)

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from lab.coderd.deployment import USER, deployment
+from lab.faults import SECRETS_ECHOED
 from lab.model import Agent, Store, User, Workspace
 
 BUILD_VERSION_HEADER = "X-Coder-Build-Version"
@@ -107,6 +108,12 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     try:
         return await handler(request)
     except ApiError as error:
+        token = session_token(request)
+        if token and deployment(request).faults.on(SECRETS_ECHOED):
+            # A misconfigured proxy in front of coderd appends the request's headers to its errors.
+            echoed = f"request headers: Coder-Session-Token: {token}"
+            detail = error.body.get("detail")
+            return respond(error.body | {"detail": f"{detail}; {echoed}" if detail else echoed}, error.status)
         return respond(error.body, error.status)
 
 

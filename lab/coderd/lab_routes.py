@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from aiohttp import web
 
 from lab.coderd.deployment import deployment
-from lab.coderd.http import ApiError, read_json, respond
+from lab.coderd.http import ApiError, read_json, respond, workspace_param
 from lab.faults import REGISTRY, UnknownFault
 
 routes = web.RouteTableDef()
@@ -28,3 +30,20 @@ async def put_faults(request: web.Request) -> web.Response:
     except UnknownFault as error:
         raise ApiError(400, "Unknown fault.", str(error)) from error
     return respond({"faults": faults.active})
+
+
+@routes.patch("/lab/workspaces/{workspace}")
+async def patch_workspace(request: web.Request) -> web.Response:
+    """Age a workspace: `{"created_at": "<RFC 3339>"}` sets when it was created (for sweeper tests)."""
+    workspace = workspace_param(request)
+    raw = (await read_json(request)).get("created_at")
+    try:
+        created = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        created = None
+    if created is None or created.tzinfo is None:
+        raise ApiError(400, 'Body must be {"created_at": "<RFC 3339 time with offset>"}.', f"got {raw!r}")
+    workspace.created_at = created.astimezone(UTC)
+    workspace.changed()
+    dep = deployment(request)
+    return respond(dep.render.workspace(workspace))

@@ -7,17 +7,21 @@ from aiohttp import web
 
 from lab.coderd.deployment import deployment
 from lab.coderd.http import org_param, respond, user_param
-from lab.faults import FIRST_USER_MISSING, OIDC_DISABLED, WRONG_OIDC_ISSUER
+from lab.faults import FIRST_USER_MISSING, ISSUER_NOT_KEYCLOAK, OIDC_DISABLED, WRONG_OIDC_ISSUER
+from lab.identity import OKTA_STYLE_PATH
 
 routes = web.RouteTableDef()
 OIDC_CLIENT_ID = "coder"
 
 
 def issuer(request: web.Request) -> str:
-    """The issuer coderd is configured with: the lab realm, or another one under wrong-oidc-issuer."""
+    """The issuer coderd is configured with: the lab realm, another realm under wrong-oidc-issuer, or an
+    Okta-style authorization server on the same host under issuer-not-keycloak."""
     dep = deployment(request)
     if dep.faults.on(WRONG_OIDC_ISSUER):
         return dep.oidc_issuer.rsplit("/realms/", 1)[0] + "/realms/master"
+    if dep.faults.on(ISSUER_NOT_KEYCLOAK):
+        return dep.oidc_issuer.rsplit("/realms/", 1)[0] + OKTA_STYLE_PATH
     return dep.oidc_issuer
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from lab.faults import Faults
+from lab.faults import PR_HEAD_MOVED, Faults
 from lab.githost import GitHost
 from lab.gitrepo import BareRepo
 
@@ -19,6 +19,9 @@ log = logging.getLogger("lab.github")
 Json = dict[str, Any]
 DOCS = "https://docs.github.com/rest"
 PULLS_DOCS = f"{DOCS}/pulls/pulls"
+# Under pr-head-moved: the formatting bot that pushes onto a pull request's branch once it opens.
+FORMAT_BOT = "ameide-format-bot[bot] <format-bot@users.noreply.example.invalid>"
+FORMAT_STAMP = ".ameide/formatted"
 
 
 def stamp(moment: datetime) -> str:
@@ -162,6 +165,13 @@ class GitHub:
         pull = Pull(self._ids, len(pulls) + 1, owner, name, title, body, head, base, head_sha, base_sha, self.user)
         pulls.append(pull)
         log.info("pull request %s/%s#%d opened: %s -> %s", owner, name, pull.number, head, base)
+        if self.faults.on(PR_HEAD_MOVED):
+            # A formatting bot reacts to the opened pull request with a commit of its own on its branch.
+            text = f"formatted {head_sha} for #{pull.number}\n"
+            moved = await repo.commit_file(head, FORMAT_STAMP, text, "style: apply formatting", FORMAT_BOT)
+            if moved is not None:
+                pull.head_sha = moved
+                log.info("pull request %s/%s#%d: the formatting bot pushed %s", owner, name, pull.number, moved)
         return pull
 
     def close_pulls_of(self, owner: str, name: str, branch: str) -> None:

@@ -172,6 +172,25 @@ class Cluster:
         self._modified("namespaces", ns)
         asyncio.get_running_loop().call_later(self.termination_seconds, self._purge, name, ns["metadata"]["uid"])
 
+    def replace_namespace(self, name: str) -> Obj:
+        """Delete the namespace and its contents at once and create it again under the same name and labels
+        (a new UID), as a finalizer-less delete followed by a create does; returns the new namespace."""
+        old = self._objects["namespaces"].get((None, name))
+        if old is None:
+            raise LookupError(f'namespaces "{name}" not found')
+        labels = dict(old["metadata"].get("labels", {}))
+        self._purge(name, old["metadata"]["uid"])
+        return self.apply_namespace(name, labels)
+
+    def replace_pvc(self, namespace: str, name: str) -> Obj:
+        """Delete the claim and create one of the same name and size (a new UID); returns the new claim."""
+        old = self._objects["persistentvolumeclaims"].get((namespace, name))
+        if old is None:
+            raise LookupError(f'persistentvolumeclaims "{name}" not found')
+        storage = old["spec"]["resources"]["requests"]["storage"]
+        self.delete_pvc(namespace, name)
+        return self.apply_pvc(namespace, name, storage)
+
     def _purge(self, name: str, uid: str) -> None:
         ns = self._objects["namespaces"].get((None, name))
         if ns is None or ns["metadata"]["uid"] != uid:
