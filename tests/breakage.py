@@ -40,6 +40,9 @@ class Breaks:
 
 SMOKE = [
     Breaks("build-fails", USABLE, "the workspace build succeeds", "the start build #1 failed"),
+    # The platform echoes the session token and the linked GitHub token in the build's error, build log,
+    # pod log and every API error body: the run's output and reports must still hold none of them.
+    Breaks("secrets-echoed", USABLE, "the workspace build succeeds", "the start build #1 failed"),
     Breaks("no-provisioner", USABLE, "the workspace build succeeds", "no provisioner accepts its tags"),
     Breaks("agent-never-ready", USABLE, "the workspace agent becomes ready", "workspace agent readiness of workspace"),
     Breaks(

@@ -19,6 +19,22 @@ MIN_SECRET_LENGTH = 8
 # User names that go with a token in HTTP basic auth (git credential helpers, GitHub, Coder).
 BASIC_AUTH_USERS = ("", "x-access-token", "oauth2", "token", "git", "coder", "x-oauth-basic")
 REPORT_SUFFIXES = (".xml", ".json", ".txt", ".log", ".properties", ".html", ".csv", ".attach")
+# Secrets the suite was never given still have recognisable shapes: the platform may echo the linked
+# GitHub token of Coder's external auth, a pod's environment or a clone URL with credentials.
+SHAPES = re.compile(
+    "|".join(
+        [
+            r"\bgh[pousr]_[A-Za-z0-9]{30,}",  # GitHub tokens (personal, OAuth, user, server, refresh)
+            r"\bgithub_pat_[A-Za-z0-9_]{30,}",  # fine-grained personal access tokens
+            r"\bsk-[A-Za-z0-9_-]{20,}",  # OpenAI-style API keys
+            r"\b[A-Za-z0-9]{10}-[A-Za-z0-9]{22}\b",  # Coder API keys: <10-char id>-<22-char secret>
+            r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)",  # user:password in a URL
+            r"(?<=authorization: )(?:bearer|token|basic) \S+",  # HTTP auth headers
+            r"(?<=coder-session-token: )\S+",
+        ]
+    ),
+    re.IGNORECASE,
+)
 
 
 class Redactor:
@@ -51,14 +67,17 @@ class Redactor:
         self._pattern = re.compile("|".join(re.escape(form) for form in alternatives))
 
     def scrub(self, text: str) -> str:
-        if not self._pattern or not text:
+        """Every known secret in its forms, then whatever has a secret's shape."""
+        if not text:
             return text
-        return self._pattern.sub(MASK, text)
+        if self._pattern:
+            text = self._pattern.sub(MASK, text)
+        return SHAPES.sub(MASK, text)
 
     def scrub_files(self, directory: Path) -> int:
         """Scrub every report file under a directory in place; returns how many were changed."""
         changed = 0
-        if not self._pattern or not directory.is_dir():
+        if not directory.is_dir():
             return 0
         for path in directory.rglob("*"):
             if not path.is_file() or (path.suffix not in REPORT_SUFFIXES and "attachment" not in path.name):

@@ -82,3 +82,20 @@ def test_report_files_are_scrubbed_in_place(tmp_path):
     attachment.write_text(f"log {CANARY}")
     assert REDACTOR.scrub_files(tmp_path) == 2
     assert TOKEN not in junit.read_text() and CANARY not in attachment.read_text()
+
+
+def test_secrets_the_suite_was_never_given_are_masked_by_their_shape() -> None:
+    """The platform may echo a token the suite does not know (the linked GitHub token of Coder's external
+    auth, a clone URL with credentials): what looks like one is masked all the same."""
+    from workspace_spec.secrets import MASK, Redactor
+
+    redactor = Redactor()  # knows no secret at all
+    text = (
+        "cloning https://x-access-token:gho_" + "a1B2" * 9 + "@github.example/o/r.git failed; "
+        "CODER_SESSION_TOKEN=AbCdEfGhIj-abcdefghijklmnopqrstuv; key sk-" + "z" * 30 + "; "
+        "Authorization: Bearer eyJhbGciOi.payload.sig"
+    )
+    scrubbed = redactor.scrub(text)
+    for secret in ("gho_", "AbCdEfGhIj-abcdefghijklmnopqrstuv", "sk-zzzz", "eyJhbGciOi", "x-access-token:"):
+        assert secret not in scrubbed, scrubbed
+    assert scrubbed.count(MASK) == 4 and "github.example/o/r.git" in scrubbed
