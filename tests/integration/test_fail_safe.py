@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -28,9 +29,9 @@ DIAGNOSTICS = {
 }
 
 
-def _sweep(lab: Lab, *args: str) -> subprocess.CompletedProcess[str]:
+def _sweep(lab: Lab, *args: str, older_than: str = "0s") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "workspace_spec.sweep", "--older-than", "0s", *args],
+        [sys.executable, "-m", "workspace_spec.sweep", "--older-than", older_than, *args],
         cwd=ROOT,
         env=lab.suite_env(),
         capture_output=True,
@@ -67,6 +68,26 @@ def test_a_workspace_that_cannot_be_deleted_is_reported_and_swept_later(lab: Lab
     swept = _sweep(lab)
     assert swept.returncode == 0 and f"removed: workspace {left[0]}" in swept.stdout, swept.stdout + swept.stderr
     assert lab.wait_until_clean() == ([], [])
+
+
+def test_the_sweeper_leaves_a_fresh_workspace_of_another_run_alone(healthy_lab: Lab) -> None:
+    """On a shared deployment a concurrent run's workspaces are young: only the old ones are leftovers."""
+    with healthy_lab.api() as api:
+        template = api.get("/api/v2/organizations/default/templates/ameide-dev").json()["id"]
+        made = {}
+        for run_id in ("oldrun", "newrun"):
+            name = f"{healthy_lab.prefix}-{run_id}-1"
+            made[run_id] = api.post("/api/v2/users/me/workspaces", json={"template_id": template, "name": name})
+        assert all(response.status_code == 201 for response in made.values())
+        three_hours_ago = (datetime.now(UTC) - timedelta(hours=3)).isoformat()
+        aged = api.patch(f"/lab/workspaces/{made['oldrun'].json()['id']}", json={"created_at": three_hours_ago})
+        assert aged.status_code == 200, aged.text
+    swept = _sweep(healthy_lab, older_than="2h")
+    assert swept.returncode == 0, swept.stdout + swept.stderr
+    assert f"removed: workspace {healthy_lab.prefix}-oldrun-1 (3.0 h old)" in swept.stdout
+    assert [w["name"] for w in healthy_lab.workspaces()] == [f"{healthy_lab.prefix}-newrun-1"]
+    assert _sweep(healthy_lab).returncode == 0  # then everything of this test, whatever its age
+    assert healthy_lab.wait_until_clean() == ([], [])
 
 
 def test_a_killed_run_leaves_what_the_sweeper_finds(healthy_lab: Lab, tmp_path: Path) -> None:
