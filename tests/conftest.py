@@ -134,6 +134,15 @@ def lab() -> Iterator[Lab]:
         process.stop()
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--reverse", action="store_true", help="run the tests in reverse order (they must not care)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--reverse"):
+        items.reverse()
+
+
 @pytest.fixture(autouse=True)
 def _own_prefix(request: pytest.FixtureRequest) -> None:
     """Every test names what its runs create with a prefix of its own (when it uses the shared lab)."""
