@@ -3,6 +3,8 @@ tests/breakage.py, whose rows the fault tests run (tests/integration)."""
 
 from __future__ import annotations
 
+import re
+
 from behave.runner_util import collect_feature_locations, parse_features
 
 from lab.faults import REGISTRY
@@ -33,3 +35,22 @@ def test_every_row_names_a_step_of_its_scenario_and_a_lab_fault() -> None:
     for row in ROWS:
         assert row.step in {name for _, name in scenarios[row.scenario]}, row
         assert row.fault in REGISTRY or " " in row.fault, f"{row.fault} is not a lab fault"  # or a condition
+
+
+def _fault_names(readme: str, section: str) -> set[str]:
+    """The fault names in the first column of a README section's table."""
+    text = (ROOT / readme).read_text()
+    body = text[text.index(section) :]
+    body = body[: body.find("\n## ", 1)] if "\n## " in body[1:] else body
+    names: set[str] = set()
+    for line in body.splitlines():
+        if line.startswith("| `"):
+            first = line.split("|")[1]
+            names |= set(re.findall(r"`([a-z0-9-]+)`", first))
+    return names
+
+
+def test_the_readmes_list_exactly_the_lab_faults() -> None:
+    for readme, section in (("README.md", "### Fault table"), ("lab/README.md", "## Faults")):
+        listed = _fault_names(readme, section)
+        assert listed == set(REGISTRY), f"{readme}: missing {set(REGISTRY) - listed}, unknown {listed - set(REGISTRY)}"
