@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import signal
 import sys
+from pathlib import Path
 from types import FrameType
 
 import allure
 from behave.configuration import Configuration
-from behave.model import Feature, Scenario
+from behave.model import Scenario
 from behave.runner import Context
 from behave.runner_util import collect_feature_locations, parse_features
 
 from workspace_spec import diagnostics, reports, secrets, sweep
 from workspace_spec.cleanup import Ledger
-from workspace_spec.state import FeatureState, RunState, ScenarioState
+from workspace_spec.plan import Need
+from workspace_spec.settings import Settings
+from workspace_spec.state import RunState, ScenarioState
 from workspace_spec.target import select_target
 from workspace_spec.world import World
 
@@ -31,12 +34,14 @@ class _Interrupts:
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
+        self.received = False  # the run is being cut short: cleaning up comes before collecting evidence
 
     def __call__(self, signum: int, _frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         if self.ledger.releasing:
             print(f"{name}: cleanup in progress, removing what the run created first", file=sys.stderr, flush=True)
             return
+        self.received = True
         raise KeyboardInterrupt(name)
 
 
@@ -46,24 +51,30 @@ def before_all(context: Context) -> None:
     for secret in target.settings.secrets():
         secrets.REDACTOR.add(secret)
     world = context.world = World(target)
-    interrupts = _Interrupts(world.ledger)
+    interrupts = context.interrupts = _Interrupts(world.ledger)
     signal.signal(signal.SIGINT, interrupts)
     signal.signal(signal.SIGTERM, interrupts)
     context.run_state = RunState()
-    # Testrun cleanups run after after_all, newest first: remove what is left, report, then stop the lab.
+    # Testrun cleanups run after after_all, newest first: stop creating, remove what is left, report,
+    # then stop the lab.
     context.add_cleanup(world.close)
     context.add_cleanup(_scrub_reports, context)
     context.add_cleanup(_final_summary, world)
     context.add_cleanup(world.ledger.release)
+    context.add_cleanup(world.plan.stop)
     print(target.describe(), flush=True)
     if junit := reports.junit_dir(context.config):
         reports.start_fresh(junit)
     if allure_dir := reports.allure_results_dir(context.config):
         reports.start_fresh(allure_dir)
         reports.write_allure_environment(allure_dir, reports.run_properties(world))
-    print(world.preflight(needs_cluster=_needs_cluster(_selected_scenarios(context.config))), flush=True)
+    selected = _selected_scenarios(context.config)
+    print(world.preflight(needs_cluster=_needs_cluster(selected)), flush=True)
+    if any("e2e" in scenario.effective_tags for scenario in selected) and (problem := world.settings.e2e_problem()):
+        raise ConfigurationError(problem)
     if world.settings.sweep_on_start:
         _sweep_earlier_runs(world)
+    world.plan.start(_needs(selected, world.settings))
 
 
 # Scenarios that only ask the platform (its configuration, its reachability) and create nothing; a
@@ -82,20 +93,40 @@ def _needs_cluster(scenarios: list[Scenario]) -> bool:
     return any(not set(scenario.effective_tags) & ASKS_ONLY for scenario in scenarios)
 
 
+# The steps that bring a workspace, and what each asks of the plan: (the setting naming the template,
+# whether the scenario changes the workspace and so needs one of its own).
+WORKSPACE_STEPS = {
+    "a ready workspace": ("template", False),
+    "a developer creates a workspace from the template": ("template", False),
+    "a workspace is created without an auto-stop time of its own": ("template", False),
+    "a ready workspace of its own": ("template", True),
+    "a ready workspace of its own with a marker file in its volume": ("template", True),
+    "a ready workspace from the E2E template": ("e2e_template", False),
+}
+
+
+def scenario_key(scenario: Scenario) -> str:
+    return f"{Path(scenario.filename).resolve()}:{scenario.line}"
+
+
+def _needs(scenarios: list[Scenario], settings: Settings) -> list[Need]:
+    needs = []
+    for scenario in scenarios:
+        for step in scenario.all_steps:
+            if (wanted := WORKSPACE_STEPS.get(step.name)) is not None:
+                template, own = wanted
+                needs.append(Need(getattr(settings, template), scenario_key(scenario) if own else ""))
+    return needs
+
+
 class ConfigurationError(Exception):
     """A feature needs a setting that is missing; nothing has been created for it."""
-
-
-def before_feature(context: Context, feature: Feature) -> None:
-    context.feature_state = FeatureState()
-    context.add_cleanup(context.world.ledger.release, "feature")
-    if "e2e" in feature.tags and (problem := context.world.settings.e2e_problem()):
-        raise ConfigurationError(problem)
 
 
 def before_scenario(context: Context, scenario: Scenario) -> None:
     context.run_state.scenarios_run += 1
     context.state = ScenarioState()
+    context.scenario_key = scenario_key(scenario)
     context.add_cleanup(context.world.ledger.release, "scenario")
     settings = context.world.settings
     if "extension" in scenario.effective_tags and not settings.vscode_extensions:
@@ -109,10 +140,13 @@ def after_scenario(context: Context, scenario: Scenario) -> None:
     # kept here is not removed by them.
     if not scenario.status.has_failed():
         return
-    if not context._runner.aborted:  # after Ctrl-C/SIGTERM, cleaning up comes before collecting evidence
+    if not context.interrupts.received:  # after Ctrl-C/SIGTERM, cleaning up comes before evidence
         _attach_diagnostics(context, scenario)
     if context.world.settings.keep_on_failure:
+        workspace = context.state.workspace
         context.world.ledger.keep("scenario")
+        if workspace is not None:
+            context.world.ledger.keep(names=frozenset({workspace.name}))
 
 
 def _attach_diagnostics(context: Context, scenario: Scenario) -> None:
@@ -123,11 +157,6 @@ def _attach_diagnostics(context: Context, scenario: Scenario) -> None:
         kind = allure.attachment_type.JSON if artifact.name.endswith(".json") else allure.attachment_type.TEXT
         allure.attach(artifact.text, name=artifact.name, attachment_type=kind)
     print(f"diagnostics: {directory}", file=sys.stderr, flush=True)
-
-
-def after_feature(context: Context, feature: Feature) -> None:
-    if feature.status.has_failed() and context.world.settings.keep_on_failure:
-        context.world.ledger.keep("feature")
 
 
 class NothingChecked(Exception):

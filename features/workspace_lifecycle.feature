@@ -12,14 +12,14 @@ Feature: Workspace lifecycle
 
   @persistence
   Scenario: Stopping and starting a workspace keeps its volume (§1.1 check 5)
-    Given a ready workspace with a marker file in its volume
+    Given a ready workspace of its own with a marker file in its volume
     When the workspace is stopped and started again
     Then its namespace and volume claim outlived the stop unchanged
     And no workspace pod ran while it was stopped
     And the marker file still holds its content
 
   Scenario: A deleted workspace is gone (§1.1 check 6)
-    Given a ready workspace
+    Given a ready workspace of its own
     When the workspace is deleted
     Then Coder no longer serves the workspace
     And its namespace is removed

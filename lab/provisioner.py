@@ -33,6 +33,7 @@ from lab.model import (
 from lab.template import PVC, AmeideTemplate, BuildFailed
 
 log = logging.getLogger(__name__)
+BUILT_IN_DAEMONS = 3
 STAGE = {"start": "Starting workspace", "stop": "Stopping workspace", "delete": "Destroying workspace"}
 
 
@@ -55,6 +56,8 @@ class Provisioner:
         self.worker_id = new_id()
         self._tasks: set[asyncio.Task[None]] = set()
         self._running: dict[str, asyncio.Task[None]] = {}  # job id -> its task
+        # coderd's built-in provisioner daemons (CODER_PROVISIONER_DAEMONS, default 3): one job each.
+        self._daemons = asyncio.Semaphore(BUILT_IN_DAEMONS)
         self._unmatched: list[tuple[Workspace, Build]] = []  # waiting for a daemon that accepts them
         faults.subscribe(self._pick_up_unmatched)
 
@@ -139,6 +142,10 @@ class Provisioner:
         self.store.append_log(job, stage, output, level, source)
 
     async def _run(self, workspace: Workspace, build: Build, orphan: bool = False) -> None:
+        async with self._daemons:  # a job waits (pending) for a free daemon, as with coderd's built-in ones
+            await self._run_job(workspace, build, orphan)
+
+    async def _run_job(self, workspace: Workspace, build: Build, orphan: bool) -> None:
         job, loop = build.job, asyncio.get_running_loop()
         await asyncio.sleep(self.build_delay * 0.1)
         job.status, job.started_at, job.worker_id = "running", now(), self.worker_id

@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 from behave import given, then, when
 from behave.runner import Context
 
+from workspace_spec.plan import Need
+
 
 def _time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -20,8 +22,8 @@ def given_template_autostop(context: Context) -> None:
 
 @when("a workspace is created without an auto-stop time of its own")
 def when_created_without_ttl(context: Context) -> None:
-    workspaces = context.world.workspaces
-    context.state.workspace = workspaces.build_finished(workspaces.create(scope="scenario"))
+    """The run's shared workspace is created with no auto-stop time of its own: its running build tells."""
+    context.state.workspace = context.world.plan.built(Need(context.world.settings.template))
 
 
 @then("the workspace carries the template's auto-stop time")

@@ -4,12 +4,12 @@ from behave import given, then, when
 from behave.runner import Context
 
 from workspace_spec import e2e, gitwork
+from workspace_spec.plan import Need
 
 
 @given("a ready workspace from the E2E template")
 def given_e2e_workspace(context: Context) -> None:
-    template = context.world.settings.e2e_template
-    context.state.workspace = context.world.workspaces.shared(context.feature_state, template_name=template)
+    context.state.workspace = context.world.plan.usable(Need(context.world.settings.e2e_template))
 
 
 @given("git in the workspace can authenticate to GitHub")

@@ -5,45 +5,57 @@ from behave.runner import Context
 
 from workspace_spec import inside
 from workspace_spec.kube import workspace_namespace
+from workspace_spec.plan import Need
 from workspace_spec.state import Marker
 
 # Live pods take a moment to terminate after a stop build; this is how long "gone" may take.
 POD_TERMINATION_SECONDS = 60.0
 
 
+def shared(context: Context, template: str | None = None) -> Need:
+    """The template's workspace that every reading scenario shares (the run's plan builds it)."""
+    return Need(template or context.world.settings.template)
+
+
+def own(context: Context) -> Need:
+    """A workspace of this scenario's own: it stops, starts or deletes it."""
+    return Need(context.world.settings.template, context.scenario_key)
+
+
 @given("a ready workspace")
 def given_ready_workspace(context: Context) -> None:
-    context.state.workspace = context.world.workspaces.shared(context.feature_state)
+    context.state.workspace = context.world.plan.usable(shared(context))
+
+
+@given("a ready workspace of its own")
+def given_own_workspace(context: Context) -> None:
+    context.state.workspace = context.world.plan.usable(own(context))
 
 
 @when("a developer creates a workspace from the template")
 def when_workspace_created(context: Context) -> None:
-    workspace = context.world.workspaces.create(scope="feature")
-    context.feature_state.workspace = context.state.workspace = workspace
+    context.state.workspace = context.world.plan.created(shared(context))
 
 
 @then("the workspace build succeeds")
 def then_build_succeeds(context: Context) -> None:
-    with context.feature_state.guard():
-        context.state.workspace = context.world.workspaces.build_finished(context.state.require_workspace())
+    context.state.workspace = context.world.plan.built(shared(context))
 
 
 @then("the workspace agent becomes ready")
 def then_agent_ready(context: Context) -> None:
-    with context.feature_state.guard():
-        context.state.workspace = context.world.workspaces.agent_ready(context.state.require_workspace())
+    context.state.workspace = context.world.plan.ready(shared(context))
 
 
 @then("the code-server app becomes healthy")
 def then_app_healthy(context: Context) -> None:
-    with context.feature_state.guard():
-        context.state.workspace = context.world.workspaces.app_healthy(context.state.require_workspace())
+    context.state.workspace = context.world.plan.usable(shared(context))
 
 
-@given("a ready workspace with a marker file in its volume")
+@given("a ready workspace of its own with a marker file in its volume")
 def given_workspace_with_marker(context: Context) -> None:
     world, state = context.world, context.state
-    workspace = state.workspace = world.workspaces.shared(context.feature_state)
+    workspace = state.workspace = world.plan.usable(own(context))
     content = world.namer.marker()
     marker = Marker(world.settings.workspace_dir, f".{content}", content)
     with world.shell(workspace) as shell:
@@ -63,8 +75,7 @@ def when_stopped_and_started(context: Context) -> None:
     state.while_stopped = world.cluster.objects_once_pods_are_gone(
         workspace_namespace(workspace.id), POD_TERMINATION_SECONDS
     )
-    with context.feature_state.guard():
-        context.feature_state.workspace = state.workspace = world.workspaces.start(stopped)
+    state.workspace = world.workspaces.start(stopped)
 
 
 @then("the marker file still holds its content")
@@ -84,7 +95,6 @@ def then_marker_kept(context: Context) -> None:
 
 @when("the workspace is deleted")
 def when_deleted(context: Context) -> None:
-    context.feature_state.workspace = None
     context.world.workspaces.delete(context.state.require_workspace())
 
 

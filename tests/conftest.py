@@ -233,12 +233,19 @@ def leaks(lab: Lab, run: SuiteRun, tmp_path: Path) -> list[str]:
 
 
 def run_suite(
-    tmp_path: Path, env: dict[str, str], *args: str, cwd: Path | None = None, timeout: float = 300
+    tmp_path: Path,
+    env: dict[str, str],
+    *args: str,
+    cwd: Path | None = None,
+    timeout: float = 300,
+    features: bool = True,
 ) -> SuiteRun:
-    """Run behave on our features, with its JSON results and its Allure and JUnit reports in tmp_path."""
+    """Run behave on our features (or on the paths in `args`, without `features`), with its JSON results
+    and its Allure and JUnit reports in tmp_path."""
     results, reports = tmp_path / "results.json", tmp_path / "reports"
     # behave pairs -f and -o by position: every formatter gets its own output, or later ones shift.
-    command = [*BEHAVE, str(ROOT / "features"), "--no-capture", "-f", "json", "-o", str(results)]
+    paths = [str(ROOT / "features")] if features else []
+    command = [*BEHAVE, *paths, "--no-capture", "-f", "json", "-o", str(results)]
     command += ["-f", "plain", "-o", "-"]
     command += ["-f", "allure_behave.formatter:AllureFormatter", "-o", str(reports / "allure-results")]
     command += ["--junit", "--junit-directory", str(reports / "junit"), *args]

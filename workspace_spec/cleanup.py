@@ -1,14 +1,17 @@
 """The ledger of everything the suite created, and its removal at the end of each scope.
 
 An entry is written the moment the platform confirms a creation, so that a failure (or a signal) one
-line later still finds it. Removal is LIFO, best effort (one failure does not stop the rest), and each
-remover gets its own fresh deadline rather than whatever time the failing step left over.
+line later still finds it. Removal is best effort (one failure does not stop the rest), and each remover
+gets its own fresh deadline rather than whatever time the failing step left over: pull requests and
+branches first, newest first, then every workspace at once (a live delete takes minutes each).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
@@ -53,37 +56,48 @@ class Ledger:
         self._entries: list[Entry] = []
         self.report = CleanupReport()
         self.releasing = False  # a signal now must not cut the removals short
+        self._lock = threading.Lock()  # planned workspaces are registered from their own threads
 
     def register(self, kind: str, name: str, scope: str, remove: Callable[[], None]) -> Entry:
         if scope not in SCOPES:
             raise ValueError(f"unknown cleanup scope {scope!r}")
         entry = Entry(kind, name, scope, remove)
-        self._entries.append(entry)
-        self.report.created.append(f"{kind} {name}")
+        with self._lock:
+            self._entries.append(entry)
+            self.report.created.append(f"{kind} {name}")
         return entry
 
     def forget(self, entry: Entry) -> None:
         """The suite removed it itself (a scenario that deletes its workspace), so nothing is left to do."""
-        if entry in self._entries:
-            self._entries.remove(entry)
-            self.report.removed.append(f"{entry.kind} {entry.name}")
+        with self._lock:
+            if entry in self._entries:
+                self._entries.remove(entry)
+                self.report.removed.append(f"{entry.kind} {entry.name}")
 
     def pending(self, scope: str | None = None) -> list[Entry]:
         return [entry for entry in self._entries if scope is None or entry.scope == scope]
 
-    def keep(self, scope: str) -> None:
-        """Leave the scope's entries in place for debugging: reported loudly, removed by nobody."""
+    def keep(self, scope: str | None = None, names: frozenset[str] | None = None) -> None:
+        """Leave the scope's entries (or the named ones) in place for debugging: reported loudly, removed
+        by nobody."""
         for entry in self.pending(scope):
+            if names is not None and entry.name not in names:
+                continue
             self._entries.remove(entry)
             self.report.kept.append(f"{entry.kind} {entry.name}")
             log.warning("keeping %s %s for debugging", entry.kind, entry.name)
 
     def release(self, scope: str | None = None) -> None:
         """Remove the scope's entries (all with None), newest first; raise if any could not be removed."""
-        failures = []
+        failures: list[str] = []
         self.releasing = True
         try:
-            self._remove_all(reversed(self.pending(scope)), failures)
+            entries = list(reversed(self.pending(scope)))
+            self._remove_all([entry for entry in entries if entry.kind != "workspace"], failures)
+            workspaces = [entry for entry in entries if entry.kind == "workspace"]
+            if workspaces:
+                with ThreadPoolExecutor(max_workers=len(workspaces), thread_name_prefix="remove") as pool:
+                    list(pool.map(lambda entry: self._remove_all([entry], failures), workspaces))
         finally:
             self.releasing = False
         self.report.failed.extend(failures)
@@ -92,7 +106,8 @@ class Ledger:
 
     def _remove_all(self, entries: Iterable[Entry], failures: list[str]) -> None:
         for entry in entries:
-            self._entries.remove(entry)
+            with self._lock:
+                self._entries.remove(entry)
             try:
                 entry.remove()
             except Exception as error:  # noqa: BLE001 - every entry gets its turn; failures are reported below

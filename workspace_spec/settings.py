@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     app_timeout: float = Field(default=120.0, gt=0)
     request_timeout: float = Field(default=10.0, gt=0)
     cleanup_timeout: float = Field(default=300.0, gt=0)
+    # Builds the run starts at once; Coder's built-in provisioner daemons (CODER_PROVISIONER_DAEMONS) are 3.
+    max_parallel_builds: int = Field(default=3, ge=1)
 
     # The embedded lab (used only when coder_url is not set).
     lab_faults: Annotated[list[str], NoDecode] = []

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -61,21 +59,3 @@ class RunState:
     """What the whole run counts (kept on behave's root layer, which outlives every scenario)."""
 
     scenarios_run: int = 0
-
-
-@dataclass
-class FeatureState:
-    """The workspace a feature's scenarios share, created once (live workspaces take minutes)."""
-
-    workspace: Workspace | None = None
-    failure: str = ""
-
-    @contextmanager
-    def guard(self) -> Iterator[None]:
-        """Remember the first failure of the shared workspace, so later scenarios report it at once
-        instead of waiting out the same deadline again."""
-        try:
-            yield
-        except Exception as error:
-            self.failure = self.failure or str(error)
-            raise

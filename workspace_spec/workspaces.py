@@ -9,7 +9,6 @@ from workspace_spec.cleanup import Entry, Ledger
 from workspace_spec.coder import CoderClient, CoderError, Template, Workspace
 from workspace_spec.naming import Namer
 from workspace_spec.settings import Settings
-from workspace_spec.state import FeatureState
 from workspace_spec.waiting import (
     WaitFailed,
     wait_for_agent_ready,
@@ -86,16 +85,6 @@ class Workspaces:
         self.transition(workspace, "delete")
         if self.is_gone(workspace.id)[0] and (entry := self._entries.pop(workspace.id, None)):
             self.ledger.forget(entry)
-
-    def shared(self, feature: FeatureState, template_name: str | None = None) -> Workspace:
-        """The feature's workspace, created on first use and made sure usable on every use."""
-        if feature.failure:
-            raise WaitFailed(f"the feature's workspace is not usable (first failure: {feature.failure})")
-        with feature.guard():
-            if feature.workspace is None:
-                feature.workspace = self.create(scope="feature", template_name=template_name)
-            feature.workspace = self.usable(feature.workspace)
-        return feature.workspace
 
     def is_gone(self, workspace_id: str) -> tuple[bool, str]:
         """Whether Coder no longer serves the workspace, with what it answered."""

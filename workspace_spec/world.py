@@ -10,6 +10,7 @@ from workspace_spec.coder import CoderClient, CoderError, NotCoderError, Workspa
 from workspace_spec.github import PullRequests
 from workspace_spec.kube import Cluster, ClusterUnavailable
 from workspace_spec.naming import Namer
+from workspace_spec.plan import Plan
 from workspace_spec.shell import WorkspaceShell
 from workspace_spec.target import Target
 from workspace_spec.workspaces import Workspaces
@@ -39,6 +40,7 @@ class World:
         self.ledger = Ledger()
         self.namer = Namer(self.settings.name_prefix)
         self.workspaces = Workspaces(self.coder, self.settings, self.ledger, self.namer)
+        self.plan = Plan(self.workspaces, self.settings.max_parallel_builds)
 
     @cached_property
     def cluster(self) -> Cluster:

@@ -28,7 +28,7 @@ def coder(healthy_lab: Lab) -> Iterator[CoderClient]:
 @pytest.fixture
 def workspaces(coder: CoderClient, healthy_lab: Lab) -> Iterator[Workspaces]:
     settings = load_settings({"coder_url": "", "build_timeout": 20, "agent_timeout": 10, "cleanup_timeout": 20})
-    manager = Workspaces(coder, settings, Ledger(), Namer("unit"))
+    manager = Workspaces(coder, settings, Ledger(), Namer(healthy_lab.prefix))
     yield manager
     manager.ledger.release()
     assert healthy_lab.wait_until_clean() == ([], [])

@@ -1,0 +1,93 @@
+"""The run's workspace plan: builds overlap (within the bound), a failed shared build is not built again,
+a scenario run alone builds only what it needs, and removal runs in parallel. Behaviour, not time:
+the times themselves are bin/benchmark's business."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FAST_TIMEOUTS, ROOT, Lab, run_suite
+from workspace_spec.cleanup import Ledger
+from workspace_spec.coder import CoderClient
+from workspace_spec.naming import Namer
+from workspace_spec.plan import Need, Plan
+from workspace_spec.settings import load_settings
+from workspace_spec.workspaces import Workspaces
+
+CREATED = re.compile(r"^cleanup: (\d+) created, (\d+) removed, (\d+) not removed$", re.MULTILINE)
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _overlap(spans: list[tuple[datetime, datetime]]) -> bool:
+    """Whether all the spans were under way at one moment."""
+    return max(start for start, _ in spans) < min(end for _, end in spans)
+
+
+@pytest.fixture
+def workspaces(healthy_lab: Lab) -> Iterator[Workspaces]:
+    coder = CoderClient(healthy_lab.url, healthy_lab.token)
+    settings = load_settings({"coder_url": "", "build_timeout": 20, "agent_timeout": 10, "cleanup_timeout": 20})
+    yield Workspaces(coder, settings, Ledger(), Namer(healthy_lab.prefix))
+    coder.close()
+
+
+def test_planned_builds_overlap_and_removal_runs_in_parallel(workspaces: Workspaces, healthy_lab: Lab) -> None:
+    plan = Plan(workspaces, max_parallel_builds=3)
+    needs = [Need("ameide-dev"), Need("ameide-dev", "a scenario"), Need("ameide-gitops")]
+    plan.start(needs)
+    usable = [plan.usable(need) for need in needs]
+    coder = workspaces.coder
+    builds = [coder.builds(workspace.id)[-1]["job"] for workspace in usable]  # each one's first build
+    assert _overlap([(_time(job["started_at"]), _time(job["completed_at"])) for job in builds])
+    workspaces.ledger.release()
+    deletes = []
+    for workspace in usable:
+        latest = coder._get(f"/api/v2/workspaces/{workspace.id}", params={"include_deleted": "true"})
+        deletes.append(
+            (_time(latest["latest_build"]["job"]["started_at"]), _time(latest["latest_build"]["job"]["completed_at"]))
+        )
+    assert _overlap(deletes), "the removals ran one after another"
+    assert healthy_lab.wait_until_clean() == ([], [])
+
+
+def test_builds_beyond_the_bound_wait_for_a_free_slot(workspaces: Workspaces, healthy_lab: Lab) -> None:
+    plan = Plan(workspaces, max_parallel_builds=1)
+    needs = [Need("ameide-dev"), Need("ameide-dev", "another")]
+    plan.start(needs)
+    jobs = [workspaces.coder.builds(plan.built(need).id)[-1]["job"] for need in needs]
+    spans = sorted((_time(job["created_at"]), _time(job["completed_at"])) for job in jobs)
+    assert spans[0][1] <= spans[1][0], "the second build was created before the first one ended"
+    workspaces.ledger.release()
+    assert healthy_lab.wait_until_clean() == ([], [])
+
+
+def test_a_failed_shared_build_fails_its_scenarios_at_once_and_is_not_built_again(lab: Lab, tmp_path: Path) -> None:
+    lab.set_faults("build-fails")
+    try:
+        run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), "--tags=@smoke")
+    finally:
+        lab.set_faults()
+    created, removed, not_removed = map(int, CREATED.search(run.output).groups())
+    assert (created, removed, not_removed) == (3, 3, 0), run.output[-2000:]  # shared + stop/start + delete
+    needing = [name for name, scenario in run.scenarios().items() if scenario["status"] == "failed"]
+    assert len(needing) == 10  # every smoke scenario but the two identity checks
+    assert all("the start build #1 failed" in run.failure(name) for name in needing)
+    assert lab.wait_until_clean() == ([], [])
+
+
+def test_a_scenario_run_alone_builds_only_what_it_needs(healthy_lab: Lab, tmp_path: Path) -> None:
+    feature = ROOT / "features" / "workspace_shell.feature"
+    line = next(n for n, text in enumerate(feature.read_text().splitlines(), 1) if "toolchain is installed" in text)
+    env = healthy_lab.suite_env(**FAST_TIMEOUTS)
+    run = run_suite(tmp_path, env, f"{feature}:{line}", features=False)
+    assert run.returncode == 0, run.output[-2000:]
+    assert run.statuses() == {"The toolchain is installed (§1.1 check 3)": "passed"}
+    assert CREATED.search(run.output).groups() == ("1", "1", "0")

@@ -1,0 +1,142 @@
+"""The run's workspace plan: which workspaces the selected scenarios need, built at once in the background.
+
+A live build takes minutes, so the run knows before its first scenario what it needs: one shared workspace
+per template for every scenario that only reads (its app, its checkout, its tools, its auto-stop), and a
+workspace of its own for each scenario that changes one (stop and start, delete). All of them are created
+right after preflight, at most `max_parallel_builds` builds at a time (Coder's built-in provisioner runs
+3 by default; more would only queue), and each then goes on to agent readiness and app health by itself.
+Scenarios wait for the stage they need. A failed build fails every scenario that needs that workspace at
+once, with the platform's message, and is never built again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from workspace_spec.coder import Workspace
+from workspace_spec.errors import PlatformFailure
+from workspace_spec.workspaces import Workspaces
+
+log = logging.getLogger(__name__)
+# How long a stopping run waits for a create already sent, so that it enters the cleanup ledger.
+CREATE_SETTLE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Need:
+    """A workspace a scenario needs: the template's shared one, or one of its own (`owner` names it)."""
+
+    template: str
+    owner: str = ""  # the scenario that changes it; '' for the template's shared, read-only workspace
+
+    @property
+    def key(self) -> str:
+        return f"{self.template}#{self.owner}" if self.owner else self.template
+
+
+@dataclass
+class Planned:
+    """One planned workspace and the stages it reaches: created, built, agent ready, usable (app healthy)."""
+
+    need: Need
+    created: Future[Workspace] = field(default_factory=Future)
+    built: Future[Workspace] = field(default_factory=Future)
+    ready: Future[Workspace] = field(default_factory=Future)
+    usable: Future[Workspace] = field(default_factory=Future)
+
+    def stages(self) -> tuple[Future[Workspace], ...]:
+        return self.created, self.built, self.ready, self.usable
+
+
+class PlanStopped(Exception):
+    """The run is ending (a signal, or its end): no workspace is created any more."""
+
+
+class Plan:
+    def __init__(self, workspaces: Workspaces, max_parallel_builds: int) -> None:
+        self.workspaces = workspaces
+        self.planned: dict[str, Planned] = {}
+        self._builds = threading.Semaphore(max_parallel_builds)
+        self._stopping = threading.Event()
+        self._creating = 0
+        self._lock = threading.Condition()
+        self._threads: list[threading.Thread] = []
+
+    def start(self, needs: list[Need]) -> None:
+        """Begin every needed workspace in the background (shared ones first: most scenarios need them)."""
+        for need in needs:
+            self.planned.setdefault(need.key, Planned(need))
+        for planned in sorted(self.planned.values(), key=lambda p: bool(p.need.owner)):
+            thread = threading.Thread(target=self._bring_up, args=(planned,), name=planned.need.key, daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def get(self, need: Need) -> Planned:
+        planned = self.planned.get(need.key)
+        if planned is None:
+            raise LookupError(f"no workspace was planned for {need.key}: the plan misses a step that needs one")
+        return planned
+
+    # -- what scenarios wait for ----------------------------------------------------------------
+    def created(self, need: Need) -> Workspace:
+        return _result(self.get(need).created)
+
+    def built(self, need: Need) -> Workspace:
+        return _result(self.get(need).built)
+
+    def ready(self, need: Need) -> Workspace:
+        return _result(self.get(need).ready)
+
+    def usable(self, need: Need) -> Workspace:
+        return _result(self.get(need).usable)
+
+    def stop(self) -> None:
+        """No new creates; wait for those already sent, so they are in the ledger before cleanup."""
+        self._stopping.set()
+        with self._lock:
+            self._lock.wait_for(lambda: self._creating == 0, timeout=CREATE_SETTLE_SECONDS)
+
+    # -- background -----------------------------------------------------------------------------
+    def _bring_up(self, planned: Planned) -> None:
+        try:
+            with self._builds:  # a provisioner is busy until the build ends
+                workspace = self._create(planned)
+                planned.created.set_result(workspace)
+                workspace = self._stage(self.workspaces.build_finished, workspace)
+                planned.built.set_result(workspace)
+            workspace = self._stage(self.workspaces.agent_ready, workspace)
+            planned.ready.set_result(workspace)
+            planned.usable.set_result(self._stage(self.workspaces.app_healthy, workspace))
+        except BaseException as error:  # noqa: BLE001 - the scenarios that wait for it report it
+            for stage in planned.stages():
+                if not stage.done():
+                    stage.set_exception(error)
+
+    def _create(self, planned: Planned) -> Workspace:
+        with self._lock:
+            if self._stopping.is_set():
+                raise PlanStopped("the run is ending: the workspace was not created")
+            self._creating += 1
+        try:
+            return self.workspaces.create(scope="run", template_name=planned.need.template)
+        finally:
+            with self._lock:
+                self._creating -= 1
+                self._lock.notify_all()
+
+    def _stage(self, wait: Callable[[Workspace], Workspace], workspace: Workspace) -> Workspace:
+        if self._stopping.is_set():
+            raise PlanStopped(f"the run is ending: {workspace.name} is no longer waited for")
+        return wait(workspace)
+
+
+def _result(stage: Future[Workspace]) -> Workspace:
+    """The stage's workspace; its failure raised afresh for each scenario that waits for it."""
+    try:
+        return stage.result()
+    except PlatformFailure as error:
+        raise type(error)(str(error)) from None
