@@ -68,6 +68,7 @@ def before_all(context: Context) -> None:
     if allure_dir := reports.allure_results_dir(context.config):
         reports.start_fresh(allure_dir)
         reports.write_allure_environment(allure_dir, reports.run_properties(world))
+    reports.start_fresh(reports.diagnostics_root(context.config))
     selected = _selected_scenarios(context.config)
     print(world.preflight(needs_cluster=_needs_cluster(selected)), flush=True)
     if any("e2e" in scenario.effective_tags for scenario in selected) and (problem := world.settings.e2e_problem()):

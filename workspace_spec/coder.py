@@ -304,6 +304,15 @@ class CoderClient:
     def workspace(self, workspace_id: str) -> Workspace:
         return Workspace.from_json(self._get(f"/api/v2/workspaces/{workspace_id}"))
 
+    def workspace_named(self, name: str) -> Workspace | None:
+        """The token owner's live workspace of exactly that name, or None."""
+        try:
+            return Workspace.from_json(self._get(f"/api/v2/users/me/workspace/{quote(name, safe='')}"))
+        except CoderError as error:
+            if error.status == 404:
+                return None
+            raise
+
     def workspaces(self, query: str) -> list[Workspace]:
         data = self._get("/api/v2/workspaces", params={"q": query})
         return [Workspace.from_json(item) for item in data["workspaces"]]

@@ -105,11 +105,13 @@ def propose(world: World, workspace: Workspace, shell: WorkspaceShell, directory
         raise WorkflowFailure(f"cannot commit the change in the workspace: {committed.summary()}")
     commit = gitwork.head(shell, directory)
     prs = world.pull_requests
+    # In the ledger before the push: a push or a pull request whose answer is lost is still found by the
+    # branch's name (removing the branch closes its pull requests first).
+    ledger.register("branch", f"{settings.e2e_repo}:{branch}", "scenario", lambda: prs.remove_branch(branch))
     with credentials(world, shell) as creds:
         pushed = gitwork.push(shell, creds, directory, branch)
         if not pushed.ok:
             raise WorkflowFailure(f"git push of {branch} to {settings.e2e_repo} was rejected: {pushed.summary()}")
-        ledger.register("branch", f"{settings.e2e_repo}:{branch}", "scenario", lambda: prs.delete_branch(branch))
         pull = {
             "head": branch,
             "base": prs.default_branch(),

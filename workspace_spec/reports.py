@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,14 +31,19 @@ def allure_results_dir(config: Any) -> Path | None:
     return None
 
 
-def diagnostics_dir(config: Any, feature: str, scenario: str) -> Path:
-    """reports/diagnostics/<feature>--<scenario>/, beside the other reports."""
+def diagnostics_root(config: Any) -> Path:
+    """reports/diagnostics/, beside the other reports."""
     anchor = allure_results_dir(config) or junit_dir(config) or Path("reports/junit")
+    return anchor.parent / "diagnostics"
+
+
+def diagnostics_dir(config: Any, feature: str, scenario: str) -> Path:
+    """reports/diagnostics/<feature>--<scenario>/."""
 
     def slug(text: str) -> str:
         return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
 
-    return anchor.parent / "diagnostics" / f"{slug(feature)}--{slug(scenario)}"
+    return diagnostics_root(config) / f"{slug(feature)}--{slug(scenario)}"
 
 
 def junit_dir(config: Any) -> Path | None:
@@ -45,11 +51,13 @@ def junit_dir(config: Any) -> Path | None:
 
 
 def start_fresh(directory: Path) -> None:
-    """Empty a results directory: allure-behave and behave's JUnit only ever add files, so without this
-    a report would mix this run with every earlier one. Runs before any result is written."""
+    """Empty a results directory: allure-behave, behave's JUnit and the diagnostics only ever add files, so
+    without this a report would mix this run with every earlier one. Runs before any result is written."""
     if directory.is_dir():
         for path in directory.iterdir():
-            if path.is_file():
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
                 path.unlink()
 
 

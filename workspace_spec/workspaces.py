@@ -34,12 +34,15 @@ class Workspaces:
         return self.coder.template(self.settings.organization, name or self.settings.template)
 
     def create(self, scope: str, ttl_ms: int | None = None, template_name: str | None = None) -> Workspace:
-        """Create a workspace; it is in the ledger before this returns (Coder answered 201)."""
+        """Create a workspace. Its name enters the ledger before the request: an answer that is lost (a
+        timeout, a 502 after the create, a body that cannot be read, a signal) may hide a workspace that
+        Coder did create, which cleanup then finds by name and removes."""
         template = self.template(template_name)
-        workspace = self.coder.create_workspace(template.id, self.namer.workspace(), ttl_ms=ttl_ms)
-        self._entries[workspace.id] = self.ledger.register(
-            "workspace", workspace.name, scope, lambda: self.remove(workspace.id)
-        )
+        name = self.namer.workspace()
+        entry = self.ledger.register("workspace", name, scope, lambda: self.remove_named(name))
+        workspace = self.coder.create_workspace(template.id, name, ttl_ms=ttl_ms)
+        entry.remove = lambda: self.remove(workspace.id)
+        self._entries[workspace.id] = entry
         return workspace
 
     # -- waits ----------------------------------------------------------------------------------
@@ -95,6 +98,12 @@ class Workspaces:
         return False, f"200, status {workspace.status}"
 
     # -- cleanup --------------------------------------------------------------------------------
+    def remove_named(self, name: str) -> None:
+        """Remove the owner's workspace of that name, if Coder has one (a create whose answer was lost)."""
+        found = self.coder.workspace_named(name)
+        if found is not None:
+            self.remove(found.id)
+
     def remove(self, workspace_id: str) -> None:
         """Delete idempotently (404/410 count as done) and verify, within a fresh cleanup deadline."""
         deadline = time.monotonic() + self.settings.cleanup_timeout
