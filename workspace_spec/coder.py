@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 from httpx_sse import connect_sse
-from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import RetryCallState, retry, retry_if_exception, stop_after_attempt, wait_exponential
 
+from workspace_spec.errors import PlatformFailure
 from workspace_spec.secrets import scrub
+
+T = TypeVar("T")
 
 BUILD_VERSION_HEADER = "X-Coder-Build-Version"
 SESSION_HEADER = "Coder-Session-Token"
@@ -23,8 +27,9 @@ TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 NOT_ACTED_ON = frozenset({429, 503})
 
 
-class CoderError(Exception):
-    """Coder answered with an error; carries its status, message, detail and validations."""
+class CoderError(PlatformFailure):
+    """Coder answered with an error; carries its status, message, detail and validations. Where no caller
+    expects it, it is the platform's failure: reported with its message, without a traceback."""
 
     def __init__(
         self, status: int, method: str, path: str, message: str, detail: str = "", validations: list | None = None
@@ -35,6 +40,7 @@ class CoderError(Exception):
         self.message = message
         self.detail = detail
         self.validations = validations or []
+        self.retry_after: float | None = None
         text = f"Coder answered {status} to {method} {path}: {message}"
         if detail:
             text += f" ({detail})"
@@ -45,6 +51,35 @@ class CoderError(Exception):
 
 class NotCoderError(Exception):
     """CODER_URL answered, but not as a Coder deployment does."""
+
+
+class CoderUnreachable(PlatformFailure):
+    """No answer from Coder: the connection failed, or the answer did not come in time."""
+
+    def __init__(self, method: str, path: str, error: httpx.TransportError) -> None:
+        self.error = error
+        # Only a request that never got through may be sent again blindly.
+        self.sent = not isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+        super().__init__(f"no answer from Coder to {method} {path}: {type(error).__name__}")
+
+
+class BadAnswer(PlatformFailure):
+    """Coder answered, but not what its API promises (not JSON, a field missing or of another type)."""
+
+
+def excerpt(text: str, limit: int = 120) -> str:
+    return repr(scrub(" ".join(text.split()))[:limit])
+
+
+def parsed(method: str, path: str, data: Any, make: Callable[[Any], T]) -> T:
+    """`make(data)`; an answer not shaped as the API promises is the platform's failure, named."""
+    try:
+        return make(data)
+    except (KeyError, TypeError, AttributeError, ValueError) as error:
+        detail = f"missing {error}" if isinstance(error, KeyError) else f"{type(error).__name__}: {error}"
+        raise BadAnswer(
+            f"Coder's answer to {method} {path} is not what its API promises ({detail}): {excerpt(json.dumps(data))}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -175,24 +210,38 @@ class Template:
 
 
 def _is_transient(error: BaseException) -> bool:
+    """What a read may simply be asked again after: a brief error status, a lost connection, a timeout."""
     if isinstance(error, CoderError):
         return error.status in TRANSIENT_STATUSES
-    return isinstance(error, (httpx.ConnectError, httpx.RemoteProtocolError))
+    return isinstance(error, CoderUnreachable)
 
 
 def _was_not_acted_on(error: BaseException) -> bool:
+    """What a write may be sent again after: Coder said it did not act, or the request never got there."""
     if isinstance(error, CoderError):
         return error.status in NOT_ACTED_ON
-    return isinstance(error, httpx.ConnectError)  # never reached the server
+    return isinstance(error, CoderUnreachable) and not error.sent
+
+
+# Coder's rate limiter says when to come back (Retry-After: the rest of its minute); the suite waits as
+# asked, up to this, and says so once.
+RETRY_AFTER_LIMIT = 10.0
+_said: set[str] = set()
+
+
+def _wait(state: RetryCallState) -> float:
+    error = state.outcome.exception() if state.outcome else None
+    if isinstance(error, CoderError) and error.retry_after is not None:
+        pause = min(error.retry_after, RETRY_AFTER_LIMIT)
+        if "429" not in _said:
+            _said.add("429")
+            print(f"Coder rate-limits the suite (429): waiting {pause:.0f} s as it asks", file=sys.stderr, flush=True)
+        return pause
+    return wait_exponential(multiplier=0.25, max=2)(state)
 
 
 def _bounded(condition: Callable[[BaseException], bool]) -> Any:
-    return retry(
-        retry=retry_if_exception(condition),
-        stop=stop_after_attempt(4),
-        wait=wait_exponential(multiplier=0.25, max=2),
-        reraise=True,
-    )
+    return retry(retry=retry_if_exception(condition), stop=stop_after_attempt(4), wait=_wait, reraise=True)
 
 
 # Reads are repeated on any transient answer; writes only when Coder said it did not act on them.
@@ -220,10 +269,24 @@ class CoderClient:
 
     # -- plumbing -------------------------------------------------------------------------------
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        response = self._http.request(method, path, **kwargs)
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as error:
+            raise CoderUnreachable(method, path.split("?")[0], error) from None
         if response.status_code >= 400:
             raise self._error(method, path, response)
         return response
+
+    @staticmethod
+    def _json(method: str, path: str, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            kind = response.headers.get("content-type", "no content type")
+            raise BadAnswer(
+                f"Coder answered {response.status_code} to {method} {path.split('?')[0]} with a body that is not "
+                f"JSON ({kind}): {excerpt(response.text)}"
+            ) from None
 
     @staticmethod
     def _error(method: str, path: str, response: httpx.Response) -> CoderError:
@@ -233,18 +296,22 @@ class CoderClient:
             body = {"message": response.text.strip()[:200] or response.reason_phrase}
         if not isinstance(body, dict):
             body = {"message": str(body)[:200]}
-        return CoderError(
+        validations = body.get("validations")
+        error = CoderError(
             response.status_code,
             method,
             path.split("?")[0],
-            body.get("message", ""),
-            body.get("detail", ""),
-            body.get("validations"),
+            str(body.get("message", "")),
+            str(body.get("detail", "") or ""),
+            [item for item in validations if isinstance(item, dict)] if isinstance(validations, list) else None,
         )
+        retry_after = response.headers.get("retry-after", "")
+        error.retry_after = float(retry_after) if retry_after.isdigit() else None
+        return error
 
     @_retry_reads
     def _get(self, path: str, **kwargs: Any) -> Any:
-        return self._request("GET", path, **kwargs).json()
+        return self._json("GET", path, self._request("GET", path, **kwargs))
 
     @_retry_reads
     def _get_anonymously(self, path: str) -> httpx.Response:
@@ -256,7 +323,7 @@ class CoderClient:
 
     @_retry_writes
     def _post(self, path: str, body: dict[str, Any]) -> Any:
-        return self._request("POST", path, json=body).json()
+        return self._json("POST", path, self._request("POST", path, json=body))
 
     # -- deployment -----------------------------------------------------------------------------
     def build_info(self) -> dict[str, Any]:
@@ -292,22 +359,25 @@ class CoderClient:
 
     # -- templates and workspaces ---------------------------------------------------------------
     def template(self, organization: str, name: str) -> Template:
-        org, tpl = quote(organization, safe=""), quote(name, safe="")
-        return Template.from_json(self._get(f"/api/v2/organizations/{org}/templates/{tpl}"))
+        path = f"/api/v2/organizations/{quote(organization, safe='')}/templates/{quote(name, safe='')}"
+        return parsed("GET", path, self._get(path), Template.from_json)
 
     def create_workspace(self, template_id: str, name: str, ttl_ms: int | None = None) -> Workspace:
         body: dict[str, Any] = {"template_id": template_id, "name": name}
         if ttl_ms is not None:
             body["ttl_ms"] = ttl_ms
-        return Workspace.from_json(self._post("/api/v2/users/me/workspaces", body))
+        path = "/api/v2/users/me/workspaces"
+        return parsed("POST", path, self._post(path, body), Workspace.from_json)
 
     def workspace(self, workspace_id: str) -> Workspace:
-        return Workspace.from_json(self._get(f"/api/v2/workspaces/{workspace_id}"))
+        path = f"/api/v2/workspaces/{workspace_id}"
+        return parsed("GET", path, self._get(path), Workspace.from_json)
 
     def workspace_named(self, name: str) -> Workspace | None:
         """The token owner's live workspace of exactly that name, or None."""
         try:
-            return Workspace.from_json(self._get(f"/api/v2/users/me/workspace/{quote(name, safe='')}"))
+            path = f"/api/v2/users/me/workspace/{quote(name, safe='')}"
+            return parsed("GET", path, self._get(path), Workspace.from_json)
         except CoderError as error:
             if error.status == 404:
                 return None
@@ -315,7 +385,9 @@ class CoderClient:
 
     def workspaces(self, query: str) -> list[Workspace]:
         data = self._get("/api/v2/workspaces", params={"q": query})
-        return [Workspace.from_json(item) for item in data["workspaces"]]
+        return parsed(
+            "GET", "/api/v2/workspaces", data, lambda d: [Workspace.from_json(item) for item in d["workspaces"]]
+        )
 
     def start_build(self, workspace_id: str, transition: str, orphan: bool = False) -> dict[str, Any]:
         body: dict[str, Any] = {"transition": transition} | ({"orphan": True} if orphan else {})
@@ -347,12 +419,18 @@ class CoderClient:
 
     @staticmethod
     def _workspace_events(events: Iterator[Any]) -> Iterator[Workspace]:
+        path = "GET /api/v2/workspaces/{id}/watch"
         for event in events:
+            try:
+                data = json.loads(event.data or "{}") if event.event in ("data", "error") else None
+            except ValueError:
+                raise BadAnswer(f"the {event.event} event of {path} is not JSON: {excerpt(event.data)}") from None
             if event.event == "data":
-                yield Workspace.from_json(json.loads(event.data))
+                yield parsed("GET", "/api/v2/workspaces/{id}/watch", data, Workspace.from_json)
             elif event.event == "error":
-                detail = json.loads(event.data or "{}")
-                raise CoderError(500, "GET", "watch", detail.get("message", "watch error"), detail.get("detail", ""))
+                body = data if isinstance(data, dict) else {}
+                message, detail = str(body.get("message", "watch error")), str(body.get("detail", ""))
+                raise CoderError(500, "GET", "/api/v2/workspaces/{id}/watch", message, detail)
 
     # -- apps -----------------------------------------------------------------------------------
     def app_path(self, workspace: Workspace, agent: Agent, slug: str) -> str:
