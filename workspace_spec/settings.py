@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     app_timeout: float = Field(default=120.0, gt=0)
     request_timeout: float = Field(default=10.0, gt=0)
     cleanup_timeout: float = Field(default=300.0, gt=0)
+    progress_interval: float = Field(default=15.0, ge=0)  # a wait says what it awaits this often; 0: never
 
     # The embedded lab (used only when coder_url is not set).
     lab_faults: Annotated[list[str], NoDecode] = []
