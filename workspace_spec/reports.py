@@ -31,10 +31,15 @@ def allure_results_dir(config: Any) -> Path | None:
     return None
 
 
+def reports_dir(config: Any) -> Path:
+    """reports/: where the Allure results and JUnit files go (the parent of the first configured)."""
+    anchor = allure_results_dir(config) or junit_dir(config) or Path("reports/junit")
+    return anchor.parent
+
+
 def diagnostics_root(config: Any) -> Path:
     """reports/diagnostics/, beside the other reports."""
-    anchor = allure_results_dir(config) or junit_dir(config) or Path("reports/junit")
-    return anchor.parent / "diagnostics"
+    return reports_dir(config) / "diagnostics"
 
 
 def diagnostics_dir(config: Any, feature: str, scenario: str) -> Path:
@@ -44,6 +49,11 @@ def diagnostics_dir(config: Any, feature: str, scenario: str) -> Path:
         return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
 
     return diagnostics_root(config) / f"{slug(feature)}--{slug(scenario)}"
+
+
+def timings_path(config: Any) -> Path:
+    """reports/timings.json, beside the other reports: how long each workspace's phases took."""
+    return reports_dir(config) / "timings.json"
 
 
 def junit_dir(config: Any) -> Path | None:

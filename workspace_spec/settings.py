@@ -88,6 +88,7 @@ class Settings(BaseSettings):
     cleanup_timeout: float = Field(default=300.0, gt=0)
     # Builds the run starts at once; Coder's built-in provisioner daemons (CODER_PROVISIONER_DAEMONS) are 3.
     max_parallel_builds: int = Field(default=3, ge=1)
+    progress_interval: float = Field(default=15.0, ge=0)  # a wait says what it awaits this often; 0: never
 
     # The embedded lab (used only when coder_url is not set).
     lab_faults: Annotated[list[str], NoDecode] = []

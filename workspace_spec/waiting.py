@@ -3,17 +3,29 @@
 Each wait follows the workspace's /watch event stream and falls back to polling when the stream is
 silent or broken (peers learned that streams miss changes). Every wait has a deadline, and ends at once
 on a terminal state: a failed build is a verdict, not a reason to keep waiting.
+
+A live wait is not silent: while it lasts longer than the progress interval it writes one plain line per
+interval to stderr, naming the workspace, what is awaited and the platform's last state (`Progress`).
 """
 
 from __future__ import annotations
 
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TextIO
 
 import httpx
 
 from workspace_spec.coder import CoderClient, CoderError, Workspace
 from workspace_spec.errors import PlatformFailure
+from workspace_spec.secrets import scrub
+
+if TYPE_CHECKING:
+    from workspace_spec.settings import Settings
 
 # A stream that says nothing for this long is checked by one poll and then reopened.
 STREAM_SILENCE_SECONDS = 5.0
@@ -27,6 +39,70 @@ FAILED_LIFECYCLE = {
     "shutdown_timeout": "its shutdown scripts timed out",
     "shutdown_error": "a shutdown script exited with an error",
 }
+
+
+DEFAULT_PROGRESS_INTERVAL = 15.0
+_WRITE_LOCK = threading.Lock()  # waits may run in parallel threads: one whole line at a time
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How a wait reports that it is still waiting: every `interval` seconds (0: never), one line on
+    `stream`. No stream means the process's real stderr (`sys.__stderr__`), which behave's output capture
+    does not swallow. Lines are plain text, flushed at once (no TTY needed), scrubbed of secrets."""
+
+    interval: float = DEFAULT_PROGRESS_INTERVAL
+    stream: TextIO | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, stream: TextIO | None = None) -> Progress:
+        return cls(settings.progress_interval, stream)
+
+    @contextmanager
+    def reporting(self, what: str, subject: Callable[[], tuple[str, Workspace | None]]) -> Iterator[None]:
+        """While the block runs, write a line per interval; `subject` gives the name and the last state."""
+        if self.interval <= 0:
+            yield
+            return
+        started = time.monotonic()
+        done = threading.Event()
+
+        def report() -> None:
+            while not done.wait(self.interval):
+                name, last = subject()
+                self.write(progress_line(time.monotonic() - started, name, what, last))
+
+        reporter = threading.Thread(target=report, name=f"progress: {what}", daemon=True)
+        reporter.start()
+        try:
+            yield
+        finally:
+            done.set()
+            reporter.join()
+
+    def write(self, line: str) -> None:
+        stream = self.stream or sys.__stderr__ or sys.stderr
+        with _WRITE_LOCK:
+            stream.write(scrub(line) + "\n")
+            stream.flush()
+
+
+_default_progress = Progress()
+
+
+def set_default_progress(progress: Progress) -> None:
+    """The progress every wait uses when its caller passes none; set once from the run's settings."""
+    global _default_progress
+    _default_progress = progress
+
+
+def default_progress() -> Progress:
+    return _default_progress
+
+
+def progress_line(elapsed: float, name: str, what: str, last: Workspace | None) -> str:
+    """`waiting 45s for spec-x-1: workspace build (build #1 start, job running)`."""
+    return f"waiting {elapsed:.0f}s for {name}: {what} ({state(last)})"
 
 
 class WaitFailed(PlatformFailure):
@@ -65,21 +141,31 @@ def wait_until(
     done: Callable[[Workspace], bool],
     failed: Callable[[Workspace], str | None],
     timeout: float,
+    progress: Progress | None = None,
 ) -> Workspace:
-    """Wait until `done`; stop early with WaitFailed when `failed` names a reason."""
+    """Wait until `done`; stop early with WaitFailed when `failed` names a reason. While it waits longer
+    than the progress interval, it says so (`progress`, by default the one set by set_default_progress)."""
     deadline = time.monotonic() + timeout
     last: Workspace | None = None
-    for workspace in observe(client, workspace_id, deadline):
-        last = workspace
-        if reason := failed(workspace):
-            raise WaitFailed(f"{what} of workspace {workspace.name}: {reason}")
-        if done(workspace):
-            return workspace
+
+    def subject() -> tuple[str, Workspace | None]:
+        seen = last
+        return (seen.name if seen else workspace_id), seen
+
+    with (progress or _default_progress).reporting(what, subject):
+        for workspace in observe(client, workspace_id, deadline):
+            last = workspace
+            if reason := failed(workspace):
+                raise WaitFailed(f"{what} of workspace {workspace.name}: {reason}")
+            if done(workspace):
+                return workspace
     name = f" of workspace {last.name}" if last else ""
     raise WaitTimedOut(f"{what}{name}: not reached within {timeout:.0f} s; last seen: {describe(last)}")
 
 
-def wait_for_build(client: CoderClient, workspace_id: str, build_id: str, timeout: float) -> Workspace | None:
+def wait_for_build(
+    client: CoderClient, workspace_id: str, build_id: str, timeout: float, progress: Progress | None = None
+) -> Workspace | None:
     """Wait for one build to succeed. A delete build's success returns None (Coder answers 410)."""
 
     def this_build(workspace: Workspace) -> bool:
@@ -103,6 +189,7 @@ def wait_for_build(client: CoderClient, workspace_id: str, build_id: str, timeou
             done=lambda ws: this_build(ws) and ws.job_status == "succeeded",
             failed=failed,
             timeout=timeout,
+            progress=progress,
         )
     except CoderError as error:
         if error.status == 410:
@@ -125,7 +212,12 @@ def agent_problem(workspace: Workspace, slug: str, agent_name: str = "") -> str 
 
 
 def wait_for_agent_ready(
-    client: CoderClient, workspace_id: str, slug: str, timeout: float, agent_name: str = ""
+    client: CoderClient,
+    workspace_id: str,
+    slug: str,
+    timeout: float,
+    agent_name: str = "",
+    progress: Progress | None = None,
 ) -> Workspace:
     """Every agent ready and connected, the IDE's among them."""
 
@@ -133,13 +225,19 @@ def wait_for_agent_ready(
         agent = workspace.ide_agent(slug, agent_name)
         return agent is not None and all(each.usable for each in workspace.agents)
 
-    return wait_until(
-        client, workspace_id, "workspace agent readiness", done, lambda ws: agent_problem(ws, slug, agent_name), timeout
-    )
+    def failed(workspace: Workspace) -> str | None:
+        return agent_problem(workspace, slug, agent_name)
+
+    return wait_until(client, workspace_id, "workspace agent readiness", done, failed, timeout, progress)
 
 
 def wait_for_app_healthy(
-    client: CoderClient, workspace_id: str, slug: str, timeout: float, agent_name: str = ""
+    client: CoderClient,
+    workspace_id: str,
+    slug: str,
+    timeout: float,
+    agent_name: str = "",
+    progress: Progress | None = None,
 ) -> Workspace:
     def failed(workspace: Workspace) -> str | None:
         if problem := agent_problem(workspace, slug, agent_name):
@@ -153,7 +251,7 @@ def wait_for_app_healthy(
         app = workspace.app(slug, agent_name)
         return app is not None and app.health == "healthy"
 
-    return wait_until(client, workspace_id, f"{slug} app health", done, failed, timeout)
+    return wait_until(client, workspace_id, f"{slug} app health", done, failed, timeout, progress)
 
 
 def build_failure(client: CoderClient, workspace: Workspace) -> str:
@@ -175,7 +273,18 @@ def describe(workspace: Workspace | None) -> str:
     if workspace is None:
         return "nothing (the workspace was never read)"
     build = f"build #{workspace.build_number} {workspace.transition}, job {workspace.job_status}"
-    text = f"workspace {workspace.status} ({build})"
+    return f"workspace {workspace.status} ({build})" + _agents(workspace)
+
+
+def state(workspace: Workspace | None) -> str:
+    """The platform's last state in brief, for progress lines: `build #1 start, job running; agent ...`."""
+    if workspace is None:
+        return "not read yet"
+    return f"build #{workspace.build_number} {workspace.transition}, job {workspace.job_status}" + _agents(workspace)
+
+
+def _agents(workspace: Workspace) -> str:
+    text = ""
     for agent in workspace.agents:
         apps = ", ".join(f"{app.slug} {app.health}" for app in agent.apps)
         text += f"; agent {agent.name} {agent.status}/{agent.lifecycle_state}" + (f"; apps: {apps}" if apps else "")
