@@ -14,6 +14,7 @@ from pathlib import Path
 from types import FrameType
 
 import allure
+from allure_commons.types import AttachmentType
 from behave.configuration import Configuration
 from behave.model import Scenario
 from behave.runner import Context
@@ -25,7 +26,10 @@ from workspace_spec.plan import Need
 from workspace_spec.settings import Settings
 from workspace_spec.state import RunState, ScenarioState
 from workspace_spec.target import select_target
+from workspace_spec.waiting import Progress, set_default_progress
 from workspace_spec.world import World
+
+TEXT = AttachmentType.TEXT
 
 
 class _Interrupts:
@@ -51,6 +55,7 @@ def before_all(context: Context) -> None:
     for secret in target.settings.secrets():
         secrets.REDACTOR.add(secret)
     world = context.world = World(target)
+    set_default_progress(Progress.from_settings(world.settings))  # long waits say what they wait for
     interrupts = context.interrupts = _Interrupts(world.ledger)
     signal.signal(signal.SIGINT, interrupts)
     signal.signal(signal.SIGTERM, interrupts)
@@ -139,6 +144,8 @@ def before_scenario(context: Context, scenario: Scenario) -> None:
 def after_scenario(context: Context, scenario: Scenario) -> None:
     # Runs before the scenario's cleanups: the workspace is still there to be examined, and what is
     # kept here is not removed by them.
+    if context.state.workspace is not None:
+        allure.attach(context.world.timings.allure_text(), name="workspace timings", attachment_type=TEXT)
     if not scenario.status.has_failed():
         return
     if not context.interrupts.received:  # after Ctrl-C/SIGTERM, cleaning up comes before evidence
@@ -167,6 +174,11 @@ class NothingChecked(Exception):
 def after_all(context: Context) -> None:
     if not hasattr(context, "world"):
         return  # before_all failed and said why
+    world = context.world
+    if world.timings.to_json()["workspaces"]:
+        world.timings.write(reports.timings_path(context.config), reports.run_properties(world))
+        for line in world.timings.summary_lines():
+            print(line, flush=True)
     if junit := reports.junit_dir(context.config):
         reports.add_junit_properties(junit, reports.run_properties(context.world))
     if not context.run_state.scenarios_run:

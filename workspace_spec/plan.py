@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from workspace_spec.coder import Workspace
 from workspace_spec.errors import PlatformFailure
+from workspace_spec.timings import Timings
 from workspace_spec.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
@@ -57,8 +59,9 @@ class PlanStopped(Exception):
 
 
 class Plan:
-    def __init__(self, workspaces: Workspaces, max_parallel_builds: int) -> None:
+    def __init__(self, workspaces: Workspaces, max_parallel_builds: int, timings: Timings | None = None) -> None:
         self.workspaces = workspaces
+        self.timings = timings or Timings()
         self.planned: dict[str, Planned] = {}
         self._builds = threading.Semaphore(max_parallel_builds)
         self._stopping = threading.Event()
@@ -102,15 +105,26 @@ class Plan:
 
     # -- background -----------------------------------------------------------------------------
     def _bring_up(self, planned: Planned) -> None:
+        template = planned.need.template
         try:
             with self._builds:  # a provisioner is busy until the build ends
+                started = time.monotonic()
                 workspace = self._create(planned)
                 planned.created.set_result(workspace)
+
+                def mark(phase: str) -> None:
+                    self.timings.mark(workspace.name, template, phase, time.monotonic() - started)
+
                 workspace = self._stage(self.workspaces.build_finished, workspace)
+                mark("build")
                 planned.built.set_result(workspace)
             workspace = self._stage(self.workspaces.agent_ready, workspace)
+            mark("agent")
             planned.ready.set_result(workspace)
-            planned.usable.set_result(self._stage(self.workspaces.app_healthy, workspace))
+            workspace = self._stage(self.workspaces.app_healthy, workspace)
+            mark("app")
+            mark("usable")
+            planned.usable.set_result(workspace)
         except BaseException as error:  # noqa: BLE001 - the scenarios that wait for it report it
             for stage in planned.stages():
                 if not stage.done():

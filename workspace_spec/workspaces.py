@@ -9,6 +9,7 @@ from workspace_spec.cleanup import Entry, Ledger
 from workspace_spec.coder import CoderClient, CoderError, Template, Workspace
 from workspace_spec.naming import Namer
 from workspace_spec.settings import Settings
+from workspace_spec.timings import Timings
 from workspace_spec.waiting import (
     WaitFailed,
     wait_for_agent_ready,
@@ -23,11 +24,14 @@ DELETE_ATTEMPTS = 3
 class Workspaces:
     """Creates workspaces from the configured template and guarantees their removal through the ledger."""
 
-    def __init__(self, coder: CoderClient, settings: Settings, ledger: Ledger, namer: Namer) -> None:
+    def __init__(
+        self, coder: CoderClient, settings: Settings, ledger: Ledger, namer: Namer, timings: Timings | None = None
+    ) -> None:
         self.coder = coder
         self.settings = settings
         self.ledger = ledger
         self.namer = namer
+        self.timings = timings or Timings()
         self._entries: dict[str, Entry] = {}
 
     def template(self, name: str | None = None) -> Template:
@@ -73,19 +77,22 @@ class Workspaces:
         return wait_for_build(self.coder, workspace.id, build["id"], self.settings.build_timeout)
 
     def stop(self, workspace: Workspace) -> Workspace:
-        stopped = self.transition(workspace, "stop")
+        with self.timings.timed(workspace.name, workspace.template_name, "stop"):
+            stopped = self.transition(workspace, "stop")
         assert stopped is not None
         return stopped
 
     def start(self, workspace: Workspace) -> Workspace:
-        started = self.transition(workspace, "start")
-        assert started is not None
-        return self.usable(started)
+        with self.timings.timed(workspace.name, workspace.template_name, "start"):
+            started = self.transition(workspace, "start")
+            assert started is not None
+            return self.usable(started)
 
     def delete(self, workspace: Workspace) -> None:
         """Delete as a scenario step: one attempt, its failure is the scenario's verdict. What Coder
         still serves stays in the ledger, for cleanup to remove."""
-        self.transition(workspace, "delete")
+        with self.timings.timed(workspace.name, workspace.template_name, "delete"):
+            self.transition(workspace, "delete")
         if self.is_gone(workspace.id)[0] and (entry := self._entries.pop(workspace.id, None)):
             self.ledger.forget(entry)
 

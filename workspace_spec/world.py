@@ -13,6 +13,7 @@ from workspace_spec.naming import Namer
 from workspace_spec.plan import Plan
 from workspace_spec.shell import WorkspaceShell
 from workspace_spec.target import Target
+from workspace_spec.timings import Timings
 from workspace_spec.workspaces import Workspaces
 
 # POST /api/v2/users/{user}/workspaces and the `default` organization alias arrived in v2.14.
@@ -39,8 +40,9 @@ class World:
         self.coder = CoderClient(self.settings.coder_url or "", self.settings.token, self.settings.request_timeout)
         self.ledger = Ledger()
         self.namer = Namer(self.settings.name_prefix)
-        self.workspaces = Workspaces(self.coder, self.settings, self.ledger, self.namer)
-        self.plan = Plan(self.workspaces, self.settings.max_parallel_builds)
+        self.timings = Timings()
+        self.workspaces = Workspaces(self.coder, self.settings, self.ledger, self.namer, self.timings)
+        self.plan = Plan(self.workspaces, self.settings.max_parallel_builds, self.timings)
 
     @cached_property
     def cluster(self) -> Cluster:
