@@ -177,8 +177,6 @@ def after_all(context: Context) -> None:
     world = context.world
     if world.timings.to_json()["workspaces"]:
         world.timings.write(reports.timings_path(context.config), reports.run_properties(world))
-        for line in world.timings.summary_lines():
-            print(line, flush=True)
     if junit := reports.junit_dir(context.config):
         reports.add_junit_properties(junit, reports.run_properties(context.world))
     if not context.run_state.scenarios_run:
@@ -202,5 +200,7 @@ def _scrub_reports(context: Context) -> None:
 
 
 def _final_summary(world: World) -> None:
+    for line in world.timings.summary_lines():  # one per template: how long the platform took
+        print(line, flush=True)
     summary = world.ledger.report.summary()
     print(summary, file=sys.stderr if world.ledger.report.failed else sys.stdout, flush=True)
