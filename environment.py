@@ -115,13 +115,15 @@ def scenario_key(scenario: Scenario) -> str:
     return f"{Path(scenario.filename).resolve()}:{scenario.line}"
 
 
-def _needs(scenarios: list[Scenario], settings: Settings) -> list[Need]:
-    needs = []
+def _needs(scenarios: list[Scenario], settings: Settings) -> dict[str, list[Need]]:
+    """Scenario key -> the workspaces it needs."""
+    needs: dict[str, list[Need]] = {}
     for scenario in scenarios:
+        key = scenario_key(scenario)
         for step in scenario.all_steps:
             if (wanted := WORKSPACE_STEPS.get(step.name)) is not None:
                 template, own = wanted
-                needs.append(Need(getattr(settings, template), scenario_key(scenario) if own else ""))
+                needs.setdefault(key, []).append(Need(getattr(settings, template), key if own else ""))
     return needs
 
 
@@ -134,6 +136,7 @@ def before_scenario(context: Context, scenario: Scenario) -> None:
     context.state = ScenarioState()
     context.scenario_key = scenario_key(scenario)
     context.add_cleanup(context.world.ledger.release, "scenario")
+    context.add_cleanup(context.world.plan.scenario_done, context.scenario_key)
     settings = context.world.settings
     if "extension" in scenario.effective_tags and not settings.vscode_extensions:
         scenario.skip(reason="no code-server extensions are expected (SPEC_VSCODE_EXTENSIONS is empty)")

@@ -87,6 +87,14 @@ class Ledger:
             self.report.kept.append(f"{entry.kind} {entry.name}")
             log.warning("keeping %s %s for debugging", entry.kind, entry.name)
 
+    def release_named(self, name: str) -> None:
+        """Remove one entry now (a workspace no remaining scenario needs); failures are reported at the end."""
+        with self._lock:
+            entries = [entry for entry in self._entries if entry.name == name]
+        failures: list[str] = []
+        self._remove_all(entries, failures)
+        self.report.failed.extend(failures)
+
     def release(self, scope: str | None = None) -> None:
         """Remove the scope's entries (all with None), newest first; raise if any could not be removed."""
         failures: list[str] = []
@@ -107,6 +115,8 @@ class Ledger:
     def _remove_all(self, entries: Iterable[Entry], failures: list[str]) -> None:
         for entry in entries:
             with self._lock:
+                if entry not in self._entries:
+                    continue  # removed meanwhile (a workspace retired while the run ends)
                 self._entries.remove(entry)
             try:
                 entry.remove()

@@ -45,6 +45,7 @@ class Planned:
     """One planned workspace and the stages it reaches: created, built, agent ready, usable (app healthy)."""
 
     need: Need
+    users: set[str] = field(default_factory=set)  # the scenarios that still need it
     created: Future[Workspace] = field(default_factory=Future)
     built: Future[Workspace] = field(default_factory=Future)
     ready: Future[Workspace] = field(default_factory=Future)
@@ -68,11 +69,14 @@ class Plan:
         self._creating = 0
         self._lock = threading.Condition()
         self._threads: list[threading.Thread] = []
+        self._retiring: list[threading.Thread] = []
 
-    def start(self, needs: list[Need]) -> None:
-        """Begin every needed workspace in the background (shared ones first: most scenarios need them)."""
-        for need in needs:
-            self.planned.setdefault(need.key, Planned(need))
+    def start(self, needs: dict[str, list[Need]]) -> None:
+        """Begin every workspace the scenarios (by key) need, in the background; shared ones first, since
+        most scenarios need them."""
+        for scenario, wanted in needs.items():
+            for need in wanted:
+                self.planned.setdefault(need.key, Planned(need)).users.add(scenario)
         for planned in sorted(self.planned.values(), key=lambda p: bool(p.need.owner)):
             thread = threading.Thread(target=self._bring_up, args=(planned,), name=planned.need.key, daemon=True)
             self._threads.append(thread)
@@ -97,11 +101,28 @@ class Plan:
     def usable(self, need: Need) -> Workspace:
         return _result(self.get(need).usable)
 
+    def scenario_done(self, scenario: str) -> None:
+        """Remove, in the background, each workspace that no scenario still to come needs (a live delete
+        takes minutes: it overlaps with the rest of the run instead of waiting for its end)."""
+        for planned in self.planned.values():
+            if scenario in planned.users:
+                planned.users.discard(scenario)
+                if not planned.users and planned.created.done() and not planned.created.exception():
+                    name = planned.created.result().name
+                    thread = threading.Thread(
+                        target=self.workspaces.ledger.release_named, args=(name,), name=f"retire {name}", daemon=True
+                    )
+                    self._retiring.append(thread)
+                    thread.start()
+
     def stop(self) -> None:
-        """No new creates; wait for those already sent, so they are in the ledger before cleanup."""
+        """No new creates; wait for those already sent, so they are in the ledger before cleanup, and for
+        the removals under way."""
         self._stopping.set()
         with self._lock:
             self._lock.wait_for(lambda: self._creating == 0, timeout=CREATE_SETTLE_SECONDS)
+        for thread in self._retiring:
+            thread.join()
 
     # -- background -----------------------------------------------------------------------------
     def _bring_up(self, planned: Planned) -> None:

@@ -42,7 +42,7 @@ def workspaces(healthy_lab: Lab) -> Iterator[Workspaces]:
 def test_planned_builds_overlap_and_removal_runs_in_parallel(workspaces: Workspaces, healthy_lab: Lab) -> None:
     plan = Plan(workspaces, max_parallel_builds=3)
     needs = [Need("ameide-dev"), Need("ameide-dev", "a scenario"), Need("ameide-gitops")]
-    plan.start(needs)
+    plan.start({"a scenario": needs})
     usable = [plan.usable(need) for need in needs]
     coder = workspaces.coder
     builds = [coder.builds(workspace.id)[-1]["job"] for workspace in usable]  # each one's first build
@@ -61,7 +61,7 @@ def test_planned_builds_overlap_and_removal_runs_in_parallel(workspaces: Workspa
 def test_builds_beyond_the_bound_wait_for_a_free_slot(workspaces: Workspaces, healthy_lab: Lab) -> None:
     plan = Plan(workspaces, max_parallel_builds=1)
     needs = [Need("ameide-dev"), Need("ameide-dev", "another")]
-    plan.start(needs)
+    plan.start({"another": needs})
     jobs = [workspaces.coder.builds(plan.built(need).id)[-1]["job"] for need in needs]
     spans = sorted((_time(job["created_at"]), _time(job["completed_at"])) for job in jobs)
     assert spans[0][1] <= spans[1][0], "the second build was created before the first one ended"
@@ -81,6 +81,19 @@ def test_a_failed_shared_build_fails_its_scenarios_at_once_and_is_not_built_agai
     assert len(needing) == 10  # every smoke scenario but the two identity checks
     assert all("the start build #1 failed" in run.failure(name) for name in needing)
     assert lab.wait_until_clean() == ([], [])
+
+
+def test_a_workspace_no_scenario_still_needs_is_removed_at_once(workspaces: Workspaces, healthy_lab: Lab) -> None:
+    plan = Plan(workspaces, max_parallel_builds=3)
+    shared, own = Need("ameide-dev"), Need("ameide-dev", "first")
+    plan.start({"first": [shared, own], "second": [shared]})
+    mine, theirs = plan.usable(own), plan.usable(shared)
+    plan.scenario_done("first")
+    plan.stop()  # waits for the removal under way
+    assert [w["name"] for w in healthy_lab.workspaces()] == [theirs.name], "the shared one went, or its own stayed"
+    assert f"workspace {mine.name}" in workspaces.ledger.report.removed
+    workspaces.ledger.release()
+    assert healthy_lab.wait_until_clean() == ([], [])
 
 
 def test_a_scenario_run_alone_builds_only_what_it_needs(healthy_lab: Lab, tmp_path: Path) -> None:
