@@ -12,7 +12,11 @@ brings a throwaway key and keeps no known_hosts.
 from __future__ import annotations
 
 import io
+import logging
+import os
+import select
 import shlex
+import time
 from dataclasses import dataclass
 from functools import cache
 
@@ -45,6 +49,36 @@ class CommandResult:
         return scrub(f"exit {self.exit_code}" + (": " + " | ".join(output) if output else ""))
 
 
+# paramiko logs a failed connection's traceback from its transport thread; the failure itself is
+# reported, with the ProxyCommand's own words, as ShellUnavailable.
+logging.getLogger("paramiko.transport").setLevel(logging.CRITICAL)
+
+
+class FailFastProxy(paramiko.ProxyCommand):
+    """paramiko's ProxyCommand reads an exited command's closed output as b'' until its timeout runs out
+    (a failing `coder` cost the whole connect timeout); this one says at once that the command is gone."""
+
+    def recv(self, size: int) -> bytes:
+        buffer = b""
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        while len(buffer) < size:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                if buffer:
+                    return buffer
+                raise TimeoutError("no answer from the ProxyCommand")
+            readable, _, _ = select.select([self.process.stdout], [], [], remaining)
+            if not readable:
+                continue
+            chunk = os.read(self.process.stdout.fileno(), size - len(buffer))
+            if not chunk:
+                if buffer:
+                    return buffer
+                raise EOFError("the ProxyCommand exited")
+            buffer += chunk
+        return buffer
+
+
 @cache
 def _client_key() -> paramiko.PKey:
     # One throwaway key per run: Coder's agent accepts any key, and none of ours should be offered.
@@ -65,11 +99,11 @@ class WorkspaceShell:
         host = f"{workspace_name}.{agent_name}" if agent_name else workspace_name
         self._proxy_command = shlex.join([coder_cli, "ssh", "--stdio", "--disable-autostart", host])
         self._connect_timeout = connect_timeout
-        self._proxy: paramiko.ProxyCommand | None = None
+        self._proxy: FailFastProxy | None = None
         self._connection: Connection | None = None
 
     def __enter__(self) -> WorkspaceShell:
-        self._proxy = paramiko.ProxyCommand(self._proxy_command)
+        self._proxy = FailFastProxy(self._proxy_command)
         connection = Connection(
             self.workspace_name,
             user="coder",

@@ -60,9 +60,10 @@ class World:
             self.settings.request_timeout,
         )
 
-    def shell(self, workspace: Workspace, connect_timeout: float = 60.0) -> WorkspaceShell:
+    def shell(self, workspace: Workspace, connect_timeout: float | None = None) -> WorkspaceShell:
         agent = workspace.ide_agent(self.settings.app_slug, self.settings.agent)
-        return WorkspaceShell(workspace.name, agent.name if agent else "", self.settings.coder_cli, connect_timeout)
+        timeout = connect_timeout or self.settings.ssh_connect_timeout
+        return WorkspaceShell(workspace.name, agent.name if agent else "", self.settings.coder_cli, timeout)
 
     def preflight(self, needs_cluster: bool = True) -> str:
         """Check the deployment, the token, the template and (when the run's checks use it) the cluster
