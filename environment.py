@@ -81,6 +81,7 @@ def before_all(context: Context) -> None:
     if world.settings.sweep_on_start:
         _sweep_earlier_runs(world)
     world.plan.start(_needs(selected, world.settings))
+    context.run_state.started = True
 
 
 # Scenarios that only ask the platform (its configuration, its reachability) and create nothing; a
@@ -115,10 +116,19 @@ def scenario_key(scenario: Scenario) -> str:
     return f"{Path(scenario.filename).resolve()}:{scenario.line}"
 
 
+def skip_reason(scenario: Scenario, settings: Settings) -> str:
+    """Why an optional check is off in this run ('' when it runs): reported as skipped, never as passed."""
+    if "extension" in scenario.effective_tags and not settings.vscode_extensions:
+        return "no code-server extensions are expected (SPEC_VSCODE_EXTENSIONS is empty)"
+    if "codex" in scenario.effective_tags and settings.codex == "off":
+        return "Codex is not enabled (SPEC_CODEX=off); set SPEC_CODEX=auth-json when workspaces have it"
+    return ""
+
+
 def _needs(scenarios: list[Scenario], settings: Settings) -> dict[str, list[Need]]:
-    """Scenario key -> the workspaces it needs."""
+    """Scenario key -> the workspaces it needs (a scenario that will be skipped needs none)."""
     needs: dict[str, list[Need]] = {}
-    for scenario in scenarios:
+    for scenario in (s for s in scenarios if not skip_reason(s, settings)):
         key = scenario_key(scenario)
         for step in scenario.all_steps:
             if (wanted := WORKSPACE_STEPS.get(step.name)) is not None:
@@ -137,11 +147,9 @@ def before_scenario(context: Context, scenario: Scenario) -> None:
     context.scenario_key = scenario_key(scenario)
     context.add_cleanup(context.world.ledger.release, "scenario")
     context.add_cleanup(context.world.plan.scenario_done, context.scenario_key)
-    settings = context.world.settings
-    if "extension" in scenario.effective_tags and not settings.vscode_extensions:
-        scenario.skip(reason="no code-server extensions are expected (SPEC_VSCODE_EXTENSIONS is empty)")
-    if "codex" in scenario.effective_tags and settings.codex == "off":
-        scenario.skip(reason="Codex is not enabled (SPEC_CODEX=off); set SPEC_CODEX=auth-json when workspaces have it")
+    if reason := skip_reason(scenario, context.world.settings):
+        context.run_state.skipped.append(reason)
+        scenario.skip(reason=reason)
 
 
 def after_scenario(context: Context, scenario: Scenario) -> None:
@@ -171,7 +179,7 @@ def _attach_diagnostics(context: Context, scenario: Scenario) -> None:
 
 
 class NothingChecked(Exception):
-    """The tag expression selected no scenario; behave alone would call that a success."""
+    """The run checked nothing (no scenario selected, or every one skipped); behave alone would pass it."""
 
 
 def after_all(context: Context) -> None:
@@ -182,9 +190,15 @@ def after_all(context: Context) -> None:
         world.timings.write(reports.timings_path(context.config), reports.run_properties(world))
     if junit := reports.junit_dir(context.config):
         reports.add_junit_properties(junit, reports.run_properties(context.world))
-    if not context.run_state.scenarios_run:
+    run = context.run_state
+    if not run.started:
+        return  # refused before anything ran, and said why in one line
+    if not run.scenarios_run:
         tags = " ".join(map(str, context.config.tags or []))
         raise NothingChecked(f"no scenario matched --tags={tags}: nothing was checked")
+    if len(run.skipped) == run.scenarios_run:
+        because = "; ".join(sorted(set(run.skipped)))
+        raise NothingChecked(f"nothing was checked: all {run.scenarios_run} selected scenarios were skipped: {because}")
 
 
 def _sweep_earlier_runs(world: World) -> None:

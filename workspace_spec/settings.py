@@ -6,8 +6,10 @@ Precedence, lowest first: defaults, environment, the lab's own values (when the 
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -115,6 +117,21 @@ class Settings(BaseSettings):
             raise ValueError("must be the deployment's access URL, without a path or query")
         return value.rstrip("/")
 
+    @field_validator("coder_session_token", "github_token", mode="before")
+    @classmethod
+    def _not_empty(cls, value: Any) -> Any:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(raw, str) and not raw.strip():
+            raise ValueError("is empty: give the token, or leave the setting out")
+        return value
+
+    @field_validator("kubeconfig")
+    @classmethod
+    def _kubeconfig_exists(cls, value: str | None) -> str | None:
+        if value and os.pathsep not in value and not os.path.isfile(os.path.expanduser(value)):
+            raise ValueError(f"names no file: {value}")
+        return value
+
     @field_validator("coder_session_token")
     @classmethod
     def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
@@ -187,11 +204,24 @@ class Settings(BaseSettings):
         return self.coder_session_token.get_secret_value()
 
 
+def unknown_names(names: Iterable[str]) -> list[str]:
+    """`-D` names that are no setting (with a suggestion); dotted names belong to formatters (AllureFormatter.x)."""
+    known = set(Settings.model_fields)
+    problems = []
+    for name in names:
+        key = name.lower()
+        if "." in key or key in known:
+            continue
+        close = difflib.get_close_matches(key, known, n=1)
+        problems.append(f"-D {name} is no setting" + (f" (did you mean -D {close[0]}?)" if close else ""))
+    return problems
+
+
 def load_settings(*overrides: Mapping[str, Any]) -> Settings:
     """Build the settings; later mappings win over earlier ones and over the environment."""
     merged: dict[str, Any] = {}
     for mapping in overrides:
-        merged.update({key.lower(): value for key, value in mapping.items()})
+        merged.update({key.lower(): value for key, value in mapping.items() if "." not in key})
     try:
         return Settings(**merged)
     except ValidationError as error:

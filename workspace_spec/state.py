@@ -59,3 +59,5 @@ class RunState:
     """What the whole run counts (kept on behave's root layer, which outlives every scenario)."""
 
     scenarios_run: int = 0
+    skipped: list[str] = field(default_factory=list)  # why each skipped scenario was skipped
+    started: bool = False  # past preflight: the run was not refused

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from workspace_spec.settings import TRUST_VARIABLES, Settings, load_settings
+from workspace_spec.settings import TRUST_VARIABLES, Settings, SettingsError, load_settings, unknown_names
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LAB_START_TIMEOUT = 60.0
@@ -115,6 +115,8 @@ class Target:
 
 def select_target(userdata: Mapping[str, Any]) -> Target:
     """Live when CODER_URL is configured; otherwise start the lab and point the settings at it."""
+    if problems := unknown_names(userdata):
+        raise SettingsError("; ".join(problems))
     settings = load_settings(userdata)
     if settings.is_live:
         target = Target("live", settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from functools import cached_property
 
 from workspace_spec.cleanup import Ledger
@@ -99,6 +100,11 @@ class World:
             raise PreflightError(f"cannot read template {self.settings.template!r}: {error}") from None
         if needs_cluster:
             self._preflight_cluster()
+            if shutil.which(self.settings.coder_cli) is None:
+                raise PreflightError(
+                    f"the Coder CLI {self.settings.coder_cli!r} (SPEC_CODER_CLI) is not on PATH: SSH into "
+                    "workspaces runs `coder ssh --stdio` (install it from your deployment: <CODER_URL>/bin/)"
+                )
         username = user.get("username", "?")
         return f"Coder {version} as {username}, template {self.settings.template}, run {self.namer.run_id}"
 

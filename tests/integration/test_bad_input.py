@@ -100,3 +100,33 @@ def test_malformed_settings(env: dict[str, str], expected: str, healthy_lab: Lab
     run = run_suite(tmp_path, healthy_lab.suite_env(**env), "--tags=@smoke")
     assert run.returncode != 0
     assert expected in _hook_error(run.output)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        (["-D", "tempalte=ameide-dev"], {}, "-D tempalte is no setting (did you mean -D template?)"),
+        (["-D", "github_token="], {}, "GITHUB_TOKEN (-D github_token) is empty"),
+        ([], {"KUBECONFIG": "/nonexistent/kubeconfig"}, "KUBECONFIG (-D kubeconfig) names no file: /nonexistent"),
+        (
+            [],
+            {"SPEC_CODER_CLI": "no-such-coder-cli"},
+            "the Coder CLI 'no-such-coder-cli' (SPEC_CODER_CLI) is not on PATH",
+        ),
+    ],
+    ids=["unknown-name", "empty-secret", "missing-kubeconfig", "missing-coder-cli"],
+)
+def test_bad_input_is_refused_in_one_line_before_anything_is_created(
+    args: list[str], env: dict[str, str], expected: str, healthy_lab: Lab, tmp_path: Path
+) -> None:
+    run = run_suite(tmp_path, healthy_lab.suite_env(**env), "--tags=@smoke", *args)
+    assert run.returncode != 0
+    assert expected in _hook_error(run.output)
+    assert "nothing was checked" not in run.output  # no misleading follow-up
+    assert healthy_lab.workspaces() == []
+
+
+def test_a_run_whose_every_scenario_was_skipped_fails(healthy_lab: Lab, tmp_path: Path) -> None:
+    run = run_suite(tmp_path, healthy_lab.suite_env(SPEC_VSCODE_EXTENSIONS=""), "--tags=@extension")
+    assert run.returncode != 0, "a run that checked nothing passed"
+    assert "nothing was checked: all 1 selected scenarios were skipped: no code-server extensions" in run.output
