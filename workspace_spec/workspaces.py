@@ -6,7 +6,8 @@ import contextlib
 import time
 
 from workspace_spec.cleanup import Entry, Ledger
-from workspace_spec.coder import CoderClient, CoderError, Template, Workspace
+from workspace_spec.coder import BadAnswer, CoderClient, CoderError, CoderUnreachable, Template, Workspace
+from workspace_spec.errors import PlatformFailure
 from workspace_spec.naming import Namer
 from workspace_spec.settings import Settings
 from workspace_spec.timings import Timings
@@ -120,22 +121,25 @@ class Workspaces:
             try:
                 self._delete_once(workspace_id, deadline)
                 return
-            except WaitFailed as error:
-                last_error = str(error)  # a failed delete build: try again
             except CoderError as error:
                 if error.status in (404, 410):
                     return
                 last_error = str(error)
+            except PlatformFailure as error:
+                last_error = str(error)  # a failed delete build, an answer lost or unreadable: try again
             if time.monotonic() >= deadline:
                 break
         raise RuntimeError(f"workspace {workspace_id} was not deleted: {last_error}")
 
     def _delete_once(self, workspace_id: str, deadline: float) -> None:
-        current = self.coder.workspace(workspace_id)
-        if current.matched_provisioners == 0:
+        try:
+            current: Workspace | None = self.coder.workspace(workspace_id)
+        except (BadAnswer, CoderUnreachable):
+            current = None  # cleanup never stops at an unreadable answer: the delete is sent all the same
+        if current is not None and current.matched_provisioners == 0:
             # No daemon will ever take it: waiting is pointless, and Coder lets anyone cancel a pending job.
             self.coder.cancel_build(current.build_id, expect_status="pending")
-        elif current.job_status in ("pending", "running", "canceling"):
+        elif current is not None and current.job_status in ("pending", "running", "canceling"):
             # Coder refuses a second build while one is active (409): let the active one end first,
             # whichever way it ends.
             with contextlib.suppress(WaitFailed):
