@@ -8,9 +8,6 @@ from workspace_spec.kube import workspace_namespace
 from workspace_spec.plan import Need
 from workspace_spec.state import Marker
 
-# Live pods take a moment to terminate after a stop build; this is how long "gone" may take.
-POD_TERMINATION_SECONDS = 60.0
-
 
 def shared(context: Context, template: str | None = None) -> Need:
     """The template's workspace that every reading scenario shares (the run's plan builds it)."""
@@ -73,7 +70,7 @@ def when_stopped_and_started(context: Context) -> None:
     workspace = state.require_workspace()
     stopped = world.workspaces.stop(workspace)
     state.while_stopped = world.cluster.objects_once_pods_are_gone(
-        workspace_namespace(workspace.id), POD_TERMINATION_SECONDS
+        workspace_namespace(workspace.id), world.settings.pod_termination_timeout
     )
     state.workspace = world.workspaces.start(stopped)
 

@@ -88,6 +88,7 @@ class Settings(BaseSettings):
     app_timeout: float = Field(default=120.0, gt=0)
     request_timeout: float = Field(default=10.0, gt=0)
     ssh_connect_timeout: float = Field(default=60.0, gt=0)  # `coder ssh` may have to wait for the agent
+    pod_termination_timeout: float = Field(default=60.0, gt=0)  # a stopped workspace's pod may take this to go
     cleanup_timeout: float = Field(default=300.0, gt=0)
     # Builds the run starts at once; Coder's built-in provisioner daemons (CODER_PROVISIONER_DAEMONS) are 3.
     max_parallel_builds: int = Field(default=3, ge=1)
