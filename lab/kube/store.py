@@ -28,18 +28,6 @@ RESOURCES: dict[str, tuple[str, str, bool, str, list[str]]] = {
 HISTORY = 1000  # changes kept for watches that resume from a resourceVersion
 IMAGE = "ghcr.io/coder/envbuilder:latest"
 NODE = "lab-node"
-SERVER_VERSION = {
-    "major": "1",
-    "minor": "32",
-    "gitVersion": "v1.32.0-lab",
-    "gitCommit": "lab",
-    "gitTreeState": "clean",
-    "buildDate": "2024-12-11T00:00:00Z",
-    "goVersion": "go1.23.4",
-    "compiler": "gc",
-    "platform": "linux/amd64",
-}
-
 Obj = dict[str, Any]
 # A change as a watch reports it: (resourceVersion, ADDED/MODIFIED/DELETED, resource, object).
 Change = tuple[int, str, str, Obj]
