@@ -97,7 +97,7 @@ def test_a_workspace_no_scenario_still_needs_is_removed_at_once(workspaces: Work
 
 
 def test_a_scenario_run_alone_builds_only_what_it_needs(healthy_lab: Lab, tmp_path: Path) -> None:
-    feature = ROOT / "features" / "workspace_shell.feature"
+    feature = ROOT / "features" / "working_inside.feature"
     line = next(n for n, text in enumerate(feature.read_text().splitlines(), 1) if "toolchain is installed" in text)
     env = healthy_lab.suite_env(**FAST_TIMEOUTS)
     run = run_suite(tmp_path, env, f"{feature}:{line}", features=False)
