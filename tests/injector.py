@@ -82,6 +82,7 @@ class Injector:
     hits: list[Hit] = field(default_factory=list)
     # Set when a `hold` rule starts holding a request (the test may then signal the suite).
     holding: threading.Event = field(default_factory=threading.Event)
+    upgrades: list[str] = field(default_factory=list)  # paths of the WebSockets passed through
     port: int = 0
 
     def __post_init__(self) -> None:
@@ -198,6 +199,7 @@ class Injector:
         """Open the same WebSocket to the lab, then pass every message both ways until either side closes."""
         assert self._session is not None
         offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
+        self.upgrades.append(request.path)
         passed = {
             k: v for k, v in request.headers.items() if k.lower() in ("coder-session-token", "cookie", "authorization")
         }

@@ -21,6 +21,7 @@ SCENARIO = "A new workspace inherits the template's auto-stop (§5)"
 CREATE = "/api/v2/users/me/workspaces"
 WORKSPACE = r"/api/v2/workspaces/[0-9a-f-]{36}"
 WATCH = WORKSPACE + "/watch"
+OVER_SSH = "The repository is checked out (§1.1 check 3)"  # `coder ssh --stdio`: a WebSocket through the proxy
 
 
 @pytest.fixture
@@ -52,6 +53,18 @@ def _failed_safely(lab: Lab, injector: Injector, run: SuiteRun, tmp_path: Path) 
 
 def test_the_injector_passes_websocket_upgrades(injector: Injector) -> None:
     assert websocket_problem(injector.url, 5.0) == ""
+
+
+def test_without_a_fault_the_smoke_passes_through_the_injector(
+    healthy_lab: Lab, injector: Injector, tmp_path: Path
+) -> None:
+    """Event streams, path apps and `coder ssh` (a WebSocket) all pass: a fault is the rule's doing alone."""
+    env = healthy_lab.suite_env(**FAST_TIMEOUTS, CODER_URL=injector.url)
+    run = run_suite(tmp_path, env, "--tags=@smoke", timeout=240)
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.statuses()[OVER_SSH] == "passed", run.output[-3000:]
+    assert any(path.endswith("/lab/ssh") for path in injector.upgrades), injector.upgrades
+    assert healthy_lab.wait_until_clean() == ([], [])
 
 
 @pytest.mark.parametrize("variant", ["502", "504", "slow"])
@@ -103,7 +116,7 @@ def test_a_token_echoed_in_an_error_body_is_not_shown(healthy_lab: Lab, injector
     run = _run(healthy_lab, injector, tmp_path, Rule("token_echo", "GET", WORKSPACE))
     message = _failed_safely(healthy_lab, injector, run, tmp_path)
     assert "Coder answered 500 to GET /api/v2/workspaces/" in message, message
-    assert "invalid api key" in message, message  # the detail is told, without the token
+    assert "invalid api key" in message and "[REDACTED]" in message, message  # the detail, without the token
     assert healthy_lab.token not in run.output
 
 
