@@ -43,7 +43,7 @@ def _failed_safely(lab: Lab, injector: Injector, run: SuiteRun, tmp_path: Path) 
     """The fault was met, the run failed in its scenario with a message, and left nothing: the message."""
     assert injector.hits, f"the fault was never injected:\n{run.output[-3000:]}"
     assert run.returncode != 0, run.output[-3000:]
-    assert run.statuses()[SCENARIO] in ("failed", "error"), run.output[-3000:]
+    assert run.statuses()[SCENARIO] == "failed", run.output[-3000:]  # a failed check, not an error
     assert "Traceback" not in run.output, run.output[-5000:]
     assert lab.wait_until_clean() == ([], []), run.output[-3000:]
     assert "0 not removed" in run.output, run.output[-3000:]
