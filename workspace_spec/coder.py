@@ -293,7 +293,7 @@ class CoderClient:
         try:
             body = response.json()
         except ValueError:
-            body = {"message": response.text.strip()[:200] or response.reason_phrase}
+            body = {"message": " ".join(response.text.split())[:200] or response.reason_phrase}  # one line
         if not isinstance(body, dict):
             body = {"message": str(body)[:200]}
         validations = body.get("validations")

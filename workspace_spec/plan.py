@@ -170,8 +170,12 @@ class Plan:
 
 
 def _result(stage: Future[Workspace]) -> Workspace:
-    """The stage's workspace; its failure raised afresh for each scenario that waits for it."""
+    """The stage's workspace; its failure raised afresh for each scenario that waits for it (a copy made
+    without its constructor, which differs between failures: CoderError takes a status, a path...)."""
     try:
         return stage.result()
     except PlatformFailure as error:
-        raise type(error)(str(error)) from None
+        fresh = type(error).__new__(type(error))
+        fresh.__dict__.update(error.__dict__)
+        fresh.args = error.args
+        raise fresh from None

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import httpx
 
-from workspace_spec.coder import CoderClient, CoderError, Workspace
+from workspace_spec.coder import BadAnswer, CoderClient, CoderError, Workspace
 from workspace_spec.errors import PlatformFailure
 from workspace_spec.secrets import scrub
 
@@ -113,8 +113,9 @@ class WaitTimedOut(PlatformFailure):
     """The deadline passed before the platform reached the awaited state."""
 
 
-def observe(client: CoderClient, workspace_id: str, deadline: float) -> Iterator[Workspace]:
-    """The workspace now, then every change until the deadline (stream first, polling behind it)."""
+def observe(client: CoderClient, workspace_id: str, deadline: float, strict_stream: bool = True) -> Iterator[Workspace]:
+    """The workspace now, then every change until the deadline (stream first, polling behind it). An
+    unreadable stream is the platform's failure, unless not `strict_stream` (cleanup): then it is polled."""
     yield client.workspace(workspace_id)
     while (remaining := deadline - time.monotonic()) > 0:
         try:
@@ -125,6 +126,9 @@ def observe(client: CoderClient, workspace_id: str, deadline: float) -> Iterator
                         return
         except httpx.TransportError:
             pass  # silent or broken stream: poll once below, then reopen it
+        except BadAnswer:
+            if strict_stream:
+                raise
         except CoderError as error:
             if error.status in (401, 403, 410):
                 raise
@@ -142,6 +146,7 @@ def wait_until(
     failed: Callable[[Workspace], str | None],
     timeout: float,
     progress: Progress | None = None,
+    strict_stream: bool = True,
 ) -> Workspace:
     """Wait until `done`; stop early with WaitFailed when `failed` names a reason. While it waits longer
     than the progress interval, it says so (`progress`, by default the one set by set_default_progress)."""
@@ -153,7 +158,7 @@ def wait_until(
         return (seen.name if seen else workspace_id), seen
 
     with (progress or _default_progress).reporting(what, subject):
-        for workspace in observe(client, workspace_id, deadline):
+        for workspace in observe(client, workspace_id, deadline, strict_stream):
             last = workspace
             if reason := failed(workspace):
                 raise WaitFailed(f"{what} of workspace {workspace.name}: {reason}")
@@ -164,7 +169,12 @@ def wait_until(
 
 
 def wait_for_build(
-    client: CoderClient, workspace_id: str, build_id: str, timeout: float, progress: Progress | None = None
+    client: CoderClient,
+    workspace_id: str,
+    build_id: str,
+    timeout: float,
+    progress: Progress | None = None,
+    strict_stream: bool = True,
 ) -> Workspace | None:
     """Wait for one build to succeed. A delete build's success returns None (Coder answers 410)."""
 
@@ -190,6 +200,7 @@ def wait_for_build(
             failed=failed,
             timeout=timeout,
             progress=progress,
+            strict_stream=strict_stream,
         )
     except CoderError as error:
         if error.status == 410:

@@ -143,10 +143,10 @@ class Workspaces:
             # Coder refuses a second build while one is active (409): let the active one end first,
             # whichever way it ends.
             with contextlib.suppress(WaitFailed):
-                wait_for_build(self.coder, workspace_id, current.build_id, max(1.0, deadline - time.monotonic()))
+                self._cleanup_wait(workspace_id, current.build_id, deadline)
         build = self.coder.start_build(workspace_id, "delete")
         try:
-            deleted = wait_for_build(self.coder, workspace_id, build["id"], max(1.0, deadline - time.monotonic()))
+            deleted = self._cleanup_wait(workspace_id, build["id"], deadline)
         except WaitFailed:
             if not self._unmatched_and_never_provisioned(workspace_id, build["id"]):
                 raise
@@ -170,4 +170,9 @@ class Workspaces:
         """An orphan delete, which coderd (v2.24+) completes itself when no provisioner is there."""
         self.coder.cancel_build(delete_build_id, expect_status="pending")
         build = self.coder.start_build(workspace_id, "delete", orphan=True)
-        return wait_for_build(self.coder, workspace_id, build["id"], max(1.0, deadline - time.monotonic()))
+        return self._cleanup_wait(workspace_id, build["id"], deadline)
+
+    def _cleanup_wait(self, workspace_id: str, build_id: str, deadline: float) -> Workspace | None:
+        """Wait for a build during cleanup, which never stops at an unreadable /watch stream: it polls."""
+        timeout = max(1.0, deadline - time.monotonic())
+        return wait_for_build(self.coder, workspace_id, build_id, timeout, strict_stream=False)
