@@ -57,6 +57,7 @@ class Ledger:
         self.report = CleanupReport()
         self.releasing = False  # a signal now must not cut the removals short
         self._lock = threading.Lock()  # planned workspaces are registered from their own threads
+        self._unraised: list[str] = []  # failed removals of workspaces retired before the run's end
 
     def register(self, kind: str, name: str, scope: str, remove: Callable[[], None]) -> Entry:
         if scope not in SCOPES:
@@ -94,6 +95,7 @@ class Ledger:
         failures: list[str] = []
         self._remove_all(entries, failures)
         self.report.failed.extend(failures)
+        self._unraised.extend(failures)  # the run's final release fails for them
 
     def release(self, scope: str | None = None) -> None:
         """Remove the scope's entries (all with None), newest first; raise if any could not be removed."""
@@ -109,6 +111,8 @@ class Ledger:
         finally:
             self.releasing = False
         self.report.failed.extend(failures)
+        if scope is None:  # the run's end: also what failed in the background
+            failures, self._unraised = self._unraised + failures, []
         if failures:
             raise CleanupFailed("; ".join(failures))
 

@@ -128,7 +128,7 @@ def test_a_failure_comes_with_its_diagnostics_and_a_pass_with_none(lab: Lab, tmp
     assert json.loads(files["workspace.json"])["name"].startswith(f"{lab.prefix}-")
     assert "failed to proxy request to application" in files["coder-control-plane.log"]
     assert not files["postCreate.log"].startswith("unavailable"), files["postCreate.log"]
-    assert attachments(tmp_path, PROXY_SCENARIO) == DIAGNOSTICS
+    assert attachments(tmp_path, PROXY_SCENARIO) == DIAGNOSTICS | {"workspace timings"}
 
 
 def test_preflight_passes_and_creates_nothing(healthy_lab: Lab, tmp_path: Path) -> None:

@@ -57,3 +57,18 @@ def test_kept_entries_are_reported_loudly_and_not_removed():
     assert removed == []
     assert "1 KEPT for debugging" in ledger.report.summary()
     assert "KEPT: workspace a" in ledger.report.summary()
+
+
+def test_a_removal_that_failed_in_the_background_fails_the_runs_end() -> None:
+    from workspace_spec.cleanup import CleanupFailed, Ledger
+
+    ledger = Ledger()
+
+    def fail() -> None:
+        raise RuntimeError("delete build failed")
+
+    ledger.register("workspace", "spec-abcdef-1", "run", fail)
+    ledger.release_named("spec-abcdef-1")  # retired early, in the background: nothing raised yet
+    with pytest.raises(CleanupFailed, match="spec-abcdef-1: delete build failed"):
+        ledger.release()
+    assert ledger.report.failed == ["workspace spec-abcdef-1: delete build failed"]
