@@ -362,8 +362,17 @@ class CoderClient:
         path = f"/api/v2/organizations/{quote(organization, safe='')}/templates/{quote(name, safe='')}"
         return parsed("GET", path, self._get(path), Template.from_json)
 
-    def create_workspace(self, template_id: str, name: str, ttl_ms: int | None = None) -> Workspace:
-        body: dict[str, Any] = {"template_id": template_id, "name": name}
+    def template_version_id(self, template_id: str, name: str) -> str:
+        """The id of the template's version of that name (a pushed candidate need not be active)."""
+        path = f"/api/v2/templates/{template_id}/versions/{quote(name, safe='')}"
+        return parsed("GET", path, self._get(path), lambda data: str(data["id"]))
+
+    def create_workspace(
+        self, template_id: str, name: str, ttl_ms: int | None = None, version_id: str = ""
+    ) -> Workspace:
+        # Exactly one of template_id (its active version) and template_version_id (CreateWorkspaceRequest).
+        body: dict[str, Any] = {"template_version_id": version_id} if version_id else {"template_id": template_id}
+        body["name"] = name
         if ttl_ms is not None:
             body["ttl_ms"] = ttl_ms
         path = "/api/v2/users/me/workspaces"

@@ -52,6 +52,7 @@ class Settings(BaseSettings):
 
     # What the platform is expected to provide.
     template: str = "ameide-dev"
+    template_version: str = ""  # a pushed, not yet active version of it to check; '' for the active one
     organization: str = "default"
     app_slug: str = "code-server"
     agent: str = ""  # the workspace agent developers work in; unset: the one that serves app_slug
@@ -67,6 +68,7 @@ class Settings(BaseSettings):
 
     # The E2E workflow (spec 629 §1.2): branch, push and pull request from inside a workspace.
     e2e_template: str = "ameide-gitops"
+    e2e_template_version: str = ""  # likewise for the E2E template
     e2e_repo: str | None = None  # owner/name of a bot-writable repository; never the product repository
     e2e_repo_url: str = ""  # defaults to https://github.com/<e2e_repo>.git
     github_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("github_token", "GITHUB_TOKEN"))

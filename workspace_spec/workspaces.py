@@ -38,6 +38,14 @@ class Workspaces:
     def template(self, name: str | None = None) -> Template:
         return self.coder.template(self.settings.organization, name or self.settings.template)
 
+    def version_id(self, template: Template) -> str:
+        """The pushed, not yet active version the run checks (SPEC_TEMPLATE_VERSION and its E2E twin);
+        '' for the template's active version."""
+        settings = self.settings
+        wanted = {settings.template: settings.template_version, settings.e2e_template: settings.e2e_template_version}
+        name = wanted.get(template.name, "")
+        return self.coder.template_version_id(template.id, name) if name else ""
+
     def create(self, scope: str, ttl_ms: int | None = None, template_name: str | None = None) -> Workspace:
         """Create a workspace. Its name enters the ledger before the request: an answer that is lost (a
         timeout, a 502 after the create, a body that cannot be read, a signal) may hide a workspace that
@@ -45,7 +53,7 @@ class Workspaces:
         template = self.template(template_name)
         name = self.namer.workspace()
         entry = self.ledger.register("workspace", name, scope, lambda: self.remove_named(name))
-        workspace = self.coder.create_workspace(template.id, name, ttl_ms=ttl_ms)
+        workspace = self.coder.create_workspace(template.id, name, ttl_ms=ttl_ms, version_id=self.version_id(template))
         entry.remove = lambda: self.remove(workspace.id)
         self._entries[workspace.id] = entry
         return workspace

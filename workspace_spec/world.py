@@ -90,7 +90,7 @@ class World:
                 ) from None
             raise PreflightError(f"cannot read the token's user: {error}") from None
         try:
-            self.workspaces.template()
+            template = self.workspaces.template()
         except CoderError as error:
             if error.status == 404:
                 raise PreflightError(
@@ -98,6 +98,13 @@ class World:
                     f"{self.settings.organization!r} on {self.coder.url}"
                 ) from None
             raise PreflightError(f"cannot read template {self.settings.template!r}: {error}") from None
+        try:
+            self.workspaces.version_id(template)
+        except CoderError as error:
+            raise PreflightError(
+                f"version {self.settings.template_version!r} of template {template.name!r} (SPEC_TEMPLATE_VERSION): "
+                f"{error.message}"
+            ) from None
         if needs_cluster:
             self._preflight_cluster()
             if shutil.which(self.settings.coder_cli) is None:

@@ -73,6 +73,15 @@ async def template(request: web.Request) -> web.Response:
     return respond(deployment(request).render.template(_template(request)))
 
 
+@routes.get("/api/v2/templates/{template}/versions/{name}")
+async def template_version_by_name(request: web.Request) -> web.Response:
+    """coderd's templateVersionByName: the name compares exactly (GetTemplateVersionByTemplateIDAndName)."""
+    template, name = _template(request), request.match_info["name"]
+    if template.active_version.name != name:
+        raise ApiError(404, f"No template version found by name {name!r}.".replace("'", '"'))
+    return respond(deployment(request).render.template_version(template.active_version))
+
+
 @routes.get("/api/v2/templates/{template}/versions")
 async def template_versions(request: web.Request) -> web.Response:
     return respond([deployment(request).render.template_version(_template(request).active_version)])

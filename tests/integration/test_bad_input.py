@@ -130,3 +130,16 @@ def test_a_run_whose_every_scenario_was_skipped_fails(healthy_lab: Lab, tmp_path
     run = run_suite(tmp_path, healthy_lab.suite_env(SPEC_VSCODE_EXTENSIONS=""), "--tags=@extension")
     assert run.returncode != 0, "a run that checked nothing passed"
     assert "nothing was checked: all 1 selected scenarios were skipped: no code-server extensions" in run.output
+
+
+def test_a_template_version_is_checked_and_an_unknown_one_refused(healthy_lab: Lab, tmp_path: Path) -> None:
+    (tmp_path / "known").mkdir()
+    (tmp_path / "unknown").mkdir()
+    known = run_suite(tmp_path / "known", healthy_lab.suite_env(SPEC_TEMPLATE_VERSION="v1"), "--tags=@policy")
+    assert known.returncode == 0, known.output[-2000:]
+    unknown = run_suite(tmp_path / "unknown", healthy_lab.suite_env(SPEC_TEMPLATE_VERSION="v9"), "--tags=@policy")
+    assert unknown.returncode != 0
+    assert "version 'v9' of template 'ameide-dev' (SPEC_TEMPLATE_VERSION): No template version found by name" in (
+        _hook_error(unknown.output)
+    )
+    assert healthy_lab.workspaces() == []
