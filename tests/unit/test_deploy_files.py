@@ -1,0 +1,105 @@
+"""The files that run the suite elsewhere (CI workflows, the image, the cluster manifests) pass their
+linters, and the cluster role grants exactly the rights the README lists."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yaml"))
+MANIFESTS = sorted(p for p in (ROOT / "deploy").glob("*.yaml") if p.name != "kustomization.yaml")
+
+sys.path.insert(0, str(ROOT / ".ci"))
+from junit_summary import summarize  # noqa: E402
+
+
+def run_linter(*command: str | Path) -> None:
+    tool = Path(command[0])
+    if not tool.exists():
+        pytest.fail(f"{tool.name} is not installed in {BIN}: bin/setup --dev")
+    done = subprocess.run([str(part) for part in command], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"{tool.name} found problems:\n{done.stdout}{done.stderr}"
+
+
+def test_workflows_pass_actionlint():
+    assert {p.name for p in WORKFLOWS} >= {
+        "coder-devcontainer-smoke.yaml",
+        "coder-devcontainer-e2e.yaml",
+        "tests.yaml",
+    }
+    run_linter(BIN / "actionlint", "-no-color", *WORKFLOWS)
+
+
+def test_dockerfile_passes_hadolint():
+    run_linter(BIN / "hadolint", "--no-color", ROOT / "Dockerfile")
+
+
+def test_manifests_pass_strict_kubernetes_validation():
+    assert MANIFESTS
+    run_linter(BIN / "kubernetes-validate", "--strict", "--quiet", *MANIFESTS)
+
+
+def test_kustomization_lists_every_manifest_but_the_on_demand_job():
+    kustomization = yaml.safe_load((ROOT / "deploy" / "kustomization.yaml").read_text())
+    assert set(kustomization["resources"]) == {p.name for p in MANIFESTS} - {"job.yaml"}
+
+
+def readme_rights() -> set[tuple[str, str]]:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Rights in the cluster", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([a-z]+)` \| `([a-z/]+)` \|", section, flags=re.MULTILINE)
+    assert rows, "README: no rights table under 'Rights in the cluster'"
+    return set(rows)
+
+
+def test_cluster_role_grants_exactly_the_readme_rights():
+    documents = list(yaml.safe_load_all((ROOT / "deploy" / "rbac.yaml").read_text()))
+    (role,) = [d for d in documents if d["kind"] == "ClusterRole"]
+    granted = set()
+    for rule in role["rules"]:
+        assert rule["apiGroups"] == [""], rule
+        assert set(rule) == {"apiGroups", "resources", "verbs"}, rule
+        granted |= {(verb, resource) for verb in rule["verbs"] for resource in rule["resources"]}
+    assert granted == readme_rights()
+    (binding,) = [d for d in documents if d["kind"] == "ClusterRoleBinding"]
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "workspace-spec", "namespace": "workspace-spec"}]
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_actions_are_pinned_and_secrets_stay_out_of_scripts(workflow):
+    text = workflow.read_text()
+    for line in re.findall(r"uses:.*", text):
+        assert re.fullmatch(r"uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+", line), line
+    parsed = yaml.safe_load(text)
+    assert parsed["permissions"] == {"contents": "read"}
+    for job in parsed["jobs"].values():
+        for step in job["steps"]:
+            assert "secrets." not in step.get("run", ""), step
+
+
+def test_smoke_workflow_gives_no_secret_to_forks_and_promotes_only_after_the_smoke():
+    parsed = yaml.safe_load((ROOT / ".github" / "workflows" / "coder-devcontainer-smoke.yaml").read_text())
+    job = parsed["jobs"]["smoke"]
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in job["if"]
+    names = [step.get("name") for step in job["steps"]]
+    promote = names.index("Promote the version")
+    assert names.index("Smoke") < promote and "if" not in job["steps"][promote]
+
+
+def test_junit_summary_counts_and_quotes_failures(tmp_path):
+    (tmp_path / "TESTS-x.xml").write_text(
+        '<testsuite name="x"><testcase classname="app_proxy" name="ok"/>'
+        '<testcase classname="app_proxy" name="bad"><failure message="502 | from `proxy`"/></testcase>'
+        '<testcase classname="app_proxy" name="skip"><skipped/></testcase></testsuite>'
+    )
+    summary = summarize(tmp_path)
+    assert "workspace-spec: failed" in summary
+    assert "| 1 | 1 | 0 | 1 |" in summary
+    assert "502 \\| from 'proxy'" in summary
+    assert "No JUnit files" in summarize(tmp_path / "none")
