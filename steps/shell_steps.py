@@ -50,6 +50,8 @@ def when_ask_ide_health(context: Context) -> None:
     assert port, f"app {slug} declares no health check URL, so its port inside the workspace is unknown"
     with world.shell(workspace) as shell:
         context.state.ide_health = codeserver.inside(shell, port)
+    health = context.state.ide_health.describe()
+    allure.attach(health, name="code-server health", attachment_type=allure.attachment_type.TEXT)
 
 
 @then("code-server answers that it is up")

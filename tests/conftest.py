@@ -209,6 +209,23 @@ def attachments(tmp_path: Path, scenario: str) -> set[str]:
     }
 
 
+def attachment_text(tmp_path: Path, scenario: str, name: str) -> str:
+    """The content of the scenario's Allure attachment of that name."""
+    results = tmp_path / "reports" / "allure-results"
+
+    def found(node: dict) -> str:  # a step's attachments hang on the step
+        for attachment in node.get("attachments", []):
+            if attachment["name"] == name:
+                return (results / attachment["source"]).read_text()
+        return next((text for step in node.get("steps", []) if (text := found(step))), "")
+
+    for path in results.glob("*-result.json"):
+        result = json.loads(path.read_text())
+        if result["name"] == scenario and (text := found(result)):
+            return text
+    return ""
+
+
 def secret_forms(secret: str) -> list[str]:
     """A secret and what it looks like in headers, URLs and basic auth (and a Coder token's secret half)."""
     head, _, tail = secret.partition("-")

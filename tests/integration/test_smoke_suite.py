@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.breakage import SMOKE, Breaks
-from tests.conftest import FAST_TIMEOUTS, ROOT, Lab, attachments, leaks, run_suite
+from tests.conftest import FAST_TIMEOUTS, ROOT, Lab, attachment_text, attachments, leaks, run_suite
 
 SMOKE_SCENARIOS = 12
 # Faults caught before any workspace exists: their diagnostics are the control plane's only.
@@ -51,6 +51,18 @@ def test_smoke_passes_against_the_embedded_lab_as_the_readme_runs_it(tmp_path: P
     assert "target=lab" in environment
     junit = list((ROOT / "reports/junit").glob("TESTS-*.xml"))
     assert junit and all('name="target" value="lab"' in path.read_text() for path in junit)
+
+
+def test_a_fresh_code_server_nobody_opened_is_healthy(healthy_lab: Lab, tmp_path: Path) -> None:
+    """Run alone, the health check meets code-server before anyone used it: `expired`, and that is up."""
+    feature = ROOT / "features" / "working_inside.feature"
+    line = next(n for n, text in enumerate(feature.read_text().splitlines(), 1) if "code-server is healthy" in text)
+    run = run_suite(tmp_path, healthy_lab.suite_env(**FAST_TIMEOUTS), f"{feature}:{line}", features=False)
+    assert run.returncode == 0, run.output[-2000:]
+    health = attachment_text(
+        tmp_path, "code-server is healthy inside the workspace (§1.1 check 4)", "code-server health"
+    )
+    assert "code-server answered, status expired" in health
 
 
 @pytest.mark.parametrize("condition", ["sub-agent-first", "devel-version"])
