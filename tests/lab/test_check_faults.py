@@ -4,7 +4,6 @@ is no Keycloak realm, secrets echoed where clients print them; and the lab route
 
 from __future__ import annotations
 
-import signal
 import ssl
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 from kubernetes import client as kube_client
-from kubernetes import config as kube_config
 
-from tests.lab.test_coderd import build, create, ready, ssh, start_lab, wait
+from tests.lab.conftest import admin_kube, fast_lab
+from tests.lab.test_coderd import build, create, ready, ssh, wait
 from tests.lab.test_gh_cli import TOKEN, git
 
 Faults = Callable[..., None]
@@ -26,17 +25,13 @@ REPO = "ameideio/workspace-spec-sandbox"
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[dict[str, Any]]:
-    env = {"LAB_GITHUB_TOKEN": TOKEN, "LAB_EXTERNAL_AUTH_TOKEN": LINKED_TOKEN}
-    process, handshake = start_lab("--build-delay", "0.2", "--agent-delay", "0.1", env=env)
-    yield handshake
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(10) == 0
+    with fast_lab(env={"LAB_GITHUB_TOKEN": TOKEN, "LAB_EXTERNAL_AUTH_TOKEN": LINKED_TOKEN}) as handshake:
+        yield handshake
 
 
 @pytest.fixture(scope="module")
 def kube(lab: dict[str, Any]) -> kube_client.CoreV1Api:
-    admin = Path(lab["env"]["KUBECONFIG"]).with_name("kubeconfig-admin")
-    return kube_client.CoreV1Api(kube_config.new_client_from_config(str(admin)))
+    return admin_kube(lab)
 
 
 def github(lab: dict[str, Any]) -> httpx.Client:

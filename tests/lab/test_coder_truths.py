@@ -4,7 +4,6 @@ template names, development versions, `coder ssh` autostart, and a foreign page 
 
 from __future__ import annotations
 
-import signal
 import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -12,18 +11,16 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.lab.conftest import ssh_stdio
-from tests.lab.test_coderd import agents, build, create, ready, start_lab, wait
+from tests.lab.conftest import fast_lab, ssh_stdio
+from tests.lab.test_coderd import agents, build, create, ready, wait
 
 Faults = Callable[..., None]
 
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[dict[str, Any]]:
-    process, handshake = start_lab("--build-delay", "0.2", "--agent-delay", "0.1")
-    yield handshake
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(10) == 0
+    with fast_lab() as handshake:
+        yield handshake
 
 
 def app_base(workspace: dict[str, Any], agent: str = "main") -> str:

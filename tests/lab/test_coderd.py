@@ -7,8 +7,6 @@ import json
 import os
 import signal
 import ssl
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,30 +20,14 @@ import pytest
 from kubernetes import client as kube_client
 from kubernetes import config as kube_config
 
-from tests.lab.conftest import ssh_stdio
+from tests.lab.conftest import ssh_stdio, start_lab
 
-ROOT = Path(__file__).resolve().parents[2]
 SIGNED_OUT = "You are signed out or your session has expired. Please sign in again to continue."
 # Secrets planted in the module's lab, to find them where they belong and nowhere else.
 GITHUB_TOKEN = "ghp_CanaryBotToken000000000000000000000"
 LINKED_TOKEN = "gho_CanaryLinkedToken00000000000000000"
 CODEX_KEY = "sk-lab-canary-codex-key-000"
 CANARIES = {"LAB_GITHUB_TOKEN": GITHUB_TOKEN, "LAB_EXTERNAL_AUTH_TOKEN": LINKED_TOKEN, "LAB_CODEX_KEY": CODEX_KEY}
-
-
-def start_lab(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], dict[str, Any]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lab", "--handshake", *args],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=os.environ | (env or {}),
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert line, f"the lab exited with {process.wait()} before its handshake"
-    return process, json.loads(line)
 
 
 @pytest.fixture(scope="module")

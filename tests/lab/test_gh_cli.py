@@ -16,7 +16,7 @@ import httpx
 import pytest
 from github import Auth, Github
 
-from tests.lab.test_coderd import start_lab
+from tests.lab.conftest import start_lab
 from tests.lab.test_identity_githost import HELPER
 
 GH = Path(sys.executable).parent / "gh"

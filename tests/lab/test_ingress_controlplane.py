@@ -14,8 +14,8 @@ import pytest
 from kubernetes import client as kube_client
 from kubernetes import config as kube_config
 
-from tests.lab.conftest import ssh_stdio
-from tests.lab.test_coderd import build, create, ready, ssh, start_lab, wait
+from tests.lab.conftest import ssh_stdio, start_lab
+from tests.lab.test_coderd import build, create, ready, ssh, wait
 
 RATE_LIMITED = {"message": "You've been rate limited for sending more than 512 requests in 1m0s."}
 SERVER_KEY_PREFIX = b"\x01\x00\x00\x00\x28DERP\xf0\x9f\x94\x91"  # frameServerKey, length 40, magic

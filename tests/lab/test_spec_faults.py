@@ -3,34 +3,28 @@ the issuer's discovery document, the repository checkout and TTL inheritance."""
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from kubernetes import client as kube_client
-from kubernetes import config as kube_config
 
-from tests.lab.test_coderd import build, create, ready, ssh, start_lab, wait
+from tests.lab.conftest import admin_kube, fast_lab
+from tests.lab.test_coderd import build, create, ready, ssh, wait
 
 Faults = Callable[..., None]
 
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[dict[str, Any]]:
-    process, handshake = start_lab("--build-delay", "0.2", "--agent-delay", "0.1")
-    yield handshake
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(10) == 0
+    with fast_lab() as handshake:
+        yield handshake
 
 
 @pytest.fixture(scope="module")
 def kube(lab: dict[str, Any]) -> kube_client.CoreV1Api:
-    # Reading PVCs and listing namespaces is beyond the CI identity: use the lab's admin kubeconfig.
-    admin = Path(lab["env"]["KUBECONFIG"]).with_name("kubeconfig-admin")
-    return kube_client.CoreV1Api(kube_config.new_client_from_config(str(admin)))
+    return admin_kube(lab)
 
 
 def test_namespace_kept_on_delete_until_the_fault_is_lifted(
