@@ -25,6 +25,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -161,16 +162,20 @@ class Injector:
     def _headers(self, request: web.Request) -> dict[str, str]:
         return {name: value for name, value in request.headers.items() if name.lower() not in HOP_BY_HOP}
 
-    async def _forward(self, request: web.Request, body: bytes) -> web.StreamResponse:
-        """Pass the request to the lab and its answer back as it comes (so event streams flow)."""
+    def _upstream(self, request: web.Request, body: bytes) -> Any:
+        """The same request, sent on to the lab."""
         assert self._session is not None
-        async with self._session.request(
+        return self._session.request(
             request.method,
             self.upstream + request.path_qs,
             headers=self._headers(request),
             data=body or None,
             allow_redirects=False,
-        ) as upstream:
+        )
+
+    async def _forward(self, request: web.Request, body: bytes) -> web.StreamResponse:
+        """Pass the request to the lab and its answer back as it comes (so event streams flow)."""
+        async with self._upstream(request, body) as upstream:
             response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
             for name, value in upstream.headers.items():
                 if name.lower() not in HOP_BY_HOP:
@@ -184,14 +189,7 @@ class Injector:
 
     async def _answer(self, request: web.Request, body: bytes) -> tuple[int, dict[str, str], bytes]:
         """The lab's whole answer, read here (the request has reached coderd, whatever the suite is told)."""
-        assert self._session is not None
-        async with self._session.request(
-            request.method,
-            self.upstream + request.path_qs,
-            headers=self._headers(request),
-            data=body or None,
-            allow_redirects=False,
-        ) as upstream:
+        async with self._upstream(request, body) as upstream:
             headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP | {"content-length"}}
             return upstream.status, headers, await upstream.read()
 
