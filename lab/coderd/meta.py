@@ -8,7 +8,7 @@ from aiohttp import web
 from lab.coderd.deployment import deployment
 from lab.coderd.http import org_param, respond, user_param
 from lab.faults import FIRST_USER_MISSING, ISSUER_NOT_KEYCLOAK, OIDC_DISABLED, WRONG_OIDC_ISSUER
-from lab.identity import OKTA_STYLE_PATH
+from lab.identity.okta import OKTA_STYLE_PATH
 
 routes = web.RouteTableDef()
 OIDC_CLIENT_ID = "coder"
