@@ -31,8 +31,8 @@ from lab.coderd import coderd_app
 from lab.coderd.deployment import Deployment, GitHubLink
 from lab.controlplane import ControlPlane
 from lab.faults import REGISTRY, Faults, UnknownFault, validate
-from lab.githost import GitHost
 from lab.github import BOT, GitHub, install
+from lab.github.githost import GitHost
 from lab.identity import idp_app
 from lab.image import CodexSetup, Image
 from lab.kube.api import kube_app

@@ -17,7 +17,8 @@ from typing import Any
 from aiohttp import web
 
 from lab.faults import PR_FORBIDDEN
-from lab.githost import NAME
+from lab.github.githost import NAME
+from lab.github.gitrepo import BareRepo
 from lab.github.state import (
     DOCS,
     PULLS_DOCS,
@@ -34,7 +35,6 @@ from lab.github.state import (
     pull_error,
     stamp,
 )
-from lab.gitrepo import BareRepo
 
 log = logging.getLogger("lab.github")
 routes = web.RouteTableDef()
