@@ -9,7 +9,21 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from lab.coderd import agents, appproxy, builds, derp, external_auth, lab_routes, meta, site, templates, workspaces
+from lab.coderd import (
+    agents,
+    appproxy,
+    buildinfo,
+    builds,
+    deployment_config,
+    derp,
+    external_auth,
+    lab_routes,
+    organizations,
+    site,
+    templates,
+    users,
+    workspaces,
+)
 from lab.coderd.deployment import DEPLOYMENT, Deployment
 from lab.coderd.http import add_build_version, api_middleware
 from lab.coderd.httplog import request_log_middleware
@@ -23,6 +37,20 @@ def coderd_app(deployment: Deployment) -> web.Application:
     app[FLAKY] = Flaky()
     app.on_response_prepare.append(add_build_version)
     app.cleanup_ctx.append(appproxy.http_client)
-    for module in (meta, templates, workspaces, builds, agents, external_auth, derp, lab_routes, appproxy, site):
+    for module in (
+        buildinfo,
+        users,
+        deployment_config,
+        organizations,
+        templates,
+        workspaces,
+        builds,
+        agents,
+        external_auth,
+        derp,
+        lab_routes,
+        appproxy,
+        site,
+    ):
         app.router.add_routes(module.routes)
     return app
