@@ -167,8 +167,8 @@ async def http_client(app: web.Application) -> AsyncIterator[None]:
     await app[HTTP].close()
 
 
-@routes.route("*", "/@{owner}/{target}/apps/{slug}")
 @routes.route("*", "/@{owner}/{target}/apps/{slug}/{tail:.*}")
+@routes.route("*", "/@{owner}/{target}/apps/{slug}")
 async def proxy(request: web.Request) -> web.StreamResponse:
     """In coderd's order (workspaceapps db.go Issue, proxy.go): resolve the app (404, 400 offline), then
     authorize (303 to login), then the agent (502), and only then the slash and query redirects (307)."""
