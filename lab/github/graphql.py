@@ -18,7 +18,7 @@ from graphql import graphql as execute
 
 from lab.faults import GRAPHQL_FAILS, PR_FORBIDDEN
 from lab.github.gitrepo import BareRepo
-from lab.github.rest import Urls, request_id, respond
+from lab.github.render import Urls, request_id, respond
 from lab.github.state import GitHub, GitHubError, Json, Pull, github, owner_account, stamp
 
 routes = web.RouteTableDef()
