@@ -1,4 +1,5 @@
-"""coderd's build routes: start/stop/delete builds, build lists, logs (JSON or followed), timings."""
+"""coderd's build routes: start/stop/delete builds, build lists, logs (JSON or followed), timings
+(coderd/workspacebuilds.go; the logs as coderd/provisionerjobs.go serves them)."""
 
 from __future__ import annotations
 

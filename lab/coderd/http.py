@@ -1,4 +1,5 @@
-"""coderd's HTTP conventions: JSON bodies and errors, API-key auth, path parameters, build header."""
+"""coderd's HTTP conventions: JSON bodies and errors, API-key auth, path parameters, build header
+(coderd/httpapi/httpapi.go, coderd/httpmw/apikey.go and the httpmw param extractors)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""coderd's workspace routes: create (both routes), search, lookup, get, TTL and the /watch stream."""
+"""coderd's workspace routes: create (both routes), search, lookup, get, TTL and the /watch stream
+(coderd/workspaces.go)."""
 
 from __future__ import annotations
 

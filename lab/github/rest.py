@@ -1,6 +1,6 @@
-"""GitHub's REST API on the git host under /api/v3: the subset PyGithub uses for the E2E flow, and the
-answers the GitHub CLI reads from it (`gh api user`, the API root with the token's scopes); the JSON
-it shares with the GraphQL API is render.py's.
+"""GitHub's REST API (docs.github.com/rest) on the git host under /api/v3: the subset PyGithub uses for
+the E2E flow, and the answers the GitHub CLI reads from it (`gh api user`, the API root with the token's
+scopes); the JSON it shares with the GraphQL API is render.py's.
 
 Errors carry GitHub's body `{"message", "documentation_url", "status"}` (plus `errors` on a 422).
 Faults: `pr-forbidden` (creating a pull request answers 403), `repo-missing` (through the git host).
