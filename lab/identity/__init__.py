@@ -14,7 +14,7 @@ from lab.identity import keycloak, okta
 from lab.identity.okta import OKTA_STYLE_PATH
 from lab.identity.realm import REALM, Realm
 
-__all__ = ["OKTA_STYLE_PATH", "idp_app"]
+__all__ = ["idp_app"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
