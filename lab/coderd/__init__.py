@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from lab import appproxy
-from lab.coderd import agents, builds, derp, external_auth, lab_routes, meta, templates, workspaces
+from lab.coderd import agents, builds, derp, external_auth, files, lab_routes, meta, templates, workspaces
 from lab.coderd.deployment import DEPLOYMENT, Deployment
 from lab.coderd.http import add_build_version, api_middleware
 from lab.coderd.httplog import request_log_middleware
@@ -19,7 +19,7 @@ def coderd_app(deployment: Deployment) -> web.Application:
     app[DEPLOYMENT] = deployment
     app[FLAKY] = Flaky()
     app.on_response_prepare.append(add_build_version)
-    for module in (meta, templates, workspaces, builds, agents, external_auth, derp, lab_routes):
+    for module in (meta, files, templates, workspaces, builds, agents, external_auth, derp, lab_routes):
         app.router.add_routes(module.routes)
     appproxy.add_routes(app)
     return app
