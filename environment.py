@@ -217,6 +217,17 @@ class NothingChecked(Exception):
 
 
 def after_all(context: Context) -> None:
+    try:
+        _after_all(context)
+    except NothingChecked:
+        raise
+    except Exception:
+        if hasattr(context, "run_state"):
+            context.run_state.errored = True  # a suite that broke after its scenarios promotes nothing
+        raise
+
+
+def _after_all(context: Context) -> None:
     if not hasattr(context, "world"):
         return  # before_all failed and said why
     world = context.world
@@ -266,6 +277,7 @@ def _run_facts(context: Context) -> promotion.RunFacts:
         failed=sum(status.has_failed() for status in statuses),
         skipped=sum(status == Status.skipped for status in statuses),
         interrupted=context.interrupts.received or context.aborted,
+        errored=run.errored,
         left_behind=len(ledger.report.failed) + len(ledger.report.kept) + len(ledger.pending()),
     )
 

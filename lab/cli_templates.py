@@ -6,7 +6,7 @@ the template's id, follow the import job to its end, and (unless `--activate=fal
 with `PATCH /api/v2/templates/{id}/versions`. A failed import is the command's error (the job's own), and
 the version stays inactive.
 
-`coder templates versions promote -t <template> --template-version <name>` (cli/templateversionpromote.go):
+`coder templates versions promote -t <template> --template-version <name>` (cli/templateversions.go):
 find the version by name and `PATCH /api/v2/templates/{id}/versions`.
 
 `push_version` and `promote_version` are the same steps for programs (tests): they return the version's JSON.

@@ -72,6 +72,7 @@ class RunFacts:
     skipped: int  # selected, but an optional check that is turned off
     interrupted: bool  # Ctrl-C, SIGTERM, behave aborted
     left_behind: int  # what cleanup did not remove (NOT REMOVED, or KEPT for debugging)
+    errored: bool = False  # the suite broke outside its scenarios (a hook)
 
     @property
     def not_run(self) -> int:
@@ -107,6 +108,8 @@ def decide(facts: RunFacts) -> Decision:
         reasons.append(f"{_count(facts.not_run, 'scenario')} did not run")
     if not facts.passed and not facts.failed:
         reasons.append("nothing was checked")
+    if facts.errored:
+        reasons.append("the suite errored outside its scenarios")
     if facts.left_behind:
         reasons.append("cleanup incomplete")
     return Decision(not reasons, tuple(reasons))

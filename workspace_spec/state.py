@@ -64,6 +64,7 @@ class RunState:
     scenarios_run: int = 0
     skipped: list[str] = field(default_factory=list)  # why each skipped scenario was skipped
     started: bool = False  # past preflight: the run was not refused
+    errored: bool = False  # a hook outside the scenarios failed (after_all)
     selected: frozenset[str] = frozenset()  # keys of the scenarios the run selected
     features: list[Feature] = field(default_factory=list)  # as behave ran them, with their final statuses
     # What the template-version gate did (SPEC_PROMOTE_ON_PASS), for the run's summary.

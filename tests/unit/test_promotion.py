@@ -40,6 +40,7 @@ def test_a_run_that_passed_and_cleaned_up_earns_the_promotion():
         (replace(PASSED, passed=0, skipped=12), "not promoted: nothing was checked"),
         (replace(PASSED, started=False, passed=0), "not promoted: the run stopped before its first check"),
         (replace(PASSED, passed=11, failed=1, left_behind=2), "not promoted: 1 scenario failed; cleanup incomplete"),
+        (replace(PASSED, errored=True), "not promoted: the suite errored outside its scenarios"),
     ],
 )
 def test_a_run_that_did_not_pass_as_a_whole_promotes_nothing_and_says_why(facts, line):
