@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from lab.cli_templates import push_version
-from tests.conftest import FAST_TIMEOUTS, Lab, run_suite
+from tests.conftest import FAST_TIMEOUTS, Lab, leaks, run_suite
+from tests.injector import Injector, Rule
 
 GOOD = {"main.tf": 'resource "kubernetes_pod" "main" {\n  image = "ghcr.io/coder/envbuilder:1.1.0"\n}\n'}
 # Imports fine (no plan pulls an image), but every start build fails: the registry has no such tag.
@@ -60,5 +61,32 @@ def test_a_candidate_whose_builds_fail_is_not_promoted(candidate_lab: Lab, tmp_p
     assert re.search(r"^not promoted: \d+ scenarios? failed$", output, re.MULTILINE), output[-2000:]
     assert "promoted: ameide-dev" not in output
     assert "Traceback" not in output
+    assert active_version(candidate_lab) == before
+    assert candidate_lab.wait_until_clean() == ([], [])
+
+
+def test_a_promotion_coder_refuses_fails_the_run_in_one_line(candidate_lab: Lab, tmp_path: Path) -> None:
+    """The run passed, but Coder answers the promotion with an error (here a 500 whose detail echoes the
+    session token): the run fails, saying so in one line, without a traceback or the token."""
+    before = active_version(candidate_lab)
+    name = f"ci-{candidate_lab.prefix}"
+    push_version(candidate_lab.env, "ameide-dev", GOOD, name)
+    proxy = Injector(candidate_lab.url).start()
+    try:
+        proxy.inject(Rule("token_echo", "PATCH", r"/api/v2/templates/[0-9a-f-]{36}/versions"))
+        env = candidate_lab.suite_env(
+            **FAST_TIMEOUTS, CODER_URL=proxy.url, SPEC_TEMPLATE_VERSION=name, SPEC_PROMOTE_ON_PASS="true"
+        )
+        run = run_suite(tmp_path, env, "--tags=@policy")  # one scenario, one workspace: the cheapest gated run
+    finally:
+        proxy.stop()
+    assert run.returncode != 0, run.output[-3000:]
+    assert set(run.statuses().values()) == {"passed"}, run.output[-3000:]
+    failed = [line for line in run.output.splitlines() if line.startswith("promotion failed:")]
+    assert len(failed) == 1, run.output[-3000:]
+    assert failed[0].startswith(f"promotion failed: ameide-dev version {name}: Coder answered 500 to PATCH ")
+    assert "[REDACTED]" in failed[0]
+    assert "Traceback" not in run.output and "CLEANUP-ERROR" not in run.output
+    assert not leaks(candidate_lab, run, tmp_path)
     assert active_version(candidate_lab) == before
     assert candidate_lab.wait_until_clean() == ([], [])
