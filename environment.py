@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
 import allure
 from allure_commons.types import AttachmentType
 from behave.configuration import Configuration
-from behave.model import Scenario
+from behave.model import Feature, Scenario
+from behave.model_type import Status
 from behave.runner import Context
 from behave.runner_util import collect_feature_locations, parse_features
 
-from workspace_spec import diagnostics, reports, secrets, sweep
+from workspace_spec import diagnostics, promotion, reports, secrets, sweep
 from workspace_spec.cleanup import Ledger
 from workspace_spec.plan import Need
+from workspace_spec.promotion import PromotionOutcome
 from workspace_spec.settings import Settings
 from workspace_spec.state import RunState, ScenarioState
 from workspace_spec.target import select_target
@@ -34,16 +37,21 @@ TEXT = AttachmentType.TEXT
 
 class _Interrupts:
     """SIGINT and SIGTERM become KeyboardInterrupt, which behave answers by running every after_* hook
-    and cleanup; but while the cleanup ledger is removing things, a further signal only waits."""
+    and cleanup; but while the cleanup ledger is removing things, or a promotion is under way, a further
+    signal only waits."""
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         self.received = False  # the run is being cut short: cleaning up comes before collecting evidence
+        self.promoting = False
 
     def __call__(self, signum: int, _frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         if self.ledger.releasing:
             print(f"{name}: cleanup in progress, removing what the run created first", file=sys.stderr, flush=True)
+            return
+        if self.promoting:
+            print(f"{name}: promotion in progress, finishing it first", file=sys.stderr, flush=True)
             return
         self.received = True
         raise KeyboardInterrupt(name)
@@ -60,10 +68,12 @@ def before_all(context: Context) -> None:
     signal.signal(signal.SIGINT, interrupts)
     signal.signal(signal.SIGTERM, interrupts)
     context.run_state = RunState()
+    context.on_cleanup_error = _on_cleanup_error
     # Testrun cleanups run after after_all, newest first: stop creating, remove what is left, report,
-    # then stop the lab.
+    # promote what the run earned (SPEC_PROMOTE_ON_PASS), then stop the lab.
     context.add_cleanup(world.close)
     context.add_cleanup(_scrub_reports, context)
+    context.add_cleanup(_promote_on_pass, context)
     context.add_cleanup(_final_summary, world)
     context.add_cleanup(world.ledger.release)
     context.add_cleanup(world.plan.stop)
@@ -75,13 +85,33 @@ def before_all(context: Context) -> None:
         reports.write_allure_environment(allure_dir, reports.run_properties(world))
     reports.start_fresh(reports.diagnostics_root(context.config))
     selected = _selected_scenarios(context.config)
+    needs = _needs(selected, world.settings)
+    context.run_state.selected = frozenset(scenario_key(scenario) for scenario in selected)
+    if world.settings.promote_on_pass:
+        _plan_promotion(context.run_state.promotion, needs, world.settings)
     print(world.preflight(needs_cluster=_needs_cluster(selected)), flush=True)
     if any("e2e" in scenario.effective_tags for scenario in selected) and (problem := world.settings.e2e_problem()):
         raise ConfigurationError(problem)
     if world.settings.sweep_on_start:
         _sweep_earlier_runs(world)
-    world.plan.start(_needs(selected, world.settings))
+    world.plan.start(needs)
     context.run_state.started = True
+
+
+def _plan_promotion(outcome: PromotionOutcome, needs: dict[str, list[Need]], settings: Settings) -> None:
+    """Which versions the run would promote, before anything is created; refused in one line when a template
+    the selected scenarios use has no pushed version to promote."""
+    configured = [
+        promotion.Configured(settings.template, settings.template_version, "SPEC_TEMPLATE_VERSION"),
+        promotion.Configured(settings.e2e_template, settings.e2e_template_version, "SPEC_E2E_TEMPLATE_VERSION"),
+    ]
+    used = {need.template for wanted in needs.values() for need in wanted}
+    try:
+        outcome.candidates = promotion.candidates(used, configured)
+    except promotion.PromotionRefused as refused:
+        outcome.status, outcome.reasons = "refused", [str(refused)]
+        raise ConfigurationError(str(refused)) from None
+    outcome.status = "pending"
 
 
 # Scenarios that only ask the platform (its configuration, its reachability) and create nothing; a
@@ -141,6 +171,10 @@ class ConfigurationError(Exception):
     """A feature needs a setting that is missing; nothing has been created for it."""
 
 
+def before_feature(context: Context, feature: Feature) -> None:
+    context.run_state.features.append(feature)  # its scenarios' final statuses decide the promotion
+
+
 def before_scenario(context: Context, scenario: Scenario) -> None:
     context.run_state.scenarios_run += 1
     context.state = ScenarioState()
@@ -183,6 +217,17 @@ class NothingChecked(Exception):
 
 
 def after_all(context: Context) -> None:
+    try:
+        _after_all(context)
+    except NothingChecked:
+        raise
+    except Exception:
+        if hasattr(context, "run_state"):
+            context.run_state.errored = True  # a suite that broke after its scenarios promotes nothing
+        raise
+
+
+def _after_all(context: Context) -> None:
     if not hasattr(context, "world"):
         return  # before_all failed and said why
     world = context.world
@@ -214,6 +259,58 @@ def _scrub_reports(context: Context) -> None:
     for directory in (reports.allure_results_dir(context.config), reports.junit_dir(context.config)):
         if directory is not None:
             secrets.REDACTOR.scrub_files(directory)
+
+
+def _run_facts(context: Context) -> promotion.RunFacts:
+    """How the run ended, from behave's final statuses of the selected scenarios and from the ledger."""
+    run, ledger = context.run_state, context.world.ledger
+    statuses = [
+        scenario.status
+        for feature in run.features
+        for scenario in feature.walk_scenarios()
+        if scenario_key(scenario) in run.selected
+    ]
+    return promotion.RunFacts(
+        started=run.started,
+        selected=len(run.selected),
+        passed=sum(status == Status.passed for status in statuses),
+        failed=sum(status.has_failed() for status in statuses),
+        skipped=sum(status == Status.skipped for status in statuses),
+        interrupted=context.interrupts.received or context.aborted,
+        errored=run.errored,
+        left_behind=len(ledger.report.failed) + len(ledger.report.kept) + len(ledger.pending()),
+    )
+
+
+def _promote_on_pass(context: Context) -> None:
+    """The gate, after the ledger is released: promote the checked versions if the run earned it, else say
+    why not, in one line each. Coder refusing a promotion fails the run (PromotionFailed, one line)."""
+    world, outcome = context.world, context.run_state.promotion
+    if outcome.status != "pending":
+        return  # not asked for, or refused before the run
+    decision = promotion.decide(_run_facts(context))
+    if not decision.promote:
+        outcome.status, outcome.reasons = "not promoted", list(decision.reasons)
+        print(decision.line, file=sys.stderr, flush=True)
+        return
+    context.interrupts.promoting = True
+    try:
+        lines = promotion.promote(world.coder, world.settings.organization, outcome)
+    finally:
+        context.interrupts.promoting = False
+    for line in lines:
+        print(line, flush=True)
+    if outcome.status == "failed":
+        raise promotion.PromotionFailed(outcome.error)
+
+
+def _on_cleanup_error(context: Context, cleanup: Callable[..., None], error: Exception) -> None:
+    """A refused promotion is the platform's failure, said in one line (it fails the run); anything else as
+    behave reports it."""
+    if isinstance(error, promotion.PromotionFailed):
+        print(error, file=sys.stderr, flush=True)
+        return
+    Context.print_cleanup_error(context, cleanup, error)
 
 
 def _final_summary(world: World) -> None:

@@ -325,6 +325,10 @@ class CoderClient:
     def _post(self, path: str, body: dict[str, Any]) -> Any:
         return self._json("POST", path, self._request("POST", path, json=body))
 
+    @_retry_reads  # setting a value is idempotent: sent again after any transient answer, like a read
+    def _patch(self, path: str, body: dict[str, Any]) -> Any:
+        return self._json("PATCH", path, self._request("PATCH", path, json=body))
+
     # -- deployment -----------------------------------------------------------------------------
     def build_info(self) -> dict[str, Any]:
         """Buildinfo, after making sure the URL is a Coder deployment at all."""
@@ -366,6 +370,12 @@ class CoderClient:
         """The id of the template's version of that name (a pushed candidate need not be active)."""
         path = f"/api/v2/templates/{template_id}/versions/{quote(name, safe='')}"
         return parsed("GET", path, self._get(path), lambda data: str(data["id"]))
+
+    def promote_version(self, template_id: str, version_id: str) -> str:
+        """Make the version the template's active one (what `coder templates versions promote` asks);
+        Coder's own words back. Coder refuses a version whose import did not succeed (403)."""
+        path = f"/api/v2/templates/{template_id}/versions"
+        return parsed("PATCH", path, self._patch(path, {"id": version_id}), lambda data: str(data["message"]))
 
     def create_workspace(
         self, template_id: str, name: str, ttl_ms: int | None = None, version_id: str = ""

@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     git_author_email: str = "workspace-spec-bot@users.noreply.github.com"
     codex: Literal["off", "auth-json"] = "off"
     keep_on_failure: bool = False
+    # The gate: make the checked template version(s) active when the whole run passed and cleaned up.
+    promote_on_pass: bool = False
     sweep_on_start: str = ""  # e.g. 2h: before the run, remove what earlier runs left that is older than this
 
     # How the suite behaves.

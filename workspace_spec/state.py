@@ -11,9 +11,12 @@ from workspace_spec.codeserver import Health
 from workspace_spec.identity import SignIn
 from workspace_spec.inside import Checkout
 from workspace_spec.kube import NamespaceObjects, Right
+from workspace_spec.promotion import PromotionOutcome
 from workspace_spec.shell import CommandResult
 
 if TYPE_CHECKING:  # the workflow module needs the world, which needs this module
+    from behave.model import Feature
+
     from workspace_spec.e2e import Proposal
     from workspace_spec.github import PullFacts
     from workspace_spec.reachability import Probe
@@ -61,3 +64,8 @@ class RunState:
     scenarios_run: int = 0
     skipped: list[str] = field(default_factory=list)  # why each skipped scenario was skipped
     started: bool = False  # past preflight: the run was not refused
+    errored: bool = False  # a hook outside the scenarios failed (after_all)
+    selected: frozenset[str] = frozenset()  # keys of the scenarios the run selected
+    features: list[Feature] = field(default_factory=list)  # as behave ran them, with their final statuses
+    # What the template-version gate did (SPEC_PROMOTE_ON_PASS), for the run's summary.
+    promotion: PromotionOutcome = field(default_factory=PromotionOutcome)
