@@ -233,8 +233,8 @@ def _wait(state: RetryCallState) -> float:
         pause = min(error.retry_after, state.args[0].rate_limit_wait)
         if "429" not in _said:
             _said.add("429")
-            asked = "as it asks" if pause == error.retry_after else f"of the {error.retry_after:.0f} s it asks"
-            print(f"Coder rate-limits the suite (429): waiting {pause:.0f} s {asked}", file=sys.stderr, flush=True)
+            asked = "as it asks" if pause == error.retry_after else f"of the {error.retry_after:g} s it asks"
+            print(f"Coder rate-limits the suite (429): waiting {pause:g} s {asked}", file=sys.stderr, flush=True)
         return pause
     return wait_exponential(multiplier=0.25, max=2)(state)
 

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import Lab
+from workspace_spec import coder as coder_module
 from workspace_spec.cleanup import Ledger
 from workspace_spec.coder import CoderClient, CoderError, NotCoderError
 from workspace_spec.naming import Namer
@@ -117,3 +118,21 @@ def test_removal_is_idempotent_and_rides_through_a_failed_delete(healthy_lab: La
     workspaces.remove(created.id)
     assert workspaces.is_gone(created.id)[0]
     workspaces.remove(created.id)  # already gone: nothing to do, no error
+
+
+def test_a_rate_limit_is_waited_out_up_to_the_setting(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Coder asks for a minute; the suite waits no longer than SPEC_RATE_LIMIT_WAIT, and says so."""
+    monkeypatch.setattr(coder_module, "_said", set())  # the line is said once per run (process)
+    answers = iter([httpx.Response(429, headers={"Retry-After": "60"}, json={"message": "Rate limit exceeded"})])
+
+    def coderd(request: httpx.Request) -> httpx.Response:
+        return next(answers, httpx.Response(200, json={"ok": True}))
+
+    client = CoderClient("http://coder.invalid", "AAAAAAAAAA-BBBBBBBBBBBBBBBBBBBBBB", rate_limit_wait=0.5)
+    client._http = httpx.Client(base_url=client.url, transport=httpx.MockTransport(coderd))
+    started = time.monotonic()
+    assert client._get("/api/v2/anything") == {"ok": True}
+    assert 0.5 <= time.monotonic() - started < 5
+    assert "waiting 0.5 s of the 60 s it asks" in capsys.readouterr().err
