@@ -11,6 +11,7 @@ import pytest
 
 from lab.cli_templates import push_version  # the lab's `coder templates push --activate=false`
 from tests.conftest import Lab
+from workspace_spec import coder as coder_module
 from workspace_spec.cleanup import Ledger
 from workspace_spec.coder import CoderClient, CoderError, NotCoderError
 from workspace_spec.naming import Namer
@@ -137,3 +138,21 @@ def test_promote_version_makes_a_pushed_version_active_and_names_coders_refusal(
         coder.promote_version(template.id, gitops.active_version_id)
     assert caught.value.status == 400
     assert caught.value.message == "The provided template version doesn't belong to the specified template."
+
+
+def test_a_rate_limit_is_waited_out_up_to_the_setting(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Coder asks for a minute; the suite waits no longer than SPEC_RATE_LIMIT_WAIT, and says so."""
+    monkeypatch.setattr(coder_module, "_said", set())  # the line is said once per run (process)
+    answers = iter([httpx.Response(429, headers={"Retry-After": "60"}, json={"message": "Rate limit exceeded"})])
+
+    def coderd(request: httpx.Request) -> httpx.Response:
+        return next(answers, httpx.Response(200, json={"ok": True}))
+
+    client = CoderClient("http://coder.invalid", "AAAAAAAAAA-BBBBBBBBBBBBBBBBBBBBBB", rate_limit_wait=0.5)
+    client._http = httpx.Client(base_url=client.url, transport=httpx.MockTransport(coderd))
+    started = time.monotonic()
+    assert client._get("/api/v2/anything") == {"ok": True}
+    assert 0.5 <= time.monotonic() - started < 5
+    assert "waiting 0.5 s of the 60 s it asks" in capsys.readouterr().err
