@@ -3,7 +3,7 @@
 from behave import given, then, when
 from behave.runner import Context
 
-from workspace_spec import e2e, gitwork
+from workspace_spec import e2e
 from workspace_spec.plan import Need
 
 
@@ -14,22 +14,18 @@ def given_e2e_workspace(context: Context) -> None:
 
 @given("git in the workspace can authenticate to GitHub")
 def given_git_authenticates(context: Context) -> None:
-    with context.world.shell(context.state.require_workspace()) as shell:
-        problem = e2e.link_problem(context.world, shell)
+    problem = e2e.link_problem(context.world, context.state.require_workspace())
     assert not problem, problem
 
 
 @given("the bot-writable repository is checked out in the workspace")
 def given_checkout(context: Context) -> None:
-    with context.world.shell(context.state.require_workspace()) as shell:
-        context.state.checkout_dir = e2e.check_out(context.world, shell)
+    context.state.checkout_dir = e2e.check_out(context.world, context.state.require_workspace())
 
 
 def _propose(context: Context, by_codex: bool) -> None:
     state = context.state
-    workspace = state.require_workspace()
-    with context.world.shell(workspace) as shell:
-        state.proposal = e2e.propose(context.world, workspace, shell, state.checkout_dir, by_codex=by_codex)
+    state.proposal = e2e.propose(context.world, state.require_workspace(), state.checkout_dir, by_codex=by_codex)
 
 
 @when("a one-line README change made in the shell is proposed as a pull request")
@@ -54,15 +50,14 @@ def then_head_is_pushed_commit(context: Context) -> None:
 
 @then("the pull request changes exactly that line")
 def then_diff_is_the_line(context: Context) -> None:
-    pull, line = context.state.pull, context.state.proposal.line
-    changes = [(f.filename, f.added, f.removed) for f in pull.files]
-    assert changes == [(e2e.CHANGED_FILE, (line,), ())], (
-        f"pull request #{pull.number} should add exactly {line!r} to {e2e.CHANGED_FILE}; it changes {changes}"
+    pull, proposal = context.state.pull, context.state.proposal
+    changes = pull.changes()
+    assert changes == proposal.changes, (
+        f"pull request #{pull.number} should add exactly {proposal.line!r} to {e2e.CHANGED_FILE}; it changes {changes}"
     )
 
 
 @then("the checkout keeps no GitHub credential")
 def then_no_stored_credential(context: Context) -> None:
-    with context.world.shell(context.state.require_workspace()) as shell:
-        found = gitwork.stored_credentials(shell, context.state.checkout_dir)
+    found = e2e.stored_credentials(context.world, context.state.require_workspace(), context.state.checkout_dir)
     assert not found, f"the checkout keeps GitHub credentials in: {', '.join(found)}"

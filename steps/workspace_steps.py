@@ -3,10 +3,8 @@
 from behave import given, then, when
 from behave.runner import Context
 
-from workspace_spec import inside
-from workspace_spec.kube import workspace_namespace
+from workspace_spec import persistence
 from workspace_spec.plan import Need
-from workspace_spec.state import Marker
 
 
 def shared(context: Context, template: str | None = None) -> Need:
@@ -53,34 +51,25 @@ def then_app_healthy(context: Context) -> None:
 def given_workspace_with_marker(context: Context) -> None:
     world, state = context.world, context.state
     workspace = state.workspace = world.plan.usable(own(context))
-    content = world.namer.marker()
-    marker = Marker(world.settings.workspace_dir, f".{content}", content)
-    with world.shell(workspace) as shell:
-        written = inside.write_file(shell, marker.directory, marker.name, marker.content)
+    marker, written = persistence.write_marker(world, workspace)
     assert written.ok, (
         f"could not write marker {marker.name} under {marker.directory} in {workspace.name}: {written.summary()}"
     )
     state.marker = marker
-    state.before_stop = world.cluster.objects(workspace_namespace(workspace.id))
+    state.before_stop = persistence.namespace_objects(world, workspace)
 
 
 @when("the workspace is stopped and started again")
 def when_stopped_and_started(context: Context) -> None:
-    world, state = context.world, context.state
-    workspace = state.require_workspace()
-    stopped = world.workspaces.stop(workspace)
-    state.while_stopped = world.cluster.objects_once_pods_are_gone(
-        workspace_namespace(workspace.id), world.settings.pod_termination_timeout
-    )
-    state.workspace = world.workspaces.start(stopped)
+    state = context.state
+    state.workspace, state.while_stopped = persistence.stop_and_start(context.world, state.require_workspace())
 
 
 @then("the marker file still holds its content")
 def then_marker_kept(context: Context) -> None:
     state = context.state
     workspace, marker = state.require_workspace(), state.marker
-    with context.world.shell(workspace) as shell:
-        read = inside.read_file(shell, marker.directory, marker.name)
+    read = persistence.read_marker(context.world, workspace, marker)
     assert read.ok, (
         f"marker {marker.name} under {marker.directory} is gone after stop and start of {workspace.name}: "
         f"{read.summary()}"

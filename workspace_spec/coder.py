@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -188,6 +189,12 @@ class Workspace:
     def app(self, slug: str, agent_name: str = "") -> App | None:
         agent = self.ide_agent(slug, agent_name)
         return agent.app(slug) if agent else None
+
+    def deadline_passed(self) -> bool:
+        """Whether the running build's stop deadline lies in the past (False when it has none)."""
+        if not self.deadline:
+            return False
+        return datetime.fromisoformat(self.deadline.replace("Z", "+00:00")) <= datetime.now(UTC)
 
 
 @dataclass(frozen=True)

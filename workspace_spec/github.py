@@ -33,6 +33,10 @@ class PullFacts:
     base_ref: str
     files: tuple[FileChange, ...]
 
+    def changes(self) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
+        """(file, lines added, lines removed) for each file the pull request changes."""
+        return [(change.filename, change.added, change.removed) for change in self.files]
+
 
 def _reason(error: GithubException) -> str:
     data = error.data if isinstance(error.data, dict) else {}

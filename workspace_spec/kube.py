@@ -37,6 +37,9 @@ class Right:
         what = f"{self.resource}/{self.subresource}" if self.subresource else self.resource
         return f"{self.verb} {what}"
 
+    def explain(self) -> str:
+        return f"{self.describe()} (for {self.why})"
+
 
 # Everything the suite asks the cluster, in every namespace (workspace namespaces come and go).
 RIGHTS = (
@@ -128,6 +131,11 @@ class Cluster:
     def namespace(self, name: str) -> KubeObject | None:
         found = self._read(lambda: self._core.read_namespace(name, _request_timeout=self._timeout))
         return None if found is None else _object("Namespace", found, found.status.phase if found.status else "")
+
+    def lingering(self, name: str) -> str | None:
+        """The namespace's phase while it stays; None once it is gone or on its way out (Terminating)."""
+        namespace = self.namespace(name)
+        return None if namespace is None or namespace.phase == "Terminating" else namespace.phase
 
     def volume_claims(self, namespace: str) -> list[KubeObject]:
         items = self._read(

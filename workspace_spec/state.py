@@ -5,25 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from workspace_spec.apps import AppAnswer
+from workspace_spec.apps import AppVisit
 from workspace_spec.coder import Template, Workspace
 from workspace_spec.codeserver import Health
 from workspace_spec.identity import SignIn
 from workspace_spec.inside import Checkout
 from workspace_spec.kube import NamespaceObjects, Right
+from workspace_spec.persistence import Marker
 from workspace_spec.shell import CommandResult
 
 if TYPE_CHECKING:  # the workflow module needs the world, which needs this module
     from workspace_spec.e2e import Proposal
     from workspace_spec.github import PullFacts
     from workspace_spec.reachability import Probe
-
-
-@dataclass(frozen=True)
-class Marker:
-    directory: str
-    name: str
-    content: str
 
 
 @dataclass
@@ -33,11 +27,10 @@ class ScenarioState:
     marker: Marker | None = None
     before_stop: NamespaceObjects | None = None
     while_stopped: NamespaceObjects | None = None
-    app_answer: AppAnswer | None = None
+    app_visit: AppVisit | None = None
     checkout: Checkout | None = None
     tool_results: dict[str, CommandResult] = field(default_factory=dict)
     ide_health: Health | None = None
-    app_behind: Health | None = None
     extensions: list[str] = field(default_factory=list)
     sign_in: SignIn | None = None
     first_user: tuple[bool, str] | None = None
