@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
@@ -20,16 +21,25 @@ from behave.model import Scenario
 from behave.runner import Context
 from behave.runner_util import collect_feature_locations, parse_features
 
+from steps.support.state import fresh_holders
 from workspace_spec import diagnostics, reports, secrets, sweep
 from workspace_spec.cleanup import Ledger
 from workspace_spec.plan import Need
 from workspace_spec.settings import Settings
-from workspace_spec.state import RunState, ScenarioState
 from workspace_spec.target import select_target
 from workspace_spec.waiting import Progress, set_default_progress
 from workspace_spec.world import World
 
 TEXT = AttachmentType.TEXT
+
+
+@dataclass
+class RunState:
+    """What the whole run counts (kept on behave's root layer, which outlives every scenario)."""
+
+    scenarios_run: int = 0
+    skipped: list[str] = field(default_factory=list)  # why each skipped scenario was skipped
+    started: bool = False  # past preflight: the run was not refused
 
 
 class _Interrupts:
@@ -143,7 +153,7 @@ class ConfigurationError(Exception):
 
 def before_scenario(context: Context, scenario: Scenario) -> None:
     context.run_state.scenarios_run += 1
-    context.state = ScenarioState()
+    fresh_holders(context)
     context.scenario_key = scenario_key(scenario)
     context.add_cleanup(context.world.ledger.release, "scenario")
     context.add_cleanup(context.world.plan.scenario_done, context.scenario_key)
@@ -155,21 +165,21 @@ def before_scenario(context: Context, scenario: Scenario) -> None:
 def after_scenario(context: Context, scenario: Scenario) -> None:
     # Runs before the scenario's cleanups: the workspace is still there to be examined, and what is
     # kept here is not removed by them.
-    if context.state.workspace is not None:
+    if context.workspace.current is not None:
         allure.attach(context.world.timings.allure_text(), name="workspace timings", attachment_type=TEXT)
     if not scenario.status.has_failed():
         return
     if not context.interrupts.received:  # after Ctrl-C/SIGTERM, cleaning up comes before evidence
         _attach_diagnostics(context, scenario)
     if context.world.settings.keep_on_failure:
-        workspace = context.state.workspace
+        workspace = context.workspace.current
         context.world.ledger.keep("scenario")
         if workspace is not None:
             context.world.ledger.keep(names=frozenset({workspace.name}))
 
 
 def _attach_diagnostics(context: Context, scenario: Scenario) -> None:
-    artifacts = diagnostics.collect(context.world, context.state.workspace)
+    artifacts = diagnostics.collect(context.world, context.workspace.current)
     directory = reports.diagnostics_dir(context.config, scenario.feature.name, scenario.name)
     diagnostics.write(artifacts, directory)
     for artifact in artifacts:

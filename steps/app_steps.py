@@ -8,8 +8,8 @@ from workspace_spec import apps
 
 def _open(context: Context, with_session: bool) -> None:
     world, settings = context.world, context.world.settings
-    workspace = context.state.require_workspace()
-    context.state.app_visit = apps.visit(
+    workspace = context.workspace.require()
+    context.app_proxy.visit = apps.visit(
         world.coder, workspace, settings.app_slug, settings.agent, with_session, settings.app_timeout
     )
 
@@ -26,7 +26,7 @@ def when_open_app_anonymously(context: Context) -> None:
 
 @then("the app proxy serves code-server")
 def then_app_served(context: Context) -> None:
-    answer, behind = context.state.app_visit.answer, context.state.app_visit.behind
+    answer, behind = context.app_proxy.visit.answer, context.app_proxy.visit.behind
     assert not answer.to_login, f"app proxy sent a signed-in request to the login page: {answer.describe()}"
     assert answer.served, f"app proxy did not serve the app: it answered {answer.describe()}"
     assert not behind.problem, f"the app proxy serves something, but not code-server: {behind.describe()}"
@@ -34,7 +34,7 @@ def then_app_served(context: Context) -> None:
 
 @then("they are redirected to the Coder login page")
 def then_redirected_to_login(context: Context) -> None:
-    answer = context.state.app_visit.answer
+    answer = context.app_proxy.visit.answer
     assert answer.status == 303 and answer.to_login, (
         f"app proxy did not send an anonymous visitor to /login (expected 303): it answered {answer.describe()}"
     )

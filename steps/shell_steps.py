@@ -9,12 +9,12 @@ from workspace_spec import inside
 
 @when("the developer looks at the repository checkout")
 def when_look_at_checkout(context: Context) -> None:
-    context.state.checkout = inside.checkout(context.world, context.state.require_workspace())
+    context.terminal.checkout = inside.checkout(context.world, context.workspace.require())
 
 
 @then("it is a git work tree whose origin is the expected repository")
 def then_checkout_is_expected(context: Context) -> None:
-    checkout, settings = context.state.checkout, context.world.settings
+    checkout, settings = context.terminal.checkout, context.world.settings
     assert checkout.is_work_tree, f"{settings.repo_dir} is not a git work tree in the workspace: {checkout.problem}"
     assert inside.same_repository(checkout.origin, settings.repo_url), (
         f"{settings.repo_dir} has origin {checkout.origin}, expected {settings.repo_url}"
@@ -24,41 +24,39 @@ def then_checkout_is_expected(context: Context) -> None:
 @when("the developer asks each required tool for its version")
 def when_ask_tools(context: Context) -> None:
     tools = [row["tool"] for row in context.table]
-    context.state.tool_results = inside.tool_versions(context.world, context.state.require_workspace(), tools)
-    versions = inside.describe_versions(context.state.tool_results)
+    context.terminal.tools = inside.tool_versions(context.world, context.workspace.require(), tools)
+    versions = inside.describe_versions(context.terminal.tools)
     print(versions)
     allure.attach(versions, name="toolchain versions", attachment_type=allure.attachment_type.TEXT)
 
 
 @then("every required tool answers with its version")
 def then_tools_answer(context: Context) -> None:
-    broken = inside.broken_tools(context.state.tool_results)
-    assert not broken, (
-        f"toolchain incomplete in workspace {context.state.require_workspace().name}: {'; '.join(broken)}"
-    )
+    broken = inside.broken_tools(context.terminal.tools)
+    assert not broken, f"toolchain incomplete in workspace {context.workspace.require().name}: {'; '.join(broken)}"
 
 
 @when("the developer asks code-server for its health from inside the workspace")
 def when_ask_ide_health(context: Context) -> None:
-    context.state.ide_health = inside.code_server_health(context.world, context.state.require_workspace())
-    health = context.state.ide_health.describe()
+    context.terminal.ide_health = inside.code_server_health(context.world, context.workspace.require())
+    health = context.terminal.ide_health.describe()
     allure.attach(health, name="code-server health", attachment_type=allure.attachment_type.TEXT)
 
 
 @then("code-server answers that it is up")
 def then_ide_up(context: Context) -> None:
-    health = context.state.ide_health
+    health = context.terminal.ide_health
     assert not health.problem, f"code-server is down: {health.describe()}"
 
 
 @when("the developer lists code-server's extensions")
 def when_list_extensions(context: Context) -> None:
-    context.state.extensions = inside.installed_extensions(context.world, context.state.require_workspace())
+    context.terminal.extensions = inside.installed_extensions(context.world, context.workspace.require())
 
 
 @then("every expected extension is installed")
 def then_extensions_installed(context: Context) -> None:
-    installed = context.state.extensions
+    installed = context.terminal.extensions
     missing = inside.missing_extensions(installed, context.world.settings.vscode_extensions)
     assert not missing, (
         f"code-server lacks extension(s) {', '.join(missing)}; installed: {', '.join(installed) or 'none'}"
