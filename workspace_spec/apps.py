@@ -23,7 +23,6 @@ class AppAnswer:
     path: str
     status: int
     location: str
-    content_type: str
     attempts: int
 
     @property
@@ -99,7 +98,6 @@ def open_app(coder: CoderClient, path: str, with_session: bool, timeout: float) 
         path=response.url.raw_path.decode(),
         status=response.status_code,
         location=_without_query_secrets(response.headers.get("location", "")),
-        content_type=response.headers.get("content-type", ""),
         attempts=attempts,
     )
 

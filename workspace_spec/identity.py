@@ -19,7 +19,6 @@ class DiscoveryError(PlatformFailure):
 @dataclass(frozen=True)
 class SignIn:
     oidc_enabled: bool
-    oidc_button: str
     issuer_url: str
 
 
@@ -41,7 +40,6 @@ def sign_in(coder: CoderClient) -> SignIn:
     oidc = methods.get("oidc") or {}
     return SignIn(
         oidc_enabled=bool(oidc.get("enabled")),
-        oidc_button=oidc.get("signInText", ""),
         issuer_url=(config.get("oidc") or {}).get("issuer_url", ""),
     )
 

@@ -19,7 +19,6 @@ from workspace_spec.world import World
 class Checkout:
     is_work_tree: bool
     origin: str  # without any credentials
-    branch: str
     problem: str
 
 
@@ -49,14 +48,11 @@ def checkout(world: World, workspace: Workspace) -> Checkout:
     """The repository checkout the template promises (SPEC_REPO_DIR)."""
     where = shell_path(world.settings.repo_dir)
     with world.shell(workspace) as shell:
-        result = shell.run(
-            f"cd {where} && git rev-parse --is-inside-work-tree && git remote get-url origin "
-            f"&& git rev-parse --abbrev-ref HEAD"
-        )
+        result = shell.run(f"cd {where} && git rev-parse --is-inside-work-tree && git remote get-url origin")
     lines = result.stdout.strip().splitlines()
-    if not result.ok or len(lines) < 3:
-        return Checkout(False, "", "", result.summary())
-    return Checkout(lines[0] == "true", public_url(lines[1]), lines[2], "")
+    if not result.ok or len(lines) < 2:
+        return Checkout(False, "", result.summary())
+    return Checkout(lines[0] == "true", public_url(lines[1]), "")
 
 
 def tool_versions(world: World, workspace: Workspace, tools: list[str]) -> dict[str, CommandResult]:
