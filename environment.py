@@ -11,6 +11,7 @@ from __future__ import annotations
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
@@ -22,17 +23,31 @@ from behave.model_type import Status
 from behave.runner import Context
 from behave.runner_util import collect_feature_locations, parse_features
 
+from steps.support.state import fresh_holders
 from workspace_spec import diagnostics, promotion, reports, secrets, sweep
 from workspace_spec.cleanup import Ledger
 from workspace_spec.plan import Need
 from workspace_spec.promotion import PromotionOutcome
 from workspace_spec.settings import Settings
-from workspace_spec.state import RunState, ScenarioState
 from workspace_spec.target import select_target
 from workspace_spec.waiting import Progress, set_default_progress
 from workspace_spec.world import World
 
 TEXT = AttachmentType.TEXT
+
+
+@dataclass
+class RunState:
+    """What the whole run counts (kept on behave's root layer, which outlives every scenario)."""
+
+    scenarios_run: int = 0
+    skipped: list[str] = field(default_factory=list)  # why each skipped scenario was skipped
+    started: bool = False  # past preflight: the run was not refused
+    errored: bool = False  # a hook outside the scenarios failed (after_all)
+    selected: frozenset[str] = frozenset()  # keys of the scenarios the run selected
+    features: list[Feature] = field(default_factory=list)  # as behave ran them, with their final statuses
+    # What the template-version gate did (SPEC_PROMOTE_ON_PASS), for the run's summary.
+    promotion: PromotionOutcome = field(default_factory=PromotionOutcome)
 
 
 class _Interrupts:
@@ -177,7 +192,7 @@ def before_feature(context: Context, feature: Feature) -> None:
 
 def before_scenario(context: Context, scenario: Scenario) -> None:
     context.run_state.scenarios_run += 1
-    context.state = ScenarioState()
+    fresh_holders(context)
     context.scenario_key = scenario_key(scenario)
     context.add_cleanup(context.world.ledger.release, "scenario")
     context.add_cleanup(context.world.plan.scenario_done, context.scenario_key)
@@ -189,21 +204,21 @@ def before_scenario(context: Context, scenario: Scenario) -> None:
 def after_scenario(context: Context, scenario: Scenario) -> None:
     # Runs before the scenario's cleanups: the workspace is still there to be examined, and what is
     # kept here is not removed by them.
-    if context.state.workspace is not None:
+    if context.workspace.current is not None:
         allure.attach(context.world.timings.allure_text(), name="workspace timings", attachment_type=TEXT)
     if not scenario.status.has_failed():
         return
     if not context.interrupts.received:  # after Ctrl-C/SIGTERM, cleaning up comes before evidence
         _attach_diagnostics(context, scenario)
     if context.world.settings.keep_on_failure:
-        workspace = context.state.workspace
+        workspace = context.workspace.current
         context.world.ledger.keep("scenario")
         if workspace is not None:
             context.world.ledger.keep(names=frozenset({workspace.name}))
 
 
 def _attach_diagnostics(context: Context, scenario: Scenario) -> None:
-    artifacts = diagnostics.collect(context.world, context.state.workspace)
+    artifacts = diagnostics.collect(context.world, context.workspace.current)
     directory = reports.diagnostics_dir(context.config, scenario.feature.name, scenario.name)
     diagnostics.write(artifacts, directory)
     for artifact in artifacts:

@@ -1,20 +1,14 @@
 """Steps about workspace policies: auto-stop."""
 
-from datetime import UTC, datetime
-
 from behave import given, then, when
 from behave.runner import Context
 
 from workspace_spec.plan import Need
 
 
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 @given("the template stops workspaces after a default time")
 def given_template_autostop(context: Context) -> None:
-    template = context.state.template = context.world.workspaces.template()
+    template = context.autostop.template = context.world.workspaces.template()
     assert template.default_ttl_ms > 0, (
         f"template {template.name} has no default auto-stop (default_ttl_ms is 0): idle workspaces run until stopped"
     )
@@ -23,12 +17,12 @@ def given_template_autostop(context: Context) -> None:
 @when("a workspace is created without an auto-stop time of its own")
 def when_created_without_ttl(context: Context) -> None:
     """The run's shared workspace is created with no auto-stop time of its own: its running build tells."""
-    context.state.workspace = context.world.plan.built(Need(context.world.settings.template))
+    context.workspace.current = context.world.plan.built(Need(context.world.settings.template))
 
 
 @then("the workspace carries the template's auto-stop time")
 def then_inherits_ttl(context: Context) -> None:
-    workspace, template = context.state.require_workspace(), context.state.template
+    workspace, template = context.workspace.require(), context.autostop.template
     assert workspace.ttl_ms == template.default_ttl_ms, (
         f"workspace {workspace.name} has ttl_ms {workspace.ttl_ms}, "
         f"template {template.name} sets {template.default_ttl_ms}"
@@ -37,8 +31,8 @@ def then_inherits_ttl(context: Context) -> None:
 
 @then("its running build has a stop deadline")
 def then_build_has_deadline(context: Context) -> None:
-    workspace = context.state.require_workspace()
+    workspace = context.workspace.require()
     assert workspace.deadline, f"the running build of {workspace.name} has no deadline: it will never stop by itself"
-    assert _time(workspace.deadline) > datetime.now(UTC), (
+    assert not workspace.deadline_passed(), (
         f"the running build of {workspace.name} has a deadline in the past: {workspace.deadline}"
     )

@@ -3,10 +3,8 @@
 from behave import given, then, when
 from behave.runner import Context
 
-from workspace_spec import inside
-from workspace_spec.kube import workspace_namespace
+from workspace_spec import persistence
 from workspace_spec.plan import Need
-from workspace_spec.state import Marker
 
 
 def shared(context: Context, template: str | None = None) -> Need:
@@ -21,66 +19,56 @@ def own(context: Context) -> Need:
 
 @given("a ready workspace")
 def given_ready_workspace(context: Context) -> None:
-    context.state.workspace = context.world.plan.usable(shared(context))
+    context.workspace.current = context.world.plan.usable(shared(context))
 
 
 @given("a ready workspace of its own")
 def given_own_workspace(context: Context) -> None:
-    context.state.workspace = context.world.plan.usable(own(context))
+    context.workspace.current = context.world.plan.usable(own(context))
 
 
 @when("a developer creates a workspace from the template")
 def when_workspace_created(context: Context) -> None:
-    context.state.workspace = context.world.plan.created(shared(context))
+    context.workspace.current = context.world.plan.created(shared(context))
 
 
 @then("the workspace build succeeds")
 def then_build_succeeds(context: Context) -> None:
-    context.state.workspace = context.world.plan.built(shared(context))
+    context.workspace.current = context.world.plan.built(shared(context))
 
 
 @then("the workspace agent becomes ready")
 def then_agent_ready(context: Context) -> None:
-    context.state.workspace = context.world.plan.ready(shared(context))
+    context.workspace.current = context.world.plan.ready(shared(context))
 
 
 @then("the code-server app becomes healthy")
 def then_app_healthy(context: Context) -> None:
-    context.state.workspace = context.world.plan.usable(shared(context))
+    context.workspace.current = context.world.plan.usable(shared(context))
 
 
 @given("a ready workspace of its own with a marker file in its volume")
 def given_workspace_with_marker(context: Context) -> None:
-    world, state = context.world, context.state
-    workspace = state.workspace = world.plan.usable(own(context))
-    content = world.namer.marker()
-    marker = Marker(world.settings.workspace_dir, f".{content}", content)
-    with world.shell(workspace) as shell:
-        written = inside.write_file(shell, marker.directory, marker.name, marker.content)
+    world = context.world
+    workspace = context.workspace.current = world.plan.usable(own(context))
+    marker, written = persistence.write_marker(world, workspace)
     assert written.ok, (
         f"could not write marker {marker.name} under {marker.directory} in {workspace.name}: {written.summary()}"
     )
-    state.marker = marker
-    state.before_stop = world.cluster.objects(workspace_namespace(workspace.id))
+    context.across_stop.marker = marker
+    context.across_stop.before = persistence.namespace_objects(world, workspace)
 
 
 @when("the workspace is stopped and started again")
 def when_stopped_and_started(context: Context) -> None:
-    world, state = context.world, context.state
-    workspace = state.require_workspace()
-    stopped = world.workspaces.stop(workspace)
-    state.while_stopped = world.cluster.objects_once_pods_are_gone(
-        workspace_namespace(workspace.id), world.settings.pod_termination_timeout
-    )
-    state.workspace = world.workspaces.start(stopped)
+    started, during = persistence.stop_and_start(context.world, context.workspace.require())
+    context.workspace.current, context.across_stop.during = started, during
 
 
 @then("the marker file still holds its content")
 def then_marker_kept(context: Context) -> None:
-    state = context.state
-    workspace, marker = state.require_workspace(), state.marker
-    with context.world.shell(workspace) as shell:
-        read = inside.read_file(shell, marker.directory, marker.name)
+    workspace, marker = context.workspace.require(), context.across_stop.marker
+    read = persistence.read_marker(context.world, workspace, marker)
     assert read.ok, (
         f"marker {marker.name} under {marker.directory} is gone after stop and start of {workspace.name}: "
         f"{read.summary()}"
@@ -92,12 +80,12 @@ def then_marker_kept(context: Context) -> None:
 
 @when("the workspace is deleted")
 def when_deleted(context: Context) -> None:
-    context.world.workspaces.delete(context.state.require_workspace())
+    context.world.workspaces.delete(context.workspace.require())
 
 
 @then("Coder no longer serves the workspace")
 def then_coder_forgot_it(context: Context) -> None:
-    workspace = context.state.require_workspace()
+    workspace = context.workspace.require()
     gone, answer = context.world.workspaces.is_gone(workspace.id)
     assert gone, (
         f"Coder still serves deleted workspace {workspace.name}: "

@@ -8,6 +8,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from tenacity import RetryCallState, retry, retry_if_result, stop_after_delay, wait_fixed
 
+from workspace_spec import codeserver
 from workspace_spec.coder import CoderClient, Workspace
 
 # While the app warms up the proxy answers 502 "Application Unavailable"; nothing else is retried
@@ -22,14 +23,39 @@ class AppAnswer:
     path: str
     status: int
     location: str
-    content_type: str
     attempts: int
+
+    @property
+    def served(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def to_login(self) -> bool:
+        """Whether the answer sends the visitor to Coder's login page."""
+        return urlsplit(self.location).path.endswith("/login")
 
     def describe(self) -> str:
         text = f"{self.status} for {self.path}"
         if self.location:
             text += f" (Location: {self.location})"
         return text + f" after {self.attempts} attempt(s)"
+
+
+@dataclass(frozen=True)
+class AppVisit:
+    answer: AppAnswer
+    behind: codeserver.Health | None  # what serves the app, when a signed-in visitor was let in
+
+
+def visit(
+    coder: CoderClient, workspace: Workspace, slug: str, agent_name: str, with_session: bool, timeout: float
+) -> AppVisit:
+    """Open the workspace's app through the proxy, signed in or not; once a signed-in visitor is let in,
+    ask through the proxy whether code-server itself is what answers."""
+    path = app_path(coder, workspace, slug, agent_name)
+    answer = open_app(coder, path, with_session=with_session, timeout=timeout)
+    behind = codeserver.through_app_proxy(coder, path) if with_session and answer.status < 300 else None
+    return AppVisit(answer, behind)
 
 
 def app_path(coder: CoderClient, workspace: Workspace, slug: str, agent_name: str = "") -> str:
@@ -72,7 +98,6 @@ def open_app(coder: CoderClient, path: str, with_session: bool, timeout: float) 
         path=response.url.raw_path.decode(),
         status=response.status_code,
         location=_without_query_secrets(response.headers.get("location", "")),
-        content_type=response.headers.get("content-type", ""),
         attempts=attempts,
     )
 

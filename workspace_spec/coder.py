@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -86,18 +87,14 @@ def parsed(method: str, path: str, data: Any, make: Callable[[Any], T]) -> T:
 class App:
     slug: str
     health: str
-    url: str
     healthcheck_url: str | None
-    subdomain: bool
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> App:
         return cls(
             slug=data["slug"],
             health=data.get("health", ""),
-            url=data.get("url", ""),
             healthcheck_url=(data.get("healthcheck") or {}).get("url") or None,
-            subdomain=bool(data.get("subdomain")),
         )
 
 
@@ -108,7 +105,6 @@ class Agent:
     status: str  # connecting | connected | disconnected | timeout
     lifecycle_state: str
     apps: tuple[App, ...]
-    parent_id: str | None = None  # a devcontainer sub-agent names its parent
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Agent:
@@ -118,7 +114,6 @@ class Agent:
             status=data.get("status", ""),
             lifecycle_state=data.get("lifecycle_state", ""),
             apps=tuple(App.from_json(app) for app in data.get("apps") or []),
-            parent_id=data.get("parent_id"),
         )
 
     @property
@@ -145,7 +140,6 @@ class Workspace:
     status: str
     job_status: str
     job_error: str
-    job_completed_at: str | None
     deadline: str | None
     # Daemons that accept the pending job's tags (Coder 2.18+; None when not reported or not pending).
     matched_provisioners: int | None
@@ -171,7 +165,6 @@ class Workspace:
             status=build["status"],
             job_status=job.get("status", ""),
             job_error=job.get("error", ""),
-            job_completed_at=job.get("completed_at"),
             deadline=build.get("deadline"),
             matched_provisioners=matched.get("count") if pending and isinstance(matched, dict) else None,
             agents=tuple(Agent.from_json(agent) for agent in agents),
@@ -188,6 +181,12 @@ class Workspace:
     def app(self, slug: str, agent_name: str = "") -> App | None:
         agent = self.ide_agent(slug, agent_name)
         return agent.app(slug) if agent else None
+
+    def deadline_passed(self) -> bool:
+        """Whether the running build's stop deadline lies in the past (False when it has none)."""
+        if not self.deadline:
+            return False
+        return datetime.fromisoformat(self.deadline.replace("Z", "+00:00")) <= datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -31,18 +31,24 @@ class Proposal:
     commit: str
     pull_number: int
 
+    @property
+    def changes(self) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
+        """What the pull request should change: one added line in CHANGED_FILE, nothing removed."""
+        return [(CHANGED_FILE, (self.line,), ())]
+
 
 def scratch_dir(world: World, name: str) -> str:
     """A directory of this run inside the workspace's home, out of the way of the template's checkout."""
     return f"$HOME/workspace-spec/{world.namer.run_id}/{name}"
 
 
-def link_problem(world: World, shell: WorkspaceShell) -> str:
+def link_problem(world: World, workspace: Workspace) -> str:
     """'' when git in the workspace can authenticate to GitHub as configured; else why not."""
-    if world.settings.push_auth == "external-auth":
-        return gitwork.external_auth_problem(shell)
-    world.pull_requests.bot_login()  # raises with GitHub's answer when the token is not accepted
-    return ""
+    with world.shell(workspace) as shell:
+        if world.settings.push_auth == "external-auth":
+            return gitwork.external_auth_problem(shell)
+        world.pull_requests.bot_login()  # raises with GitHub's answer when the token is not accepted
+        return ""
 
 
 @contextmanager
@@ -56,12 +62,12 @@ def credentials(world: World, shell: WorkspaceShell) -> Iterator[gitwork.Credent
             yield found
 
 
-def check_out(world: World, shell: WorkspaceShell) -> str:
+def check_out(world: World, workspace: Workspace) -> str:
     """A fresh clone of the bot-writable repository, in a directory of its own."""
     settings = world.settings
     assert settings.e2e_repo
     directory = f"{scratch_dir(world, uuid.uuid4().hex[:8])}/{settings.e2e_repo.split('/')[1]}"
-    with credentials(world, shell) as creds:
+    with world.shell(workspace) as shell, credentials(world, shell) as creds:
         result = gitwork.clone(shell, creds, settings.e2e_repo_url, directory)
     if not result.ok:
         raise WorkflowFailure(f"cannot clone {settings.e2e_repo_url} in the workspace: {result.summary()}")
@@ -91,7 +97,13 @@ def codex_change(shell: WorkspaceShell, directory: str, line: str) -> None:
         raise WorkflowFailure(f"Codex made no change in the repository; its answer ended with: {answer!r}")
 
 
-def propose(world: World, workspace: Workspace, shell: WorkspaceShell, directory: str, by_codex: bool) -> Proposal:
+def propose(world: World, workspace: Workspace, directory: str, by_codex: bool) -> Proposal:
+    """Branch, change README.md (from the shell, or by Codex), commit, push and open a pull request."""
+    with world.shell(workspace) as shell:
+        return _propose(world, workspace, shell, directory, by_codex)
+
+
+def _propose(world: World, workspace: Workspace, shell: WorkspaceShell, directory: str, by_codex: bool) -> Proposal:
     settings, ledger = world.settings, world.ledger
     branch = world.namer.branch()
     line = f"workspace-spec {branch}: a deterministic change"
@@ -121,6 +133,12 @@ def propose(world: World, workspace: Workspace, shell: WorkspaceShell, directory
         number = open_pull_request(world, shell, creds, directory, pull)
     ledger.register("pull request", f"{settings.e2e_repo}#{number}", "scenario", lambda: prs.close(number))
     return Proposal(branch, line, commit, number)
+
+
+def stored_credentials(world: World, workspace: Workspace, directory: str) -> list[str]:
+    """Where the checkout keeps a GitHub credential (none, when the workflow left it clean)."""
+    with world.shell(workspace) as shell:
+        return gitwork.stored_credentials(shell, directory)
 
 
 def open_pull_request(

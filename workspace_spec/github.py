@@ -19,7 +19,6 @@ class GitHubFailure(PlatformFailure):
 @dataclass(frozen=True)
 class FileChange:
     filename: str
-    status: str
     added: tuple[str, ...]
     removed: tuple[str, ...]
 
@@ -27,11 +26,13 @@ class FileChange:
 @dataclass(frozen=True)
 class PullFacts:
     number: int
-    state: str
     head_ref: str
     head_sha: str
-    base_ref: str
     files: tuple[FileChange, ...]
+
+    def changes(self) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
+        """(file, lines added, lines removed) for each file the pull request changes."""
+        return [(change.filename, change.added, change.removed) for change in self.files]
 
 
 def _reason(error: GithubException) -> str:
@@ -93,10 +94,10 @@ class PullRequests:
             files = []
             for item in pull.get_files():
                 added, removed = _changed_lines(item.patch or "")
-                files.append(FileChange(item.filename, item.status, added, removed))
+                files.append(FileChange(item.filename, added, removed))
         except GithubException as error:
             raise GitHubFailure(f"cannot read pull request #{number} on {self.repository}: {_reason(error)}") from None
-        return PullFacts(number, pull.state, pull.head.ref, pull.head.sha, pull.base.ref, tuple(files))
+        return PullFacts(number, pull.head.ref, pull.head.sha, tuple(files))
 
     # -- cleanup: idempotent, 404/422 mean it is already gone -------------------------------------
     def branches_with_prefix(self, prefix: str) -> list[tuple[str, datetime]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -18,7 +19,6 @@ class DiscoveryError(PlatformFailure):
 @dataclass(frozen=True)
 class SignIn:
     oidc_enabled: bool
-    oidc_button: str
     issuer_url: str
 
 
@@ -40,7 +40,6 @@ def sign_in(coder: CoderClient) -> SignIn:
     oidc = methods.get("oidc") or {}
     return SignIn(
         oidc_enabled=bool(oidc.get("enabled")),
-        oidc_button=oidc.get("signInText", ""),
         issuer_url=(config.get("oidc") or {}).get("issuer_url", ""),
     )
 
@@ -66,3 +65,25 @@ def discovery(issuer_url: str, timeout: float) -> dict[str, Any]:
 def same_issuer(left: str, right: str) -> bool:
     """Issuers compare as strings (OIDC Discovery §4.3); only a trailing slash is forgiven."""
     return left.rstrip("/") == right.rstrip("/")
+
+
+def is_keycloak_realm(url: str) -> bool:
+    """Keycloak serves each realm's issuer at <base>/realms/<realm>."""
+    return "/realms/" in urlsplit(url).path
+
+
+def issuer_problem(configured: str, expected: str | None) -> str:
+    """'' when Coder's issuer is the expected one (with none expected: any Keycloak realm); else why not."""
+    if not configured:
+        return "Coder's deployment config names no OIDC issuer (config.oidc.issuer_url is empty)"
+    if expected:
+        return "" if same_issuer(configured, expected) else f"Coder's OIDC issuer is {configured}, expected {expected}"
+    return "" if is_keycloak_realm(configured) else f"Coder's OIDC issuer {configured} is not a Keycloak realm URL"
+
+
+def discovery_problem(issuer: str, timeout: float) -> str:
+    """'' when the issuer's discovery document names the issuer itself; else what it names."""
+    document = discovery(issuer, timeout)
+    if same_issuer(document.get("issuer", ""), issuer):
+        return ""
+    return f"the discovery document of {issuer} names issuer {document.get('issuer')!r}"

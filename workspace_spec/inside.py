@@ -1,4 +1,4 @@
-"""What the suite looks at inside a workspace, over its SSH shell."""
+"""What the suite looks at inside a workspace, over its SSH shell, as a developer in its terminal would."""
 
 from __future__ import annotations
 
@@ -7,15 +7,18 @@ import shlex
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from workspace_spec import codeserver
+from workspace_spec.coder import Workspace
+from workspace_spec.errors import PlatformFailure
 from workspace_spec.secrets import scrub
 from workspace_spec.shell import CommandResult, WorkspaceShell, shell_path
+from workspace_spec.world import World
 
 
 @dataclass(frozen=True)
 class Checkout:
     is_work_tree: bool
     origin: str  # without any credentials
-    branch: str
     problem: str
 
 
@@ -41,35 +44,64 @@ def same_repository(left: str, right: str) -> bool:
     return key(left) == key(right)
 
 
-def checkout(shell: WorkspaceShell, repo_dir: str) -> Checkout:
-    where = shell_path(repo_dir)
-    result = shell.run(
-        f"cd {where} && git rev-parse --is-inside-work-tree && git remote get-url origin "
-        f"&& git rev-parse --abbrev-ref HEAD"
-    )
+def checkout(world: World, workspace: Workspace) -> Checkout:
+    """The repository checkout the template promises (SPEC_REPO_DIR)."""
+    where = shell_path(world.settings.repo_dir)
+    with world.shell(workspace) as shell:
+        # A work tree with its origin and a commit checked out (a clone that never finished has none).
+        result = shell.run(
+            f"cd {where} && git rev-parse --is-inside-work-tree && git remote get-url origin "
+            "&& git rev-parse --verify --quiet HEAD >/dev/null"
+        )
     lines = result.stdout.strip().splitlines()
-    if not result.ok or len(lines) < 3:
-        return Checkout(False, "", "", result.summary())
-    return Checkout(lines[0] == "true", public_url(lines[1]), lines[2], "")
+    if not result.ok or len(lines) < 2:
+        return Checkout(False, "", result.summary())
+    return Checkout(lines[0] == "true", public_url(lines[1]), "")
 
 
-def tool_versions(shell: WorkspaceShell, tools: list[str]) -> dict[str, CommandResult]:
-    """Each tool's `--version`, run as the workspace user's shell finds it."""
-    return {
-        tool: shell.run(f"command -v {shlex.quote(tool)} >/dev/null && {shlex.quote(tool)} --version") for tool in tools
-    }
+def tool_versions(world: World, workspace: Workspace, tools: list[str]) -> dict[str, CommandResult]:
+    """Each required tool's `--version`, run as the workspace user's shell finds it: the tools named,
+    then the deployment's mandatory ones (SPEC_TOOLS), each once."""
+    required = list(dict.fromkeys(tools + world.settings.tools))
+    with world.shell(workspace) as shell:
+        return {
+            tool: shell.run(f"command -v {shlex.quote(tool)} >/dev/null && {shlex.quote(tool)} --version")
+            for tool in required
+        }
 
 
-def installed_extensions(shell: WorkspaceShell, extensions_dir: str) -> list[str]:
+def code_server_health(world: World, workspace: Workspace) -> codeserver.Health:
+    """code-server's health on localhost, at the port of the app's own health check URL."""
+    slug = world.settings.app_slug
+    app = workspace.app(slug, world.settings.agent)
+    port = codeserver.health_port(app.healthcheck_url if app else None)
+    if not port:
+        raise PlatformFailure(f"app {slug} declares no health check URL, so its port inside the workspace is unknown")
+    with world.shell(workspace) as shell:
+        return codeserver.inside(shell, port)
+
+
+def installed_extensions(world: World, workspace: Workspace) -> list[str]:
     """Extension ids (publisher.name) code-server has on disk; the same check live and in the lab.
     code-server keeps each as a <publisher>.<name>-<version>[-<platform>] directory."""
-    result = shell.run(f"ls -1 {shell_path(extensions_dir)} 2>/dev/null || true")
+    with world.shell(workspace) as shell:
+        result = shell.run(f"ls -1 {shell_path(world.settings.extensions_dir)} 2>/dev/null || true")
     ids = []
     for entry in result.stdout.split():
         match = re.match(r"^([a-z0-9-]+\.[a-z0-9-]+)-\d", entry, re.IGNORECASE)
         if match:
             ids.append(match.group(1).lower())
     return sorted(set(ids))
+
+
+def missing_extensions(installed: list[str], expected: list[str]) -> list[str]:
+    """The expected extensions that are not installed (ids compare without regard to case)."""
+    return [extension for extension in expected if extension.lower() not in installed]
+
+
+def broken_tools(results: dict[str, CommandResult]) -> list[str]:
+    """Each tool that did not answer with its version, with what happened instead."""
+    return [f"{tool} ({result.summary()})" for tool, result in results.items() if not result.ok]
 
 
 def describe_versions(results: dict[str, CommandResult]) -> str:

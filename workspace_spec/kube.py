@@ -37,6 +37,9 @@ class Right:
         what = f"{self.resource}/{self.subresource}" if self.subresource else self.resource
         return f"{self.verb} {what}"
 
+    def explain(self) -> str:
+        return f"{self.describe()} (for {self.why})"
+
 
 # Everything the suite asks the cluster, in every namespace (workspace namespaces come and go).
 RIGHTS = (
@@ -50,7 +53,6 @@ RIGHTS = (
 
 @dataclass(frozen=True)
 class KubeObject:
-    kind: str
     name: str
     uid: str
     phase: str
@@ -127,7 +129,12 @@ class Cluster:
 
     def namespace(self, name: str) -> KubeObject | None:
         found = self._read(lambda: self._core.read_namespace(name, _request_timeout=self._timeout))
-        return None if found is None else _object("Namespace", found, found.status.phase if found.status else "")
+        return None if found is None else _object(found, found.status.phase if found.status else "")
+
+    def lingering(self, name: str) -> str | None:
+        """The namespace's phase while it stays; None once it is gone or on its way out (Terminating)."""
+        namespace = self.namespace(name)
+        return None if namespace is None or namespace.phase == "Terminating" else namespace.phase
 
     def volume_claims(self, namespace: str) -> list[KubeObject]:
         items = self._read(
@@ -135,9 +142,7 @@ class Cluster:
         )
         if items is None:
             return []
-        return [
-            _object("PersistentVolumeClaim", item, item.status.phase if item.status else "") for item in items.items
-        ]
+        return [_object(item, item.status.phase if item.status else "") for item in items.items]
 
     def pods(self, namespace: str, label_selector: str | None = None) -> list[KubeObject]:
         items = self._read(
@@ -147,7 +152,7 @@ class Cluster:
         )
         if items is None:
             return []
-        return [_object("Pod", item, item.status.phase if item.status else "") for item in items.items]
+        return [_object(item, item.status.phase if item.status else "") for item in items.items]
 
     def objects(self, namespace: str) -> NamespaceObjects:
         return NamespaceObjects(
@@ -194,6 +199,6 @@ def _message(error: ApiException) -> str:
     return f": {message}" if isinstance(message, str) and message else ""
 
 
-def _object(kind: str, item: Any, phase: str) -> KubeObject:
+def _object(item: Any, phase: str) -> KubeObject:
     metadata = item.metadata
-    return KubeObject(kind=kind, name=metadata.name, uid=metadata.uid, phase=phase or "")
+    return KubeObject(name=metadata.name, uid=metadata.uid, phase=phase or "")

@@ -14,7 +14,10 @@ import string
 # codersdk.NameValid: 1..32 characters, alphanumeric groups joined by single dashes.
 WORKSPACE_NAME = re.compile(r"^[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*$")
 MAX_NAME_LENGTH = 32
+# A run id: this many lower-case letters and digits.
+RUN_ID_LENGTH = 6
 _RUN_ID_ALPHABET = string.ascii_lowercase + string.digits
+_RUN_ID_PATTERN = f"[{_RUN_ID_ALPHABET}]{{{RUN_ID_LENGTH}}}"
 
 
 def is_valid_workspace_name(name: str) -> bool:
@@ -26,7 +29,7 @@ class Namer:
 
     def __init__(self, prefix: str, run_id: str | None = None) -> None:
         self.prefix = prefix
-        self.run_id = run_id or "".join(secrets.choice(_RUN_ID_ALPHABET) for _ in range(6))
+        self.run_id = run_id or "".join(secrets.choice(_RUN_ID_ALPHABET) for _ in range(RUN_ID_LENGTH))
         self._counter = itertools.count(1)
 
     def workspace(self) -> str:
@@ -35,14 +38,19 @@ class Namer:
             raise ValueError(f"workspace name {name!r} is not valid for Coder")
         return name
 
+    @property
+    def branch_prefix(self) -> str:
+        """What the git branches of every run begin with (the sweeper's key for branches)."""
+        return f"{self.prefix}/"
+
     def branch(self) -> str:
         """A git branch of this run: `<prefix>/<run>-<n>`, found by the sweeper through its prefix."""
-        return f"{self.prefix}/{self.run_id}-{next(self._counter)}"
+        return f"{self.branch_prefix}{self.run_id}-{next(self._counter)}"
 
     def marker(self) -> str:
         """A file name and content unique to this run, for persistence checks."""
         return f"{self.prefix}-{self.run_id}-{secrets.token_hex(8)}"
 
     def owns(self, name: str) -> bool:
-        """Whether a name was made by some run of this suite (any run id)."""
-        return name.startswith(f"{self.prefix}-") and is_valid_workspace_name(name)
+        """Whether a workspace name was made by some run of this suite (any run id): the sweeper's key."""
+        return re.match(rf"^{re.escape(self.prefix)}-{_RUN_ID_PATTERN}-\d+$", name) is not None

@@ -21,17 +21,36 @@ _TOKEN_FORMAT = re.compile(r"^[A-Za-z0-9]{10}-[A-Za-z0-9]{22}$")
 # Workspace names are `<prefix>-<run>-<n>` and must stay within Coder's 32 characters.
 _PREFIX_FORMAT = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_PREFIX_LENGTH = 16
-# Settings that keep the names the platform's own tools use, instead of SPEC_<NAME>.
-_STANDARD_NAMES = frozenset({"coder_url", "coder_session_token", "kubeconfig", "github_token"})
-# Not settings: the standard variables that make HTTPS clients trust a private CA (httpx and the GitHub
-# CLI read SSL_CERT_FILE, PyGithub's requests REQUESTS_CA_BUNDLE). The lab names its CA bundle in them.
-TRUST_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
+# The environment variables read under the names the platform's own tools use; every other setting is
+# SPEC_<NAME>. The lab's handshake names its values the same way (lab/server.py, PLATFORM_VARIABLES).
+# SSL_CERT_FILE and REQUESTS_CA_BUNDLE are no settings: they make HTTPS clients trust a private CA (httpx
+# and the GitHub CLI read SSL_CERT_FILE, PyGithub's requests REQUESTS_CA_BUNDLE); the lab names its CA
+# bundle in them.
+PLATFORM_VARIABLES = (
+    "CODER_URL",
+    "CODER_SESSION_TOKEN",
+    "KUBECONFIG",
+    "GITHUB_TOKEN",
+    "SSL_CERT_FILE",
+    "REQUESTS_CA_BUNDLE",
+)
+# A duration, as SPEC_SWEEP_ON_START and the sweeper's --older-than take it: 90s, 90m, 2h, 1d.
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # GitHub's own rule for owner/repository names.
 _REPO_FORMAT = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
 
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the message is one line that names it."""
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration like 90m or 2h."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ValueError(f"not a duration like 90m or 2h: {text!r}")
+    return int(match.group(1)) * _SECONDS[match.group(2)]
 
 
 class Settings(BaseSettings):
@@ -167,8 +186,11 @@ class Settings(BaseSettings):
     @field_validator("sweep_on_start")
     @classmethod
     def _check_sweep(cls, value: str) -> str:
-        if value and not re.match(r"^\d+[smhd]$", value.strip()):
-            raise ValueError(f"must be a duration like 90m or 2h, got {value!r}")
+        if value:
+            try:
+                parse_duration(value)
+            except ValueError:
+                raise ValueError(f"must be a duration like 90m or 2h, got {value!r}") from None
         return value.strip()
 
     @field_validator("template", "e2e_template", "organization", "app_slug")
@@ -211,6 +233,10 @@ class Settings(BaseSettings):
         return self.coder_session_token.get_secret_value()
 
 
+# Of the platform's variables, those that are no setting: the lab's values for them go to the environment.
+TRUST_VARIABLES = tuple(name for name in PLATFORM_VARIABLES if name.lower() not in Settings.model_fields)
+
+
 def unknown_names(names: Iterable[str]) -> list[str]:
     """`-D` names that are no setting (with a suggestion); dotted names belong to formatters (AllureFormatter.x)."""
     known = set(Settings.model_fields)
@@ -237,7 +263,7 @@ def load_settings(*overrides: Mapping[str, Any]) -> Settings:
 
 def env_name(field: str) -> str:
     """The environment variable a setting is read from: the platform's own name, or SPEC_<NAME>."""
-    if field in _STANDARD_NAMES or field.upper() in TRUST_VARIABLES:
+    if field.upper() in PLATFORM_VARIABLES:
         return field.upper()
     return f"SPEC_{field.upper()}"
 

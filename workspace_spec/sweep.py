@@ -9,18 +9,14 @@ in progress are left alone.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from workspace_spec.settings import SettingsError, load_settings
+from workspace_spec.settings import SettingsError, load_settings, parse_duration
 from workspace_spec.target import Target
 from workspace_spec.world import PreflightError, World
-
-_DURATION = re.compile(r"^(\d+)([smhd])$")
-_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
@@ -34,13 +30,6 @@ class Leftover:
         return f"{self.kind} {self.name} ({self.age_seconds / 3600:.1f} h old)"
 
 
-def parse_duration(text: str) -> float:
-    match = _DURATION.match(text.strip())
-    if not match:
-        raise ValueError(f"not a duration like 90m or 2h: {text!r}")
-    return int(match.group(1)) * _SECONDS[match.group(2)]
-
-
 def _age(timestamp: datetime | str) -> float:
     moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00")) if isinstance(timestamp, str) else timestamp
     if moment.tzinfo is None:
@@ -49,16 +38,15 @@ def _age(timestamp: datetime | str) -> float:
 
 
 def find(world: World, older_than: float) -> list[Leftover]:
-    prefix = world.settings.name_prefix
-    ours = re.compile(rf"^{re.escape(prefix)}-[a-z0-9]{{6}}-\d+$")
+    namer = world.namer
     found = [
         Leftover("workspace", ws.name, _age(ws.raw["created_at"]), lambda ws=ws: world.workspaces.remove(ws.id))
-        for ws in world.coder.workspaces(f"owner:me name:{prefix}-")
-        if ours.match(ws.name)
+        for ws in world.coder.workspaces(f"owner:me name:{namer.prefix}-")
+        if namer.owns(ws.name)
     ]
     if not world.settings.e2e_problem():
         prs = world.pull_requests
-        for branch, committed_at in prs.branches_with_prefix(f"{prefix}/"):
+        for branch, committed_at in prs.branches_with_prefix(namer.branch_prefix):
             found.append(Leftover("branch", branch, _age(committed_at), lambda b=branch: prs.remove_branch(b)))
     return [leftover for leftover in found if leftover.age_seconds >= older_than]
 

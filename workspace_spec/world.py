@@ -125,7 +125,7 @@ class World:
         except ClusterUnavailable as error:
             raise PreflightError(f"the Kubernetes API cannot be used: {error}") from None
         if missing:
-            rights = "; ".join(f"{right.describe()} (for {right.why})" for right in missing)
+            rights = "; ".join(right.explain() for right in missing)
             raise PreflightError(
                 f"the Kubernetes identity of {self.cluster.server} lacks rights the checks need, in all "
                 f"namespaces: {rights} (README: rights in the cluster)"

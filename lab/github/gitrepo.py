@@ -89,10 +89,6 @@ class BareRepo:
         )
         return dict(zip(fields, out.split("\x00"), strict=False)) if code == 0 and out else None
 
-    async def commit_exists(self, sha: str) -> bool:
-        code, _ = await self._git("cat-file", "-e", f"{sha}^{{commit}}", check=False)
-        return code == 0
-
     async def merge_base(self, base: str, head: str) -> str | None:
         code, out = await self._git("merge-base", base, head, check=False)
         return out.strip() if code == 0 else None

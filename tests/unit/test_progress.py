@@ -25,7 +25,7 @@ from workspace_spec.waiting import (
 
 
 def workspace(job_status: str, agent_name: str = "main") -> Workspace:
-    agent = Agent("a1", agent_name, "connecting", "starting", (App("code-server", "initializing", "", None, False),))
+    agent = Agent("a1", agent_name, "connecting", "starting", (App("code-server", "initializing", None),))
     return Workspace(
         id="w1",
         name="spec-x-1",
@@ -38,7 +38,6 @@ def workspace(job_status: str, agent_name: str = "main") -> Workspace:
         status="starting" if job_status != "succeeded" else "running",
         job_status=job_status,
         job_error="",
-        job_completed_at=None,
         deadline=None,
         matched_provisioners=None,
         agents=(agent,),
