@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,8 @@ from workspace_spec.kube import NamespaceObjects, Right
 from workspace_spec.shell import CommandResult
 
 if TYPE_CHECKING:  # the workflow module needs the world, which needs this module
+    from behave.model import Scenario
+
     from workspace_spec.e2e import Proposal
     from workspace_spec.github import PullFacts
     from workspace_spec.reachability import Probe
@@ -58,6 +61,10 @@ class ScenarioState:
 class RunState:
     """What the whole run counts (kept on behave's root layer, which outlives every scenario)."""
 
-    scenarios_run: int = 0
-    skipped: list[str] = field(default_factory=list)  # why each skipped scenario was skipped
+    started_at: float = field(default_factory=time.time)
+    selected: int = 0  # scenarios the paths, lines and tags selected
+    scenarios: list[Scenario] = field(default_factory=list)  # each that began, in order
+    skipped: list[tuple[Scenario, str]] = field(default_factory=list)  # each the suite skipped, and why
     started: bool = False  # past preflight: the run was not refused
+    refusal: str = ""  # why before_all stopped the run (`ExceptionName: message`)
+    nothing_checked: str = ""  # why the run checked nothing, when it did not
