@@ -32,7 +32,7 @@ from workspace_spec.reports import summary as report_summary
 from workspace_spec.reports.formatter import AllureFormatter
 from workspace_spec.settings import Settings
 from workspace_spec.state import RunState, ScenarioState
-from workspace_spec.target import select_target
+from workspace_spec.target import Target, select_target
 from workspace_spec.waiting import Progress, set_default_progress
 from workspace_spec.world import World
 
@@ -95,6 +95,8 @@ def _start(context: Context) -> None:
     print(target.describe(), flush=True)
     if allure_dir := reports.allure_results_dir(config):
         allure_files.write_environment(allure_dir, reports.run_properties(world))
+    if problem := _codex_problem(target, selected):
+        raise ConfigurationError(problem)
     print(world.preflight(needs_cluster=_needs_cluster(selected)), flush=True)
     if any("e2e" in scenario.effective_tags for scenario in selected) and (problem := world.settings.e2e_problem()):
         raise ConfigurationError(problem)
@@ -116,6 +118,16 @@ def _start_reports(config: Configuration) -> None:
     reports.start_fresh(reports.diagnostics_root(config))
     for path in (reports.timings_path(config), reports.summary_path(config)):
         path.unlink(missing_ok=True)
+
+
+def _codex_problem(target: Target, selected: list[Scenario]) -> str:
+    """The lab gives its workspaces the real Codex CLI only when `bin/setup --codex` installed it."""
+    wanted = target.settings.codex == "auth-json" and any("codex" in s.effective_tags for s in selected)
+    if wanted and target.lab is not None and not target.lab.codex_cli:
+        return (
+            "SPEC_CODEX=auth-json needs the real Codex CLI in the lab's workspaces: install it with bin/setup --codex"
+        )
+    return ""
 
 
 # Scenarios that only ask the platform (its configuration, its reachability) and create nothing; a
