@@ -74,14 +74,15 @@ class RunFacts:
 def verdict(facts: RunFacts) -> tuple[str, str]:
     """(verdict, why) for a run that did not pass; ('passed', '') otherwise."""
     counts = count(facts)
+    not_removed = facts.cleanup.failed if facts.cleanup else []
     if facts.refusal:
         interrupted = facts.refusal.startswith("KeyboardInterrupt")
         return ("interrupted" if interrupted else "refused"), facts.refusal
     if facts.interrupted:
-        return "interrupted", "a signal (Ctrl-C, SIGTERM) stopped the run; what it created was removed"
+        left = f"; {len(not_removed)} not removed" if not_removed else ""
+        return "interrupted", f"a signal (Ctrl-C, SIGTERM) stopped the run{left}"
     if counts["passed"] + counts["failed"] + counts["errored"] == 0 and not counts["untested"]:
         return "nothing-checked", facts.nothing_checked or "no scenario was selected, or every selected one was skipped"
-    not_removed = facts.cleanup.failed if facts.cleanup else []
     if counts["failed"] or counts["errored"] or counts["untested"] or not_removed:
         parts = [f"{counts[name]} {name}" for name in ("failed", "errored", "untested") if counts[name]]
         if not_removed:
