@@ -14,19 +14,22 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import allure
 from allure_commons.types import AttachmentType
 from behave.api.formatter import register_formatter_as
 from behave.configuration import Configuration
-from behave.model import Scenario
+from behave.model import Feature, Scenario
+from behave.model_type import Status
 from behave.reporter.junit import JUnitReporter
 from behave.runner import Context
 from behave.runner_util import collect_feature_locations, parse_features
 
-from workspace_spec import diagnostics, reports, secrets, sweep
+from workspace_spec import diagnostics, promotion, reports, secrets, sweep
 from workspace_spec.cleanup import Ledger
 from workspace_spec.plan import Need
+from workspace_spec.promotion import PromotionOutcome
 from workspace_spec.reports import allure_files, junit
 from workspace_spec.reports import summary as report_summary
 from workspace_spec.reports.formatter import AllureFormatter
@@ -45,16 +48,21 @@ register_formatter_as("allure", AllureFormatter)
 
 class _Interrupts:
     """SIGINT and SIGTERM become KeyboardInterrupt, which behave answers by running every after_* hook
-    and cleanup; but while the cleanup ledger is removing things, a further signal only waits."""
+    and cleanup; but while the cleanup ledger is removing things, or a promotion is under way, a further
+    signal only waits."""
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         self.received = False  # the run is being cut short: cleaning up comes before collecting evidence
+        self.promoting = False
 
     def __call__(self, signum: int, _frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         if self.ledger.releasing:
             print(f"{name}: cleanup in progress, removing what the run created first", file=sys.stderr, flush=True)
+            return
+        if self.promoting:
+            print(f"{name}: promotion in progress, finishing it first", file=sys.stderr, flush=True)
             return
         self.received = True
         raise KeyboardInterrupt(name)
@@ -75,7 +83,7 @@ def before_all(context: Context) -> None:
 def _start(context: Context) -> None:
     config = context.config
     selected = _selected_scenarios(config)
-    context.run_state.selected = len(selected)
+    context.run_state.selected = frozenset(scenario_key(scenario) for scenario in selected)
     _start_reports(config)  # before the target: a refused run's reports are its own, not the last run's
     secrets.install_log_scrubbing()
     target = select_target(config.userdata)
@@ -87,8 +95,9 @@ def _start(context: Context) -> None:
     signal.signal(signal.SIGINT, interrupts)
     signal.signal(signal.SIGTERM, interrupts)
     # Testrun cleanups run after after_all, newest first: stop creating, remove what is left, report,
-    # then stop the lab (and, registered first, the reports).
+    # promote what the run earned (SPEC_PROMOTE_ON_PASS), then stop the lab (and, registered first, the reports).
     context.add_cleanup(world.close)
+    context.add_cleanup(_promote_on_pass, context)
     context.add_cleanup(_final_summary, context)
     context.add_cleanup(world.ledger.release)
     context.add_cleanup(world.plan.stop)
@@ -97,12 +106,15 @@ def _start(context: Context) -> None:
         allure_files.write_environment(allure_dir, reports.run_properties(world))
     if problem := _codex_problem(target, selected):
         raise ConfigurationError(problem)
+    needs = _needs(selected, world.settings)
+    if world.settings.promote_on_pass:
+        _plan_promotion(context.run_state.promotion, needs, world.settings)
     print(world.preflight(needs_cluster=_needs_cluster(selected)), flush=True)
     if any("e2e" in scenario.effective_tags for scenario in selected) and (problem := world.settings.e2e_problem()):
         raise ConfigurationError(problem)
     if world.settings.sweep_on_start:
         _sweep_earlier_runs(world)
-    world.plan.start(_needs(selected, world.settings))
+    world.plan.start(needs)
     context.run_state.started = True
 
 
@@ -128,6 +140,22 @@ def _codex_problem(target: Target, selected: list[Scenario]) -> str:
             "SPEC_CODEX=auth-json needs the real Codex CLI in the lab's workspaces: install it with bin/setup --codex"
         )
     return ""
+
+
+def _plan_promotion(outcome: PromotionOutcome, needs: dict[str, list[Need]], settings: Settings) -> None:
+    """Which versions the run would promote, before anything is created; refused in one line when a template
+    the selected scenarios use has no pushed version to promote."""
+    configured = [
+        promotion.Configured(settings.template, settings.template_version, "SPEC_TEMPLATE_VERSION"),
+        promotion.Configured(settings.e2e_template, settings.e2e_template_version, "SPEC_E2E_TEMPLATE_VERSION"),
+    ]
+    used = {need.template for wanted in needs.values() for need in wanted}
+    try:
+        outcome.candidates = promotion.candidates(used, configured)
+    except promotion.PromotionRefused as refused:
+        outcome.status, outcome.reasons = "refused", [str(refused)]
+        raise ConfigurationError(str(refused)) from None
+    outcome.status = "pending"
 
 
 # Scenarios that only ask the platform (its configuration, its reachability) and create nothing; a
@@ -187,6 +215,10 @@ class ConfigurationError(Exception):
     """A feature needs a setting that is missing; nothing has been created for it."""
 
 
+def before_feature(context: Context, feature: Feature) -> None:
+    context.run_state.features.append(feature)  # its scenarios' final statuses decide the promotion
+
+
 def before_scenario(context: Context, scenario: Scenario) -> None:
     context.run_state.scenarios.append(scenario)
     context.state = ScenarioState()
@@ -229,6 +261,17 @@ class NothingChecked(Exception):
 
 
 def after_all(context: Context) -> None:
+    try:
+        _after_all(context)
+    except NothingChecked:
+        raise
+    except Exception:
+        if hasattr(context, "run_state"):
+            context.run_state.errored = True  # a suite that broke after its scenarios promotes nothing
+        raise
+
+
+def _after_all(context: Context) -> None:
     if not hasattr(context, "world"):
         return  # before_all failed and said why
     world, run, config = context.world, context.run_state, context.config
@@ -261,8 +304,12 @@ def _sweep_earlier_runs(world: World) -> None:
         print(f"NOT SWEPT: {item}", file=sys.stderr, flush=True)
 
 
-def _on_cleanup_error(context: Context, cleanup: Callable[[], None], error: Exception) -> None:
-    """behave prints the error; the scenario's reports also say what its cleanup could not do."""
+def _on_cleanup_error(context: Context, cleanup: Callable[..., None], error: Exception) -> None:
+    """A refused promotion is the platform's failure, said in one line (it fails the run); anything else as
+    behave reports it, and the scenario's reports also say what its cleanup could not do."""
+    if isinstance(error, promotion.PromotionFailed):
+        print(error, file=sys.stderr, flush=True)
+        return
     scenario = getattr(context, "scenario", None)
     if scenario is not None and not scenario.error_message:
         scenario.error_message = secrets.scrub(f"{type(error).__name__}: {error}")
@@ -273,7 +320,7 @@ def _finish_reports(context: Context) -> None:
     """reports/summary.json (and, when the run went wrong as a whole, an Allure result saying so), then a
     last pass over what the formatters wrote: JUnit and Allure copy messages verbatim."""
     config = context.config
-    facts = _run_facts(context)
+    facts = _summary_facts(context)
     summary = report_summary.build(facts)
     if (allure_dir := reports.allure_results_dir(config)) is not None:
         for name, message in report_summary.run_problems(facts, summary):
@@ -284,12 +331,13 @@ def _finish_reports(context: Context) -> None:
             secrets.REDACTOR.scrub_files(directory)
 
 
-def _run_facts(context: Context) -> report_summary.RunFacts:
+def _summary_facts(context: Context) -> report_summary.RunFacts:
+    """What summary.json says: how every scenario ended, and the run as a whole."""
     run = context.run_state
     reasons = {id(scenario): reason for scenario, reason in run.skipped}
     facts = report_summary.RunFacts(
         started_at=run.started_at,
-        selected=run.selected,
+        selected=len(run.selected),
         outcomes=[report_summary.Outcome.of(scenario, reasons.get(id(scenario), "")) for scenario in run.scenarios],
         refusal=run.refusal,
         nothing_checked=run.nothing_checked,
@@ -301,7 +349,67 @@ def _run_facts(context: Context) -> report_summary.RunFacts:
         facts.coder_url = world.settings.coder_url or ""
         facts.templates = [report_summary.TemplateVersion(*built) for built in world.workspaces.built_from]
         facts.cleanup = world.ledger.report
+        facts.errored = run.errored
+        facts.promotion = _promotion_facts(run.promotion)
     return facts
+
+
+def _promotion_facts(outcome: PromotionOutcome) -> dict[str, Any] | None:
+    """What the template-version gate did; None when it was not asked for (SPEC_PROMOTE_ON_PASS)."""
+    if outcome.status == "off":
+        return None
+    names = [{"template": candidate.template, "version": candidate.version} for candidate in outcome.candidates]
+    promoted = [{"template": candidate.template, "version": candidate.version} for candidate in outcome.promoted]
+    return {
+        "status": outcome.status,
+        "candidates": names,
+        "promoted": promoted,
+        "reasons": list(outcome.reasons),
+        "error": outcome.error or None,
+    }
+
+
+def _gate_facts(context: Context) -> promotion.RunFacts:
+    """How the run ended, from behave's final statuses of the selected scenarios and from the ledger."""
+    run, ledger = context.run_state, context.world.ledger
+    statuses = [
+        scenario.status
+        for feature in run.features
+        for scenario in feature.walk_scenarios()
+        if scenario_key(scenario) in run.selected
+    ]
+    return promotion.RunFacts(
+        started=run.started,
+        selected=len(run.selected),
+        passed=sum(status == Status.passed for status in statuses),
+        failed=sum(status.has_failed() for status in statuses),
+        skipped=sum(status == Status.skipped for status in statuses),
+        interrupted=context.interrupts.received or context.aborted,
+        errored=run.errored,
+        left_behind=len(ledger.report.failed) + len(ledger.report.kept) + len(ledger.pending()),
+    )
+
+
+def _promote_on_pass(context: Context) -> None:
+    """The gate, after the ledger is released: promote the checked versions if the run earned it, else say
+    why not, in one line each. Coder refusing a promotion fails the run (PromotionFailed, one line)."""
+    world, outcome = context.world, context.run_state.promotion
+    if outcome.status != "pending":
+        return  # not asked for, or refused before the run
+    decision = promotion.decide(_gate_facts(context))
+    if not decision.promote:
+        outcome.status, outcome.reasons = "not promoted", list(decision.reasons)
+        print(decision.line, file=sys.stderr, flush=True)
+        return
+    context.interrupts.promoting = True
+    try:
+        lines = promotion.promote(world.coder, world.settings.organization, outcome)
+    finally:
+        context.interrupts.promoting = False
+    for line in lines:
+        print(line, flush=True)
+    if outcome.status == "failed":
+        raise promotion.PromotionFailed(outcome.error)
 
 
 def _final_summary(context: Context) -> None:

@@ -17,6 +17,7 @@ import aiohttp
 import asyncssh
 from aiohttp import web
 
+from lab.codeserver import codeserver_app
 from lab.envbuilder import REPO_DIR
 from lab.faults import (
     AGENT_DISCONNECTED,
@@ -27,7 +28,6 @@ from lab.faults import (
     SUB_AGENT_FIRST,
     Faults,
 )
-from lab.ide import ide_app
 from lab.model import Agent, App, Workspace, now
 from lab.render import HEALTHCHECK
 from lab.sshd import SSHD
@@ -59,7 +59,7 @@ class Agents:
     async def create(self, workspace: Workspace, placement: Placement, env: dict[str, str], resource_id: str) -> Agent:
         """Start the pod's processes (IDE server first: the app URL names its port); not yet connected."""
         folder = str(placement.volume / REPO_DIR)
-        ide = web.AppRunner(ide_app(folder, self.faults), access_log=None, shutdown_timeout=1.0)
+        ide = web.AppRunner(codeserver_app(folder, self.faults), access_log=None, shutdown_timeout=1.0)
         await ide.setup()
         site = web.TCPSite(ide, "127.0.0.1", 0)
         await site.start()

@@ -1,4 +1,4 @@
-"""The lab's stand-in `coder` executable, two of the real CLI's commands:
+"""The lab's stand-in `coder` executable, a few of the real CLI's commands:
 
 `coder ssh --stdio [--ssh-host-prefix P] <host>` (on the suite's machine): like the real CLI it resolves
 the host through the API with CODER_URL and CODER_SESSION_TOKEN, waits for a starting workspace and its
@@ -13,6 +13,8 @@ or refuses ("multiple agents found, please specify the agent name, ..."). A tran
 `coder external-auth access-token <provider> [--extra PATH]` (inside a workspace): asks coderd with the
 agent's CODER_AGENT_URL and CODER_AGENT_TOKEN; prints the token without a newline (exit 0) or, when the
 user has not linked the provider, the URL to link it at (exit 1).
+
+`coder templates push` and `coder templates versions promote`: see lab/cli_templates.py.
 
 Errors go to stderr and exit 1.
 """
@@ -30,6 +32,8 @@ from typing import Any, NoReturn
 from urllib.parse import urlencode
 
 import aiohttp
+
+from lab.cli_templates import TemplateCommandError, promote_command, push_command
 
 WAIT_SECONDS = 120.0
 POLL_SECONDS = 0.2
@@ -252,10 +256,38 @@ def main(argv: list[str] | None = None) -> int:
     access.add_argument("--extra", default="", help="print this field of the token's extra data instead")
     access.add_argument("--agent-url", default=os.environ.get("CODER_AGENT_URL", ""))
     access.add_argument("--agent-token", default=os.environ.get("CODER_AGENT_TOKEN", ""))
+    templates = commands.add_parser("templates", aliases=["template"], help="manage templates")
+    template_commands = templates.add_subparsers(dest="template_command", required=True)
+    push = template_commands.add_parser("push", help="push a directory as a new version of a template")
+    push.add_argument("template", nargs="?", default="", help="the template (default: the directory's name)")
+    push.add_argument("-d", "--directory", default=".")
+    push.add_argument("--name", default="", help="the new version's name (default: a generated one)")
+    push.add_argument("--activate", default="true", help="make the new version active (a bool flag)")
+    push.add_argument("-m", "--message", default="Uploaded from the CLI")
+    push.add_argument("-O", "--org", default="default")
+    push.add_argument("-y", "--yes", action="store_true", help="accepted: the lab never prompts")
+    push.add_argument("--ignore-lockfile", action="store_true", help="accepted; unused")
+    versions = template_commands.add_parser("versions", aliases=["version"], help="manage template versions")
+    version_commands = versions.add_subparsers(dest="version_command", required=True)
+    promote = version_commands.add_parser("promote", help="make a version the template's active one")
+    promote.add_argument("-t", "--template", default=os.environ.get("CODER_TEMPLATE_NAME", ""))
+    promote.add_argument("--template-version", default=os.environ.get("CODER_TEMPLATE_VERSION_NAME", ""))
+    promote.add_argument("-O", "--org", default="default")
     # A bare bool flag means true (pflag); argparse would take the next argument as its value.
-    argv = ["--disable-autostart=true" if a == "--disable-autostart" else a for a in (argv or sys.argv[1:])]
+    bare = {"--disable-autostart": "--disable-autostart=true", "--activate": "--activate=true"}
+    argv = [bare.get(a, a) for a in (argv or sys.argv[1:])]
     args = parser.parse_args(argv)
     try:
+        if args.command in ("templates", "template"):
+            if not args.url or not args.token:
+                raise CliError("CODER_URL and CODER_SESSION_TOKEN must be set (or --url and --token)")
+            if args.template_command == "push":
+                push_command(args.url, args.token, args)
+            elif not args.template or not args.template_version:
+                raise CliError("--template and --template-version are required")
+            else:
+                promote_command(args.url, args.token, args)
+            return 0
         if args.command == "external-auth":
             if not args.agent_url or not args.agent_token:
                 raise CliError("CODER_AGENT_URL and CODER_AGENT_TOKEN must be set: run this inside a workspace")
@@ -269,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
             raise CliError("CODER_URL and CODER_SESSION_TOKEN must be set (or --url and --token)")
         autostart = args.disable_autostart.lower() not in ("true", "1", "t", "yes")
         asyncio.run(ssh_stdio(args.url, args.token, args.host, args.ssh_host_prefix, autostart))
-    except CliError as error:
+    except (CliError, TemplateCommandError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except (aiohttp.ClientError, OSError, ValueError) as error:

@@ -14,6 +14,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from lab.template_source import TemplateSource
+
 VERSION = "v2.24.2+lab"
 # What a development build of coderd reports (buildinfo.go: no tag, "v0.0.0-devel" and the commit).
 DEVEL_VERSION = "v0.0.0-devel+1a2b3c4"
@@ -112,12 +114,32 @@ class Job:
 
 
 @dataclass
+class StoredFile:
+    """An upload (`POST /api/v2/files`): coderd keeps one per content hash and creator."""
+
+    id: str
+    hash: str
+    created_by: str
+    mimetype: str
+    data: bytes
+    created_at: datetime = field(default_factory=now)
+
+
+@dataclass
 class TemplateVersion:
     id: str
     template_id: str
     name: str
     created_at: datetime
     job: Job
+    message: str = ""
+    # What was pushed; None for the seeded versions, which run the Ameide template as it is.
+    source: TemplateSource | None = None
+
+    @property
+    def image(self) -> str | None:
+        """The workspace pod's image the version names (None: the seeded templates' own)."""
+        return self.source.image if self.source is not None else None
 
 
 @dataclass
@@ -249,6 +271,8 @@ class Store:
     workspaces: dict[str, Workspace] = field(default_factory=dict)
     builds: dict[str, Build] = field(default_factory=dict)
     agents: dict[str, Agent] = field(default_factory=dict)
+    versions: dict[str, TemplateVersion] = field(default_factory=dict)  # every template's, oldest first
+    files: dict[str, StoredFile] = field(default_factory=dict)
     deployment_id: str = field(default_factory=new_id)
     _log_ids: int = 0
 
@@ -262,7 +286,10 @@ class Store:
         return next((t for t in self.templates if t.id == template_id), None)
 
     def template_version(self, version_id: str) -> TemplateVersion | None:
-        return next((t.active_version for t in self.templates if t.active_version.id == version_id), None)
+        return self.versions.get(version_id)
+
+    def versions_of(self, template: Template) -> list[TemplateVersion]:
+        return [version for version in self.versions.values() if version.template_id == template.id]
 
     def live_workspace(self, owner: User, name: str) -> Workspace | None:
         """The owner's non-deleted workspace of that name (names are unique per owner, ignoring case)."""
@@ -300,4 +327,6 @@ def create_store() -> Store:
         job.input["template_version_id"] = version.id
         templates.append(Template(template_id, name, display, description, "/icon/code.svg", created, version))
     token_id, token_secret = new_token()
-    return Store(owner, org, templates, token_id, token_secret)
+    store = Store(owner, org, templates, token_id, token_secret)
+    store.versions = {t.active_version.id: t.active_version for t in templates}
+    return store

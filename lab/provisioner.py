@@ -1,8 +1,8 @@
-"""The provisioner: runs workspace build jobs pending -> running -> succeeded | failed.
+"""The provisioner: runs template version imports and workspace builds, pending -> running -> succeeded | failed.
 
 A job waits in the queue for ~10% of the build delay, then runs the template's start, stop or
-destroy (logging like terraform) and completes when the build delay is over. Under `no-provisioner`
-no daemon accepts new jobs: they stay pending (matched count 0) until the fault is lifted, can be
+destroy (logging like terraform), or an import's plan, and completes when the build delay is over.
+Under `no-provisioner` no daemon accepts new jobs: they stay pending (matched count 0) until the fault is lifted, can be
 canceled (coderd: a pending job goes straight to canceled), and an orphan delete of such a workspace
 is completed by coderd itself (wsbuilder, "no eligible provisioners").
 """
@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
+from typing import Any
 
 from lab.agent import Agents
 from lab.controlplane import ControlPlane
@@ -35,6 +36,8 @@ from lab.template import PVC, AmeideTemplate, BuildFailed
 log = logging.getLogger(__name__)
 BUILT_IN_DAEMONS = 3
 STAGE = {"start": "Starting workspace", "stop": "Stopping workspace", "delete": "Destroying workspace"}
+# provisionerd/runner.go: how an import whose plan for the start transition fails ends.
+IMPORT_FAILED = "template import provision for start: terraform plan: exit status 1"
 
 
 class Provisioner:
@@ -59,6 +62,7 @@ class Provisioner:
         # coderd's built-in provisioner daemons (CODER_PROVISIONER_DAEMONS, default 3): one job each.
         self._daemons = asyncio.Semaphore(BUILT_IN_DAEMONS)
         self._unmatched: list[tuple[Workspace, Build]] = []  # waiting for a daemon that accepts them
+        self._unmatched_imports: list[TemplateVersion] = []
         faults.subscribe(self._pick_up_unmatched)
 
     def build(
@@ -93,12 +97,23 @@ class Provisioner:
         workspace.changed()
         return build
 
+    def import_version(self, version: TemplateVersion) -> None:
+        """Queue a pushed version's import job: coderd's plan of its start and stop transitions."""
+        if self.faults.on(NO_PROVISIONER):
+            version.job.unmatched = True
+            self._unmatched_imports.append(version)
+        else:
+            self._spawn(version.job.id, self._run_import(version))
+
     def _start(self, workspace: Workspace, build: Build, orphan: bool = False) -> None:
-        task = asyncio.create_task(self._run(workspace, build, orphan))
+        self._spawn(build.job.id, self._run(workspace, build, orphan))
+
+    def _spawn(self, job_id: str, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
         self._tasks.add(task)
-        self._running[build.job.id] = task
+        self._running[job_id] = task
         task.add_done_callback(self._tasks.discard)
-        task.add_done_callback(lambda _: self._running.pop(build.job.id, None))
+        task.add_done_callback(lambda _: self._running.pop(job_id, None))
 
     def _pick_up_unmatched(self) -> None:
         """A daemon that accepts the jobs came online (the fault was lifted): the pending ones start."""
@@ -110,6 +125,37 @@ class Provisioner:
                 build.job.unmatched = False
                 self._start(workspace, build)
                 workspace.changed()
+        imports, self._unmatched_imports = self._unmatched_imports, []
+        for version in imports:
+            version.job.unmatched = False
+            self._spawn(version.job.id, self._run_import(version))
+
+    async def _run_import(self, version: TemplateVersion) -> None:
+        """Parse, plan start and stop, record; a module terraform cannot plan fails the import (its logs say
+        why), and such a version can neither build workspaces nor be promoted."""
+        job, loop = version.job, asyncio.get_running_loop()
+        async with self._daemons:
+            await asyncio.sleep(self.build_delay * 0.1)
+            job.status, job.started_at, job.worker_id = "running", now(), self.worker_id
+            ends = loop.time() + self.build_delay * 0.9
+            source = version.source
+            self._log(job, "Setting up", "")
+            self._log(job, "Parsing template parameters", "")
+            self._log(job, "Detecting persistent resources", "Terraform 1.9.8")
+            problem = source.plan_problem() if source is not None else []
+            for line in problem:
+                self._log(job, "Detecting persistent resources", line, "error")
+            if not problem:
+                self._log(job, "Detecting persistent resources", "Plan: 3 to add, 0 to change, 0 to destroy.")
+                self._log(job, "Detecting ephemeral resources", "Terraform 1.9.8")
+                self._log(job, "Detecting ephemeral resources", "Plan: 2 to add, 0 to change, 0 to destroy.")
+            await asyncio.sleep(max(0.0, ends - loop.time()))
+            self._log(job, "Cleaning Up", "")
+            job.status, job.completed_at = ("failed" if problem else "succeeded"), now()
+            job.error = IMPORT_FAILED if problem else None
+            if problem and self.control_plane is not None:
+                self.control_plane.log("info", "provisionerd.runner", "sent FailedJob", [("job_id", job.id)])
+            job.log_signal.fire()
 
     def cancel(self, workspace: Workspace, build: Build) -> None:
         """coderd's cancel: a job no daemon took is canceled at once; a running one is canceling until
@@ -239,7 +285,10 @@ class Provisioner:
             # A new build gives the agent a new token, so its pod (and agent) is replaced.
             await self._stop_agents(workspace)
             placement = await self.template.start(
-                workspace, previous is not None and previous.transition == "stop", terraform
+                workspace,
+                previous is not None and previous.transition == "stop",
+                terraform,
+                build.template_version.image,
             )
             pod = Resource(job_id, transition, "kubernetes_pod", "main")
             env = self.template.env(workspace, placement.volume)

@@ -25,6 +25,7 @@ from lab.model import (
 
 Json = dict[str, Any]
 DEFAULT_TTL_MS = 8 * 3600 * 1000
+NIL_UUID = "00000000-0000-0000-0000-000000000000"
 ACTIVITY_BUMP_MS = 3600 * 1000
 HEALTHCHECK = {"interval": 5, "threshold": 6}
 # The rich parameter both templates declare.
@@ -146,13 +147,14 @@ class Renderer:
         pending = version.job.status == "pending"
         return {
             "id": version.id,
-            "template_id": version.template_id,
+            # A version created without a template reads the nil UUID (coderd's &version.TemplateID.UUID).
+            "template_id": version.template_id or NIL_UUID,
             "organization_id": self.store.organization.id,
             "created_at": iso(version.created_at),
             "updated_at": iso(version.created_at),
             "name": version.name,
-            "message": "",
-            "job": self.job(version.job),
+            "message": version.message,
+            "job": self.job(version.job, version),
             "readme": "",
             "created_by": {"id": owner.id, "username": owner.username, "avatar_url": ""},
             "archived": False,
@@ -168,7 +170,8 @@ class Renderer:
         count = 0 if job.unmatched else 1
         return {"count": count, "available": count, "most_recently_seen": iso(now()) if count else None}
 
-    def job(self, job: Job, workspace: Workspace | None = None) -> Json:
+    def job(self, job: Job, version: TemplateVersion | None = None, workspace: Workspace | None = None) -> Json:
+        """A provisioner job; with its version (and workspace) the metadata coderd joins in."""
         body: Json = {"id": job.id, "created_at": iso(job.created_at)}
         _put(body, "started_at", iso(job.started_at))
         _put(body, "completed_at", iso(job.completed_at))
@@ -186,17 +189,17 @@ class Renderer:
             "type": job.type,
             "logs_overflowed": False,
         }
-        if workspace is not None:
-            template = workspace.template
+        template = self.store.template(version.template_id) if version is not None else None
+        if version is not None and template is not None:
             body["metadata"] = {
-                "template_version_name": template.active_version.name,
+                "template_version_name": version.name,
                 "template_id": template.id,
                 "template_name": template.name,
                 "template_display_name": template.display_name,
                 "template_icon": template.icon,
-                "workspace_id": workspace.id,
-                "workspace_name": workspace.name,
             }
+            if workspace is not None:
+                body["metadata"] |= {"workspace_id": workspace.id, "workspace_name": workspace.name}
         return body
 
     def log(self, line: LogLine) -> Json:
@@ -329,7 +332,7 @@ class Renderer:
             "initiator_id": build.initiator.id,
             "initiator_name": build.initiator.username,
             "reason": build.reason,
-            "job": self.job(build.job, workspace),
+            "job": self.job(build.job, build.template_version, workspace),
             "resources": [self.resource(r) for r in build.resources],
             "deadline": iso(build.deadline),
             "max_deadline": None,

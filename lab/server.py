@@ -31,16 +31,16 @@ from lab.coderd import coderd_app
 from lab.coderd.deployment import Deployment, GitHubLink
 from lab.controlplane import ControlPlane
 from lab.faults import REGISTRY, Faults, UnknownFault, validate
-from lab.githost import GitHost
 from lab.github import BOT, GitHub, install
+from lab.github.githost import GitHost
 from lab.identity import idp_app
 from lab.image import CodexSetup, Image
 from lab.kube.api import kube_app
 from lab.kube.kubeconfig import write_kubeconfig
 from lab.kube.rbac import ADMIN, CI, CI_ACCOUNT
 from lab.kube.store import Cluster
-from lab.llm import LanguageModel
 from lab.model import create_store, now
+from lab.openai_api import openai_app
 from lab.provisioner import Provisioner
 from lab.render import Renderer
 from lab.template import AmeideTemplate
@@ -171,7 +171,7 @@ class Lab:
         repo_url = githost.clone_url(*REPO)
 
         codex_key = options.codex_key or f"sk-lab-{secrets.token_urlsafe(32)}"
-        model_url = f"http://127.0.0.1:{await self._serve(LanguageModel(codex_key, self.faults).app())}/v1"
+        model_url = f"http://127.0.0.1:{await self._serve(openai_app(codex_key, self.faults))}/v1"
         cli = write_cli(self.state_dir)
         image = Image(self.faults, coder_cli=cli, codex=CodexSetup(model_url, codex_key))
         self.codex_cli = image.codex_cli

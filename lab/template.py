@@ -27,8 +27,9 @@ from lab.faults import (
     Faults,
 )
 from lab.image import Image, codex_home
-from lab.kube.store import Cluster
+from lab.kube.store import IMAGE, Cluster
 from lab.model import Workspace
+from lab.template_source import pull_error
 
 PVC = "workspaces"
 
@@ -121,8 +122,11 @@ class AmeideTemplate:
             "CODER_WORKSPACE_OWNER_NAME": workspace.owner.username,
         } | self.trust
 
-    async def start(self, workspace: Workspace, after_stop: bool, log: Callable[[str, str], None]) -> Placement:
-        """Apply the workspace's objects and run envbuilder; `log(level, line)` feeds the build log."""
+    async def start(
+        self, workspace: Workspace, after_stop: bool, log: Callable[[str, str], None], image: str | None = None
+    ) -> Placement:
+        """Apply the workspace's objects and run envbuilder; `log(level, line)` feeds the build log. `image` is
+        the pod's image as the build's template version names it (None: the seeded templates' own)."""
         namespace, pod = self.namespace(workspace), self.pod_name(workspace)
         labels = self.labels(workspace)
         self.cluster.apply_namespace(namespace, labels)
@@ -134,7 +138,12 @@ class AmeideTemplate:
             shutil.rmtree(volume, ignore_errors=True)
         volume.mkdir(parents=True, exist_ok=True)
         self.image.lay(self.bin_dir(workspace), self.home(workspace), self.tmp_dir(workspace))
-        self.cluster.apply_pod(namespace, pod, labels)
+        existing = self.cluster.get("pods", namespace, pod)
+        if existing is not None and existing["status"]["phase"] != "Running":
+            self.cluster.delete_pod(namespace, pod)  # an earlier build's pod that never ran: replaced
+        if image is not None and (problem := pull_error(image)):
+            self._fail_pull(namespace, pod, labels, image, problem, log)
+        self.cluster.apply_pod(namespace, pod, labels, image=image or IMAGE)
         log("info", f"kubernetes_pod.main: Creation complete [id={namespace}/{pod}]")
 
         def pod_log(line: str) -> None:
@@ -169,6 +178,27 @@ class AmeideTemplate:
         for line in result.summary():
             log("info", line)
         return Placement(namespace, pod, volume, self.home(workspace), self.bin_dir(workspace), result)
+
+    def _fail_pull(
+        self,
+        namespace: str,
+        pod: str,
+        labels: dict[str, str],
+        image: str,
+        problem: str,
+        log: Callable[[str, str], None],
+    ) -> None:
+        """The version names an image the registry does not have: the pod waits in ImagePullBackOff until
+        terraform gives up on it, which fails the build (no plan catches a mistyped tag)."""
+        self.cluster.apply_pod(namespace, pod, labels, image=image, pull_error=problem)
+        log("info", f"kubernetes_pod.main: Still creating... [id={namespace}/{pod}]")
+        log(
+            "error",
+            f'Error: waiting for pod {namespace}/{pod} to become ready: container "dev" is waiting to start: '
+            f'ImagePullBackOff: Back-off pulling image "{image}"',
+        )
+        log("error", '  with kubernetes_pod.main, on main.tf line 212, in resource "kubernetes_pod" "main"')
+        raise BuildFailed("terraform apply: exit status 1")
 
     def _fail_echoing_secrets(
         self, volume: Path, log: Callable[[str, str], None], pod_log: Callable[[str], None]

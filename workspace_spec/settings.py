@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     git_author_email: str = "workspace-spec-bot@users.noreply.github.com"
     codex: Literal["off", "auth-json"] = "off"
     keep_on_failure: bool = False
+    # The gate: make the checked template version(s) active when the whole run passed and cleaned up.
+    promote_on_pass: bool = False
     sweep_on_start: str = ""  # e.g. 2h: before the run, remove what earlier runs left that is older than this
 
     # How the suite behaves.
@@ -89,6 +91,8 @@ class Settings(BaseSettings):
     agent_timeout: float = Field(default=600.0, gt=0)
     app_timeout: float = Field(default=120.0, gt=0)
     request_timeout: float = Field(default=10.0, gt=0)
+    # Coder's rate limiter asks for up to a minute (Retry-After); the suite waits as asked, up to this.
+    rate_limit_wait: float = Field(default=10.0, ge=0)
     ssh_connect_timeout: float = Field(default=60.0, gt=0)  # `coder ssh` may have to wait for the agent
     pod_termination_timeout: float = Field(default=60.0, gt=0)  # a stopped workspace's pod may take this to go
     cleanup_timeout: float = Field(default=300.0, gt=0)

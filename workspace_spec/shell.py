@@ -16,6 +16,7 @@ import logging
 import os
 import select
 import shlex
+import subprocess
 import time
 from dataclasses import dataclass
 from functools import cache
@@ -149,6 +150,10 @@ class WorkspaceShell:
     def _proxy_stderr(self) -> str:
         """What the ProxyCommand said, once it has exited: the reason SSH did not come up."""
         process = self._proxy.process if self._proxy else None
-        if process is None or process.poll() is None or process.stderr is None:
+        if process is None or process.stderr is None:
             return ""
+        try:  # its output closes a moment before it can be reaped: give it that moment
+            process.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            return ""  # still running: it is not what failed
         return process.stderr.read().decode(errors="replace").strip()[-500:]

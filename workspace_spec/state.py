@@ -12,10 +12,11 @@ from workspace_spec.codeserver import Health
 from workspace_spec.identity import SignIn
 from workspace_spec.inside import Checkout
 from workspace_spec.kube import NamespaceObjects, Right
+from workspace_spec.promotion import PromotionOutcome
 from workspace_spec.shell import CommandResult
 
 if TYPE_CHECKING:  # the workflow module needs the world, which needs this module
-    from behave.model import Scenario
+    from behave.model import Feature, Scenario
 
     from workspace_spec.e2e import Proposal
     from workspace_spec.github import PullFacts
@@ -62,9 +63,13 @@ class RunState:
     """What the whole run counts (kept on behave's root layer, which outlives every scenario)."""
 
     started_at: float = field(default_factory=time.time)
-    selected: int = 0  # scenarios the paths, lines and tags selected
+    selected: frozenset[str] = frozenset()  # keys of the scenarios the paths, lines and tags selected
     scenarios: list[Scenario] = field(default_factory=list)  # each that began, in order
     skipped: list[tuple[Scenario, str]] = field(default_factory=list)  # each the suite skipped, and why
     started: bool = False  # past preflight: the run was not refused
     refusal: str = ""  # why before_all stopped the run (`ExceptionName: message`)
     nothing_checked: str = ""  # why the run checked nothing, when it did not
+    errored: bool = False  # a hook outside the scenarios failed (after_all)
+    features: list[Feature] = field(default_factory=list)  # as behave ran them, with their final statuses
+    # What the template-version gate did (SPEC_PROMOTE_ON_PASS), for the run's summary.
+    promotion: PromotionOutcome = field(default_factory=PromotionOutcome)

@@ -38,7 +38,10 @@ class World:
     def __init__(self, target: Target) -> None:
         self.target = target
         self.settings = target.settings
-        self.coder = CoderClient(self.settings.coder_url or "", self.settings.token, self.settings.request_timeout)
+        settings = self.settings
+        self.coder = CoderClient(
+            settings.coder_url or "", settings.token, settings.request_timeout, settings.rate_limit_wait
+        )
         self.ledger = Ledger()
         self.namer = Namer(self.settings.name_prefix)
         self.timings = Timings()

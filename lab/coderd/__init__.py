@@ -1,12 +1,30 @@
-"""The lab's coderd: Coder's REST API v2, the path-app proxy, DERP's handshake and the lab-only routes,
-behind the lab's stand-in for the ingress."""
+"""The lab's coderd: Coder's REST API v2, the path-app proxy, the site's pages, DERP's handshake and the
+lab-only routes, behind the lab's stand-in for the ingress.
+
+One module per part of coderd, each with a route table (`routes`) whose handlers find the deployment
+through the application (`deployment(request)`); lab/README.md lists which module serves which paths.
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from lab import appproxy
-from lab.coderd import agents, builds, derp, external_auth, lab_routes, meta, templates, workspaces
+from lab.coderd import (
+    agents,
+    appproxy,
+    buildinfo,
+    builds,
+    deployment_config,
+    derp,
+    external_auth,
+    files,
+    lab_routes,
+    organizations,
+    site,
+    templates,
+    users,
+    workspaces,
+)
 from lab.coderd.deployment import DEPLOYMENT, Deployment
 from lab.coderd.http import add_build_version, api_middleware
 from lab.coderd.httplog import request_log_middleware
@@ -19,7 +37,22 @@ def coderd_app(deployment: Deployment) -> web.Application:
     app[DEPLOYMENT] = deployment
     app[FLAKY] = Flaky()
     app.on_response_prepare.append(add_build_version)
-    for module in (meta, templates, workspaces, builds, agents, external_auth, derp, lab_routes):
+    app.cleanup_ctx.append(appproxy.http_client)
+    for module in (
+        buildinfo,
+        users,
+        deployment_config,
+        organizations,
+        files,
+        templates,
+        workspaces,
+        builds,
+        agents,
+        external_auth,
+        derp,
+        lab_routes,
+        appproxy,
+        site,
+    ):
         app.router.add_routes(module.routes)
-    appproxy.add_routes(app)
     return app

@@ -1,7 +1,9 @@
-"""coderd's build routes: start/stop/delete builds, build lists, logs (JSON or followed), timings."""
+"""coderd's build routes: start/stop/delete builds, build lists, logs (JSON or followed), timings
+(coderd/workspacebuilds.go; the logs as coderd/provisionerjobs.go serves them)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -9,11 +11,26 @@ from aiohttp import web
 
 from lab.coderd.deployment import USER, deployment
 from lab.coderd.http import NOT_FOUND, ApiError, dumps, read_json, respond, user_param, uuid_param, workspace_param
-from lab.model import Build
+from lab.model import Build, Job, TemplateVersion
 from lab.render import iso
 
 routes = web.RouteTableDef()
 TERRAFORM_STAGES = ("init", "plan", "graph", "apply")
+
+
+def check_importable(version: TemplateVersion) -> None:
+    """wsbuilder's checkTemplateJobStatus: no workspace builds from a version still importing (406) or whose
+    import failed (400)."""
+    status = version.job.status
+    if status in ("pending", "running"):
+        message = f"The provided template version is {status}. Wait for it to complete importing!"
+        raise ApiError(406, message, message)
+    if status in ("failed", "canceled"):
+        message = (
+            f"The provided template version {json.dumps(version.name)} has failed to import: "
+            f"{json.dumps(version.job.error or '')}. You cannot build workspaces with it!"
+        )
+        raise ApiError(400, message, message)
 
 
 def _build(request: web.Request) -> Build:
@@ -41,12 +58,21 @@ async def create(request: web.Request) -> web.Response:
     orphan = bool(body.get("orphan"))
     if orphan and transition != "delete":
         raise ApiError(400, "Orphan is only permitted when deleting a workspace.")
-    if workspace.latest_build.job.active:
-        raise ApiError(409, "A workspace build is already active.", "A workspace build is already active.")
     version_id = body.get("template_version_id")
     version = dep.store.template_version(str(version_id)) if version_id else None
     if version_id and version is None:
         raise ApiError(400, f'Template version "{version_id}" doesn\'t exist.')
+    # wsbuilder checks the version before it looks for an active build.
+    if version is not None and version.template_id != workspace.template.id:
+        raise ApiError(
+            400,
+            "template version doesn't match template",
+            f"templateVersion.TemplateID = {version.template_id or 'null'}, template.ID = {workspace.template.id}",
+        )
+    if version is not None:
+        check_importable(version)
+    if workspace.latest_build.job.active:
+        raise ApiError(409, "A workspace build is already active.", "A workspace build is already active.")
     build = dep.provisioner.build(workspace, transition, request[USER], version, orphan=orphan)
     return respond(dep.render.build(build), 201)
 
@@ -93,14 +119,18 @@ async def get(request: web.Request) -> web.Response:
 
 @routes.get("/api/v2/workspacebuilds/{workspacebuild}/logs")
 async def logs(request: web.Request) -> web.StreamResponse:
-    """All lines after `after`; with `follow`, a websocket that streams them until the job ends."""
-    render, build = deployment(request).render, _build(request)
+    return await job_logs(request, _build(request).job)
+
+
+async def job_logs(request: web.Request, job: Job) -> web.StreamResponse:
+    """A job's lines after `after`; with `follow`, a websocket that streams them until the job ends
+    (coderd/provisionerjobs.go, for builds and template versions alike)."""
+    render = deployment(request).render
     raw_after = request.query.get("after", "0")
     try:
         after = int(raw_after)
     except ValueError as error:
         raise ApiError(400, 'Query param "after" must be an integer.') from error
-    job = build.job
     if "follow" not in request.query:
         return respond([render.log(line) for line in job.logs if line.id > after])
     socket = web.WebSocketResponse()

@@ -6,7 +6,8 @@ ingress passes WebSocket upgrades. On the WebSocket the lab does what a DERP ser
 its server-key frame (one binary message: type 0x01, length 40, "DERP🔑", 32-byte public key), then it
 reads and discards the client's messages until the client closes (or 30 s pass). It relays nothing.
 
-Without an Upgrade header (or behind an ingress that strips it) `/derp` answers as derphttp.Handler does:
+Without an Upgrade header (or behind an ingress that strips it) `/derp` answers as derphttp.Handler does
+(tailscale's derp/derphttp/derphttp_server.go, in Coder's fork):
 426 "DERP requires connection upgrade". `/derp/latency-check` answers 200 with an empty body.
 """
 

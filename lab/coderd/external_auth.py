@@ -1,5 +1,6 @@
-"""coderd's external auth (coder-api.md §9): the owner's GitHub link, and the token a workspace
-agent fetches for `coder external-auth access-token github`.
+"""coderd's external auth (coder-api.md §9; coderd/externalauth.go): `GET /api/v2/external-auth`, the
+owner's GitHub link `GET /api/v2/external-auth/{provider}`, and the token a workspace agent fetches for
+`coder external-auth access-token github`, `GET /api/v2/workspaceagents/me/external-auth`.
 
 Under the `external-auth-unlinked` fault the owner has not linked GitHub: the link reads
 unauthenticated and the agent gets the URL to link at instead of a token.

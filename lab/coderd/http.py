@@ -1,4 +1,5 @@
-"""coderd's HTTP conventions: JSON bodies and errors, API-key auth, path parameters, build header."""
+"""coderd's HTTP conventions: JSON bodies and errors, API-key auth, path parameters, build header
+(coderd/httpapi/httpapi.go, coderd/httpmw/apikey.go and the httpmw param extractors)."""
 
 from __future__ import annotations
 
@@ -221,3 +222,12 @@ def agent_param(request: web.Request) -> Agent:
             "If the job is no longer running, this agent is invalid.",
         )
     return found
+
+
+def workspaceagent_param(request: web.Request) -> Agent:
+    """The agent `{workspaceagent}` names (coderd's httpmw.ExtractWorkspaceAgentParam): 400 for a bad
+    UUID, 404 for an unknown agent."""
+    agent = deployment(request).store.agents.get(uuid_param(request, "workspaceagent"))
+    if agent is None:
+        raise ApiError(404, NOT_FOUND)
+    return agent

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 
 from lab.coderd.deployment import USER, deployment
-from lab.controlplane import Field
+from lab.slog import Field
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -1,4 +1,5 @@
-"""coderd's workspace routes: create (both routes), search, lookup, get, TTL and the /watch stream."""
+"""coderd's workspace routes: create (both routes), search, lookup, get, TTL and the /watch stream
+(coderd/workspaces.go)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from lab.coderd.builds import check_importable
 from lab.coderd.deployment import USER, deployment
 from lab.coderd.http import (
     NOT_FOUND,
@@ -75,7 +77,9 @@ def _template_of(request: web.Request, body: dict[str, Any]) -> tuple[Template, 
             validations=[{"field": "template_version_id", "detail": "template version not found"}],
         )
     template = store.template(version.template_id)
-    assert template is not None
+    if template is None:  # a version pushed without a template
+        raise ApiError(400, "template version doesn't match template", "templateVersion.TemplateID = null")
+    check_importable(version)
     return template, version
 
 

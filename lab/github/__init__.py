@@ -1,5 +1,8 @@
-"""The lab's GitHub on the git host's port, laid out as GitHub Enterprise Server lays it out: REST under
-/api/v3 (rest.py), GraphQL at /api/graphql (graphql.py), both answering from one state (state.py).
+"""The lab's GitHub on the git host's port, laid out as GitHub Enterprise Server lays it out: git's smart
+HTTP at /{owner}/{repo}.git/... (smarthttp.py, over the bare repositories of githost.py and gitrepo.py),
+REST under /api/v3 (rest.py), GraphQL at /api/graphql (graphql.py), both APIs answering from one state
+(state.py) and writing their JSON alike (render.py). `GitHost.app()` makes the host's application;
+`install` adds both APIs to it.
 
 Every API route needs a token the lab issued (`Authorization: token X` or `Bearer X`), else 401
 "Bad credentials". Authenticated answers carry the token's scopes (`X-OAuth-Scopes`) and rate limits,
@@ -14,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from lab.github import graphql, rest
-from lab.github.rest import request_id
+from lab.github.render import PREFIX, request_id, respond
 from lab.github.state import BOT, GITHUB, ORGANIZATION, Account, GitHub, GitHubError, github, not_found
 
 __all__ = ["BOT", "ORGANIZATION", "Account", "GitHub", "install"]
@@ -47,11 +50,11 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     """Token auth and GitHub's error bodies for both APIs; git's own routes pass through."""
     if request.path == graphql.PATH:
         if not _authorized(request):
-            return rest.respond({"message": "Bad credentials", "documentation_url": graphql.DOCS}, 401)
+            return respond({"message": "Bad credentials", "documentation_url": graphql.DOCS}, 401)
         response = await handler(request)
         response.headers.update(_headers("graphql"))
         return response
-    if not (request.path == rest.PREFIX or request.path.startswith(f"{rest.PREFIX}/")):
+    if not (request.path == PREFIX or request.path.startswith(f"{PREFIX}/")):
         return await handler(request)
     try:
         if not _authorized(request):
@@ -60,7 +63,7 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
             raise not_found()
         response = await handler(request)
     except GitHubError as error:
-        response = rest.respond(error.body, error.status)
+        response = respond(error.body, error.status)
     response.headers.update(_headers("core"))
     return response
 

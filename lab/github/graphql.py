@@ -17,9 +17,9 @@ from graphql import GraphQLError, GraphQLSchema, build_schema
 from graphql import graphql as execute
 
 from lab.faults import GRAPHQL_FAILS, PR_FORBIDDEN
-from lab.github.rest import Urls, request_id, respond
+from lab.github.gitrepo import BareRepo
+from lab.github.render import Urls, request_id, respond
 from lab.github.state import GitHub, GitHubError, Json, Pull, github, owner_account, stamp
-from lab.gitrepo import BareRepo
 
 routes = web.RouteTableDef()
 PATH = "/api/graphql"

@@ -12,8 +12,8 @@ from typing import Any
 from aiohttp import web
 
 from lab.faults import PR_HEAD_MOVED, Faults
-from lab.githost import GitHost
-from lab.gitrepo import BareRepo
+from lab.github.githost import GitHost
+from lab.github.gitrepo import BareRepo
 
 log = logging.getLogger("lab.github")
 Json = dict[str, Any]

@@ -1,5 +1,11 @@
-"""The HTTP API: discovery, lists (and watches), gets, namespace deletion, pod logs and
-SelfSubjectAccessReview, behind bearer-token authentication and RBAC authorization.
+"""The Kubernetes API server's HTTP routes: discovery (`/version`, `/api`, `/apis`, `/api/v1`, `/apis/<group>/v1`),
+lists (and watches) and gets, namespace deletion, pod logs and SelfSubjectAccessReview, behind
+bearer-token authentication and RBAC authorization.
+
+As the kubernetes repository serves them: staging/src/k8s.io/apiserver/pkg/server/routes/version.go,
+staging/src/k8s.io/apiserver/pkg/endpoints/discovery/ (legacy.go, root.go, version.go),
+staging/src/k8s.io/apiserver/pkg/endpoints/handlers/get.go (get, list), pkg/registry/core/pod/rest/log.go
+(logs), staging/src/k8s.io/apiserver/pkg/endpoints/filters/ (authentication.go, authorization.go).
 
 Every handler finds the store, the identities and the authorizer through the application
 (`request.app[CLUSTER]`...), as lab/coderd's routes find the deployment.

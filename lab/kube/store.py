@@ -221,14 +221,23 @@ class Cluster:
         self._remove("persistentvolumeclaims", (namespace, name))
 
     def apply_pod(
-        self, namespace: str, name: str, labels: dict[str, str], container: str = "dev", image: str = IMAGE
+        self,
+        namespace: str,
+        name: str,
+        labels: dict[str, str],
+        container: str = "dev",
+        image: str = IMAGE,
+        pull_error: str | None = None,
     ) -> Obj:
-        """Create a Running, Ready pod with one container if missing, else merge `labels`."""
+        """Create a Running, Ready pod with one container if missing, else merge `labels`. With `pull_error`
+        (what the runtime answered) its image cannot be pulled: the pod stays Pending in ImagePullBackOff."""
         existing = self._objects["pods"].get((namespace, name))
         if existing is not None:
             return self._relabel("pods", existing, labels)
         self._require_active(namespace)
         now = _timestamp()
+        if pull_error is not None:
+            return self._apply_unpullable_pod(namespace, name, labels, container, image, pull_error)
         spec = {
             "containers": [
                 {
@@ -275,6 +284,64 @@ class Cluster:
         self._logs[(namespace, name)] = []
         self._pod_started(obj)
         return copy.deepcopy(obj)
+
+    def _apply_unpullable_pod(
+        self, namespace: str, name: str, labels: dict[str, str], container: str, image: str, pull_error: str
+    ) -> Obj:
+        """A pod whose image the kubelet cannot pull (pkg/kubelet/images/image_manager.go): Pending, its
+        container waiting in ImagePullBackOff, with the kubelet's Failed and BackOff events."""
+        now = _timestamp()
+        spec = {
+            "containers": [{"name": container, "image": image, "imagePullPolicy": "Always", "resources": {}}],
+            "nodeName": NODE,
+            "restartPolicy": "Always",
+            "schedulerName": "default-scheduler",
+            "serviceAccountName": "default",
+            "terminationGracePeriodSeconds": 30,
+        }
+        not_ready = {
+            "status": "False",
+            "reason": "ContainersNotReady",
+            "lastProbeTime": None,
+            "lastTransitionTime": now,
+        }
+        conditions = [
+            {"type": "Initialized", "status": "True", "lastProbeTime": None, "lastTransitionTime": now},
+            not_ready | {"type": "Ready", "message": f"containers with unready status: [{container}]"},
+            not_ready | {"type": "ContainersReady", "message": f"containers with unready status: [{container}]"},
+            {"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": now},
+        ]
+        back_off = f'Back-off pulling image "{image}"'
+        waiting = {"waiting": {"reason": "ImagePullBackOff", "message": back_off}}
+        status = {
+            "phase": "Pending",
+            "conditions": conditions,
+            "containerStatuses": [
+                {"name": container, "image": image, "imageID": "", "ready": False, "started": False}
+                | {"restartCount": 0, "state": waiting}
+            ],
+            "hostIP": "127.0.0.1",
+            "podIP": "127.0.0.1",
+            "qosClass": "BestEffort",
+            "startTime": now,
+        }
+        pod = self._new("pods", namespace, name, labels, {"spec": spec, "status": status})
+        self._logs[(namespace, name)] = []
+        meta = pod["metadata"]
+        self.record_event(
+            pod,
+            "Scheduled",
+            f"Successfully assigned {namespace}/{meta['name']} to {NODE}",
+            component="default-scheduler",
+        )
+        self.record_event(pod, "Pulling", f'Pulling image "{image}"', container=container)
+        self.record_event(
+            pod, "Failed", f'Failed to pull image "{image}": {pull_error}', "Warning", container=container
+        )
+        self.record_event(pod, "Failed", "Error: ErrImagePull", "Warning", container=container)
+        self.record_event(pod, "BackOff", back_off, container=container)
+        self.record_event(pod, "Failed", "Error: ImagePullBackOff", "Warning", container=container)
+        return copy.deepcopy(pod)
 
     def apply_deployment(
         self, namespace: str, name: str, labels: dict[str, str], selector: dict[str, str], container: str, image: str

@@ -113,8 +113,14 @@ def test_malformed_settings(env: dict[str, str], expected: str, healthy_lab: Lab
             {"SPEC_CODER_CLI": "no-such-coder-cli"},
             "the Coder CLI 'no-such-coder-cli' (SPEC_CODER_CLI) is not on PATH",
         ),
+        (
+            [],
+            {"SPEC_PROMOTE_ON_PASS": "true"},
+            "SPEC_PROMOTE_ON_PASS (-D promote_on_pass) promotes the pushed version the run checks, and none is set: "
+            "set SPEC_TEMPLATE_VERSION for template 'ameide-dev'",
+        ),
     ],
-    ids=["unknown-name", "empty-secret", "missing-kubeconfig", "missing-coder-cli"],
+    ids=["unknown-name", "empty-secret", "missing-kubeconfig", "missing-coder-cli", "promote-without-version"],
 )
 def test_bad_input_is_refused_in_one_line_before_anything_is_created(
     args: list[str], env: dict[str, str], expected: str, healthy_lab: Lab, tmp_path: Path

@@ -12,8 +12,8 @@ import pytest
 from github import Auth, Github, GithubException
 
 from lab.faults import Faults
-from lab.githost import GitHost
 from lab.github import GitHub, install
+from lab.github.githost import GitHost
 from tests.lab.test_identity_githost import git, serving
 
 BOT_TOKEN = "ghp_" + "b" * 36

@@ -19,7 +19,7 @@ import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
-from lab.githost import GitHost
+from lab.github.githost import GitHost
 from lab.identity import idp_app
 
 TOKEN = "lab-git-token-0123456789"

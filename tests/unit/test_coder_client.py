@@ -9,7 +9,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from lab.cli_templates import push_version  # the lab's `coder templates push --activate=false`
 from tests.conftest import Lab
+from workspace_spec import coder as coder_module
 from workspace_spec.cleanup import Ledger
 from workspace_spec.coder import CoderClient, CoderError, NotCoderError
 from workspace_spec.naming import Namer
@@ -117,3 +119,40 @@ def test_removal_is_idempotent_and_rides_through_a_failed_delete(healthy_lab: La
     workspaces.remove(created.id)
     assert workspaces.is_gone(created.id)[0]
     workspaces.remove(created.id)  # already gone: nothing to do, no error
+
+
+def test_promote_version_makes_a_pushed_version_active_and_names_coders_refusal(
+    coder: CoderClient, healthy_lab: Lab
+) -> None:
+    good = {"main.tf": 'resource "kubernetes_pod" "main" {\n  image = "ghcr.io/coder/envbuilder:1.1.0"\n}\n'}
+    template = coder.template("default", "ameide-dev")
+    pushed = push_version(healthy_lab.env, "ameide-dev", good, f"{healthy_lab.prefix}-good")
+    assert coder.template_version_id(template.id, f"{healthy_lab.prefix}-good") == pushed["id"]
+    try:
+        assert coder.promote_version(template.id, pushed["id"]) == "Updated the active template version!"
+        assert coder.template("default", "ameide-dev").active_version_id == pushed["id"]
+    finally:
+        coder.promote_version(template.id, template.active_version_id)
+    gitops = coder.template("default", "ameide-gitops")
+    with pytest.raises(CoderError) as caught:
+        coder.promote_version(template.id, gitops.active_version_id)
+    assert caught.value.status == 400
+    assert caught.value.message == "The provided template version doesn't belong to the specified template."
+
+
+def test_a_rate_limit_is_waited_out_up_to_the_setting(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Coder asks for a minute; the suite waits no longer than SPEC_RATE_LIMIT_WAIT, and says so."""
+    monkeypatch.setattr(coder_module, "_said", set())  # the line is said once per run (process)
+    answers = iter([httpx.Response(429, headers={"Retry-After": "60"}, json={"message": "Rate limit exceeded"})])
+
+    def coderd(request: httpx.Request) -> httpx.Response:
+        return next(answers, httpx.Response(200, json={"ok": True}))
+
+    client = CoderClient("http://coder.invalid", "AAAAAAAAAA-BBBBBBBBBBBBBBBBBBBBBB", rate_limit_wait=0.5)
+    client._http = httpx.Client(base_url=client.url, transport=httpx.MockTransport(coderd))
+    started = time.monotonic()
+    assert client._get("/api/v2/anything") == {"ok": True}
+    assert 0.5 <= time.monotonic() - started < 5
+    assert "waiting 0.5 s of the 60 s it asks" in capsys.readouterr().err

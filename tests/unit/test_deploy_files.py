@@ -83,13 +83,19 @@ def test_workflow_actions_are_pinned_and_secrets_stay_out_of_scripts(workflow):
             assert "secrets." not in step.get("run", ""), step
 
 
-def test_smoke_workflow_gives_no_secret_to_forks_and_promotes_only_after_the_smoke():
+def test_smoke_workflow_gives_no_secret_to_forks_and_promotes_through_the_suite_never_from_a_pull_request():
     parsed = yaml.safe_load((ROOT / ".github" / "workflows" / "coder-devcontainer-smoke.yaml").read_text())
     job = parsed["jobs"]["smoke"]
     assert "github.event.pull_request.head.repo.full_name == github.repository" in job["if"]
-    names = [step.get("name") for step in job["steps"]]
-    promote = names.index("Promote the version")
-    assert names.index("Smoke") < promote and "if" not in job["steps"][promote]
+    steps = {step.get("name"): step for step in job["steps"]}
+    push = steps["Push the template as an inactive version"]["run"]
+    assert "--activate=false" in push and '--name "$TEMPLATE_VERSION"' in push
+    smoke = steps["Smoke"]["env"]
+    assert smoke["SPEC_TEMPLATE_VERSION"] == "${{ env.TEMPLATE_VERSION }}"
+    # The suite promotes (after its own verdict and cleanup); nothing else in the workflow does.
+    assert smoke["SPEC_PROMOTE_ON_PASS"] == "${{ github.event_name != 'pull_request' }}"
+    assert not [name for name, step in steps.items() if "promote" in step.get("run", "")], "a second way to promote"
+    assert "SPEC_PROMOTE_ON_PASS" not in steps["Preflight"]["env"]
 
 
 def test_junit_summary_counts_and_quotes_failures(tmp_path):

@@ -69,6 +69,8 @@ class RunFacts:
     coder_url: str = ""
     templates: Iterable[TemplateVersion] = ()
     cleanup: CleanupReport | None = None
+    errored: bool = False  # the suite broke outside its scenarios (after_all)
+    promotion: dict[str, Any] | None = None  # what the template-version gate did; None when not asked for
 
 
 def verdict(facts: RunFacts) -> tuple[str, str]:
@@ -83,10 +85,15 @@ def verdict(facts: RunFacts) -> tuple[str, str]:
         return "interrupted", f"a signal (Ctrl-C, SIGTERM) stopped the run{left}"
     if counts["passed"] + counts["failed"] + counts["errored"] == 0 and not counts["untested"]:
         return "nothing-checked", facts.nothing_checked or "no scenario was selected, or every selected one was skipped"
-    if counts["failed"] or counts["errored"] or counts["untested"] or not_removed:
+    promotion_error = (facts.promotion or {}).get("error") or ""
+    if counts["failed"] or counts["errored"] or counts["untested"] or not_removed or facts.errored or promotion_error:
         parts = [f"{counts[name]} {name}" for name in ("failed", "errored", "untested") if counts[name]]
         if not_removed:
             parts.append(f"{len(not_removed)} not removed")
+        if facts.errored:
+            parts.append("the suite errored outside its scenarios")
+        if promotion_error:
+            parts.append(promotion_error)
         return "failed", ", ".join(parts)
     return "passed", ""
 
@@ -138,8 +145,8 @@ def build(facts: RunFacts, finished_at: float | None = None) -> dict[str, Any]:
             "run_seconds": round(finished_at - facts.started_at, 3),
             "scenario_seconds": round(sum(outcome.seconds for outcome in facts.outcomes), 3),
         },
-        # Filled by a later step that promotes the checked template version when the run passed.
-        "promotion": None,
+        # The template-version gate (SPEC_PROMOTE_ON_PASS): status, candidates, promoted, reasons, error.
+        "promotion": facts.promotion,
     }
 
 

@@ -1,8 +1,10 @@
-"""coderd's path-based app proxy, `/@{owner}/{workspace}[.{agent}]/apps/{slug}/...`, and `/login`.
+"""coderd's path-based app proxy: `/@{owner}/{workspace}[.{agent}]/apps/{slug}[/...]`, any method.
 
-Answers like coderd/workspaceapps: 307 to add the slug's trailing slash, 303 to /login without a
-valid session, HTML error pages (404 not found, 400 workspace offline, 502 agent unavailable), else a
-real reverse proxy to the app's URL with Coder's credentials stripped and a signed app token set.
+Answers like coderd/workspaceapps (proxy.go, db.go, errors.go): 307 to add the slug's trailing slash,
+303 to /login without a valid session, HTML error pages (404 not found, 400 workspace offline, 502 agent
+unavailable, with coderd's log line for it), else a real reverse proxy to the app's URL with Coder's
+credentials stripped and a signed app token set. Faults: `app-proxy-502`, `app-open-without-login`,
+`app-foreign-page` (the dashboard's page of site.py answers instead).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from aiohttp import web
 from multidict import CIMultiDict
 from yarl import URL
 
-from lab.coderd.deployment import DEPLOYMENT, USER, Deployment
+from lab.coderd.deployment import USER, Deployment, deployment
 from lab.coderd.http import SESSION_COOKIE, SESSION_HEADER, SIGNED_OUT, check_token, session_token
+from lab.coderd.site import DASHBOARD_PAGE
 from lab.faults import APP_FOREIGN_PAGE, APP_OPEN_WITHOUT_LOGIN, APP_PROXY_502
 from lab.model import Agent, App
 
@@ -39,14 +42,8 @@ HOP_BY_HOP = {
     "upgrade",
     "host",
 }
+routes = web.RouteTableDef()
 HTTP = web.AppKey("app-proxy-http", aiohttp.ClientSession)
-# What coderd's site handler answers any unrouted path with: the dashboard's single-page app, 200.
-DASHBOARD_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Coder</title><meta property="og:type" content="website"></head>
-<body><div id="root"></div><script type="module" src="/assets/index.js"></script></body>
-</html>
-"""
 NOT_FOUND_TEXT = (
     "The application or workspace you are trying to access does not exist or you do not have permission to access it."
 )
@@ -163,17 +160,26 @@ def _upstream_url(app: App, tail: str, request: web.Request) -> URL:
     return base.with_host(host or "127.0.0.1").with_path("/" + tail, encoded=False).with_query(query)
 
 
+async def http_client(app: web.Application) -> AsyncIterator[None]:
+    """The proxy's HTTP client to the apps, for the life of coderd's app (one of its cleanup contexts)."""
+    app[HTTP] = aiohttp.ClientSession(auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar())
+    yield
+    await app[HTTP].close()
+
+
+@routes.route("*", "/@{owner}/{target}/apps/{slug}/{tail:.*}")
+@routes.route("*", "/@{owner}/{target}/apps/{slug}")
 async def proxy(request: web.Request) -> web.StreamResponse:
     """In coderd's order (workspaceapps db.go Issue, proxy.go): resolve the app (404, 400 offline), then
     authorize (303 to login), then the agent (502), and only then the slash and query redirects (307)."""
-    if request.app[DEPLOYMENT].faults.on(APP_FOREIGN_PAGE):
+    if deployment(request).faults.on(APP_FOREIGN_PAGE):
         # The path-app route never reaches the proxy (mis-routed, or path apps not mounted): the
         # dashboard's SPA answers instead, 200 for any path, as coderd's site handler does.
         return web.Response(text=DASHBOARD_PAGE, content_type="text/html")
     owner, target, slug = (request.match_info[k] for k in ("owner", "target", "slug"))
     tail = request.match_info.get("tail")
     base = f"/@{owner}/{target}/apps/{slug}/"
-    dep = request.app[DEPLOYMENT]
+    dep = deployment(request)
     if owner == "me":
         return error_page(
             404, "Application Not Found", "Applications must be accessed with the full username, not @me."
@@ -228,24 +234,3 @@ async def proxy(request: web.Request) -> web.StreamResponse:
         return _unavailable(dep, agent, app, _refused_port(app))  # as Go's dialer words it
     except (aiohttp.ClientError, TimeoutError) as error:
         return _unavailable(dep, agent, app, str(error) or type(error).__name__)
-
-
-async def login(_: web.Request) -> web.Response:
-    page = (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Sign In - Coder'
-        '</title></head>\n<body><h1>Sign in to Coder</h1><a href="/api/v2/users/oidc/callback">'
-        "Sign in with Keycloak</a></body></html>\n"
-    )
-    return web.Response(text=page, content_type="text/html")
-
-
-def add_routes(app: web.Application) -> None:
-    async def http_client(app: web.Application) -> AsyncIterator[None]:
-        app[HTTP] = aiohttp.ClientSession(auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar())
-        yield
-        await app[HTTP].close()
-
-    app.cleanup_ctx.append(http_client)
-    app.router.add_route("*", "/@{owner}/{target}/apps/{slug}", proxy)
-    app.router.add_route("*", "/@{owner}/{target}/apps/{slug}/{tail:.*}", proxy)
-    app.router.add_get("/login", login)

@@ -1,4 +1,5 @@
-"""The IDE server of a workspace: answers like code-server (`/healthz`, the workbench page).
+"""The IDE server of a workspace, answering like code-server (github.com/coder/code-server): `GET /healthz`
+and the workbench page at `GET /`.
 
 Its health follows code-server's heart (src/node/heart.ts, src/node/routes/health.ts): `/healthz`
 answers `{"status": "alive" | "expired", "lastHeartbeat": <ms>}`, where alive means a client request
@@ -18,6 +19,7 @@ from aiohttp import web
 from lab.faults import IDE_WEDGED, Faults
 
 HEARTBEAT_INTERVAL_MS = 60_000
+routes = web.RouteTableDef()
 PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><title>code-server</title></head>
@@ -41,6 +43,7 @@ class Heart:
 
 HEART = web.AppKey("heart", Heart)
 FAULTS = web.AppKey("faults", Faults)
+FOLDER = web.AppKey("folder", str)  # the folder the workbench opens (code-server's ?folder=)
 
 
 @web.middleware
@@ -61,19 +64,22 @@ async def _beat(
     return await handler(request)
 
 
-async def _healthz(request: web.Request) -> web.Response:
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
     heart = request.app[HEART]
     body = {"status": "alive" if heart.alive() else "expired", "lastHeartbeat": heart.last_heartbeat_ms}
     return web.json_response(body, dumps=lambda value: json.dumps(value, separators=(",", ":")))
 
 
-def ide_app(folder: str, faults: Faults) -> web.Application:
-    async def workbench(_: web.Request) -> web.Response:
-        return web.Response(text=PAGE.format(folder=html.escape(folder)), content_type="text/html")
+@routes.get("/")
+async def workbench(request: web.Request) -> web.Response:
+    return web.Response(text=PAGE.format(folder=html.escape(request.app[FOLDER])), content_type="text/html")
 
+
+def codeserver_app(folder: str, faults: Faults) -> web.Application:
     app = web.Application(middlewares=[_wedged, _beat])
     app[HEART] = Heart()
     app[FAULTS] = faults
-    app.router.add_get("/healthz", _healthz)
-    app.router.add_get("/", workbench)
+    app[FOLDER] = folder
+    app.router.add_routes(routes)
     return app

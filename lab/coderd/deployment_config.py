@@ -1,14 +1,18 @@
-"""coderd's deployment-level routes: root, buildinfo, first user, auth methods, users, deployment
-config and SSH settings, organizations."""
+"""coderd's deployment settings: `GET /api/v2/deployment/config` (owners only; the values and options,
+secrets left out) and `GET /api/v2/deployment/ssh` (coderd/deployment.go `deploymentValues`, `sshConfig`).
+
+The OIDC issuer it names is the lab's Keycloak realm, another realm under `wrong-oidc-issuer`, or an
+Okta-style authorization server on the same host under `issuer-not-keycloak`.
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from lab.coderd.deployment import deployment
-from lab.coderd.http import org_param, respond, user_param
-from lab.faults import FIRST_USER_MISSING, ISSUER_NOT_KEYCLOAK, OIDC_DISABLED, WRONG_OIDC_ISSUER
-from lab.identity import OKTA_STYLE_PATH
+from lab.coderd.http import respond
+from lab.faults import ISSUER_NOT_KEYCLOAK, WRONG_OIDC_ISSUER
+from lab.identity.okta import OKTA_STYLE_PATH
 
 routes = web.RouteTableDef()
 OIDC_CLIENT_ID = "coder"
@@ -23,56 +27,6 @@ def issuer(request: web.Request) -> str:
     if dep.faults.on(ISSUER_NOT_KEYCLOAK):
         return dep.oidc_issuer.rsplit("/realms/", 1)[0] + OKTA_STYLE_PATH
     return dep.oidc_issuer
-
-
-@routes.get("/api/v2/")
-async def root(_: web.Request) -> web.Response:
-    return respond({"message": "👋"})
-
-
-@routes.get("/api/v2/buildinfo")
-async def buildinfo(request: web.Request) -> web.Response:
-    dep = deployment(request)
-    return respond(
-        {
-            "external_url": "https://github.com/coder/coder/commit/lab",
-            "version": dep.version(),
-            "dashboard_url": dep.access_url,
-            "telemetry": False,
-            "workspace_proxy": False,
-            "agent_api_version": "2.6",
-            "provisioner_api_version": "1.6",
-            "upgrade_message": "",
-            "deployment_id": dep.store.deployment_id,
-            "webpush_public_key": "",
-        }
-    )
-
-
-@routes.get("/api/v2/users/first")
-async def first_user(request: web.Request) -> web.Response:
-    if deployment(request).faults.on(FIRST_USER_MISSING):
-        return respond({"message": "The initial user has not been created!"}, 404)
-    return respond({"message": "The initial user has already been created!"})
-
-
-@routes.get("/api/v2/users/authmethods")
-async def auth_methods(request: web.Request) -> web.Response:
-    # oidc-disabled: CODER_OIDC_* unset on coderd, while the deployment config keeps its issuer_url.
-    oidc_enabled = not deployment(request).faults.on(OIDC_DISABLED)
-    return respond(
-        {
-            "terms_of_service_url": "",
-            "password": {"enabled": True},
-            "github": {"enabled": False, "default_provider_configured": False},
-            "oidc": {"enabled": oidc_enabled, "signInText": "Sign in with Keycloak", "iconUrl": "/icon/keycloak.svg"},
-        }
-    )
-
-
-@routes.get("/api/v2/users/{user}")
-async def user(request: web.Request) -> web.Response:
-    return respond(deployment(request).render.user(user_param(request)))
 
 
 @routes.get("/api/v2/deployment/config")
@@ -159,16 +113,3 @@ async def deployment_config(request: web.Request) -> web.Response:
 @routes.get("/api/v2/deployment/ssh")
 async def deployment_ssh(_: web.Request) -> web.Response:
     return respond({"hostname_prefix": "coder.", "ssh_config_options": {}})
-
-
-@routes.get("/api/v2/organizations")
-async def organizations(request: web.Request) -> web.Response:
-    dep = deployment(request)
-    return respond([dep.render.organization(dep.store.organization)])
-
-
-@routes.get("/api/v2/organizations/{organization}")
-async def organization(request: web.Request) -> web.Response:
-    org_param(request)
-    dep = deployment(request)
-    return respond(dep.render.organization(dep.store.organization))
