@@ -164,10 +164,20 @@ def run_problems(facts: RunFacts, summary: dict[str, Any]) -> list[tuple[str, st
 
 
 def write(path: Path, summary: dict[str, Any], scrub: Callable[[str], str] | None = None) -> None:
-    """Scrubbed as it is written: the reason quotes exception messages."""
-    text = json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
+    """Scrubbed as it is written (reasons quote exception messages): each string, so the JSON stays whole."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(scrub(text) if scrub else text)
+    data = _scrubbed(summary, scrub) if scrub else summary
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def _scrubbed(value: Any, scrub: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {key: _scrubbed(item, scrub) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(item, scrub) for item in value]
+    return value
 
 
 def _iso(timestamp: float) -> str:
