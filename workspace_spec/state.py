@@ -54,7 +54,8 @@ class ScenarioState:
 
     def require_workspace(self) -> Workspace:
         if self.workspace is None:
-            raise AssertionError("this step needs a workspace, and the scenario has none")
+            # A Gherkin mistake (no step brought a workspace), not the platform's: reported as broken.
+            raise RuntimeError("this step needs a workspace, and the scenario has none")
         return self.workspace
 
 
