@@ -25,6 +25,9 @@ import pytest
 from tests.conftest import BEHAVE, FAST_TIMEOUTS, ROOT, Lab, SuiteRun, leaks
 from workspace_spec.reports import sections
 
+# One worker runs this module, so its one suite run (a module fixture) is made once.
+pytestmark = pytest.mark.xdist_group("reports")
+
 TAGS = "--tags=@oidc or @policy or @codex"
 BROKEN = "Coder signs people in through the Keycloak issuer (§1.1 auth)"
 CODEX = "Codex makes the change inside the workspace (§1.2 extended path)"
