@@ -2,7 +2,7 @@
 description, skip reasons, categories, the CI build), JUnit, reports/summary.json; and dry runs that leave
 them alone.
 
-One run serves most tests: from a project directory with the project's pyproject.toml, as the README runs
+One run serves most checks: from a project directory with the project's pyproject.toml, as the README runs
 the suite, against the shared lab with one check broken (the OIDC issuer) and Codex off, on a fake
 GitHub Actions build."""
 
@@ -11,22 +11,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import BEHAVE, FAST_TIMEOUTS, ROOT, Lab, SuiteRun, leaks
 from workspace_spec.reports import sections
-
-# One worker runs this module, so its one suite run (a module fixture) is made once.
-pytestmark = pytest.mark.xdist_group("reports")
 
 TAGS = "--tags=@oidc or @policy or @codex"
 BROKEN = "Coder signs people in through the Keycloak issuer (§1.1 auth)"
@@ -80,10 +73,10 @@ def new_project(directory: Path) -> Path:
     return directory
 
 
-@pytest.fixture(scope="module")
-def reported(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reported]:
-    project = new_project(tmp_path_factory.mktemp("reports") / "project")
-    lab.prefix = "t" + secrets.token_hex(4)
+def test_one_runs_reports_read_as_their_readers_read_them(lab: Lab, tmp_path: Path) -> None:
+    """One suite run, read by every check below in turn (one test, so that the run is made once whichever
+    pytest worker runs it)."""
+    project = new_project(tmp_path / "project")
     env = lab.suite_env(**FAST_TIMEOUTS, SPEC_CODEX="off", **GITHUB)
     env.pop("PYTHONPATH", None)
     lab.set_faults("wrong-oidc-issuer")
@@ -91,10 +84,19 @@ def reported(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rep
         done = behave(project, env, TAGS)
     finally:
         lab.set_faults()
-    yield Reported(project, SuiteRun(done.returncode, done.stdout + done.stderr, []))
+    reported = Reported(project, SuiteRun(done.returncode, done.stdout + done.stderr, []))
+    check_the_run_fails_on_the_broken_check_only(reported)
+    check_each_result_names_its_spec_section_and_severity(reported)
+    check_each_result_shows_its_features_spec_text(reported)
+    check_a_skipped_check_says_why_on_the_console_in_allure_junit_and_the_summary(reported)
+    check_failures_fall_into_the_suites_categories(reported)
+    check_the_ci_build_is_named_in_the_results(reported)
+    check_the_summary_holds_the_verdict_and_what_a_gate_needs(reported, lab)
+    check_no_secret_in_the_new_report_files(reported, lab)
+    check_dry_runs_leave_the_reports_of_the_last_run_alone(reported, tmp_path / "dry")
 
 
-def test_the_run_fails_on_the_broken_check_only(reported: Reported) -> None:
+def check_the_run_fails_on_the_broken_check_only(reported: Reported) -> None:
     assert reported.run.returncode == 1, reported.run.output[-3000:]
     statuses = {name: result["status"] for name, result in reported.allure().items()}
     assert statuses == {
@@ -105,7 +107,7 @@ def test_the_run_fails_on_the_broken_check_only(reported: Reported) -> None:
     }, "a scenario the tags did not select is in the report, or a selected one is missing"
 
 
-def test_each_result_names_its_spec_section_and_severity(reported: Reported) -> None:
+def check_each_result_names_its_spec_section_and_severity(reported: Reported) -> None:
     severities = {BROKEN: "critical", CODEX: "normal"}
     for name, result in reported.allure().items():
         labels = {(label["name"], label["value"]) for label in result["labels"]}
@@ -118,13 +120,13 @@ def test_each_result_names_its_spec_section_and_severity(reported: Reported) -> 
         assert section.url.startswith(sections.SPEC_URL + "#")
 
 
-def test_each_result_shows_its_features_spec_text(reported: Reported) -> None:
+def check_each_result_shows_its_features_spec_text(reported: Reported) -> None:
     results = reported.allure()
     assert results[BROKEN]["description"].startswith("Spec 629 §1.1, auth expectations. People sign in to Coder")
     assert results[CODEX]["description"].startswith("Spec 629 §1.2 and §4 (E2E pass).")
 
 
-def test_a_skipped_check_says_why_on_the_console_in_allure_junit_and_the_summary(reported: Reported) -> None:
+def check_a_skipped_check_says_why_on_the_console_in_allure_junit_and_the_summary(reported: Reported) -> None:
     assert f"skipped: {CODEX}: {CODEX_OFF}" in reported.run.output.splitlines()
     assert reported.allure()[CODEX]["statusDetails"] == {"message": CODEX_OFF}
     suite = ElementTree.parse(reported.reports / "junit" / "TESTS-features.pull_request.xml").getroot()
@@ -136,7 +138,7 @@ def test_a_skipped_check_says_why_on_the_console_in_allure_junit_and_the_summary
     assert [(scenario["scenario"], scenario["reason"]) for scenario in skipped] == [(CODEX, CODEX_OFF)]
 
 
-def test_failures_fall_into_the_suites_categories(reported: Reported) -> None:
+def check_failures_fall_into_the_suites_categories(reported: Reported) -> None:
     results = reported.reports / "allure-results"
     categories = json.loads((results / "categories.json").read_text())
     assert categories == json.loads((ROOT / "workspace_spec/reports/categories.json").read_text())
@@ -150,13 +152,13 @@ def test_failures_fall_into_the_suites_categories(reported: Reported) -> None:
     assert matched.startswith("Platform failure")
 
 
-def test_the_ci_build_is_named_in_the_results(reported: Reported) -> None:
+def check_the_ci_build_is_named_in_the_results(reported: Reported) -> None:
     executor = json.loads((reported.reports / "allure-results" / "executor.json").read_text())
     assert executor["buildUrl"] == "https://github.example/ameideio/workspace-spec/actions/runs/4242"
     assert executor["buildName"] == "coder-devcontainer-smoke #17" and executor["buildOrder"] == 17
 
 
-def test_the_summary_holds_the_verdict_and_what_a_gate_needs(reported: Reported, lab: Lab) -> None:
+def check_the_summary_holds_the_verdict_and_what_a_gate_needs(reported: Reported, lab: Lab) -> None:
     summary = reported.summary()
     assert summary["verdict"] == "failed" and summary["reason"] == "1 failed"
     assert summary["counts"] == {"passed": 2, "failed": 1, "skipped": 1, "errored": 0, "untested": 0}
@@ -173,11 +175,11 @@ def test_the_summary_holds_the_verdict_and_what_a_gate_needs(reported: Reported,
     assert sections_checked >= {"§1.1 Smoke, auth", "§5 Operational requirements"}
 
 
-def test_no_secret_in_the_new_report_files(reported: Reported, lab: Lab) -> None:
+def check_no_secret_in_the_new_report_files(reported: Reported, lab: Lab) -> None:
     assert not leaks(lab, reported.run, reported.project)
 
 
-def test_dry_runs_leave_the_reports_of_the_last_run_alone(reported: Reported, tmp_path: Path) -> None:
+def check_dry_runs_leave_the_reports_of_the_last_run_alone(reported: Reported, tmp_path: Path) -> None:
     """`--dry-run` and `--steps-catalog` check the Gherkin; run where a real run left its reports (a copy),
     they change no byte of them."""
     project = tmp_path / "project"
