@@ -8,18 +8,23 @@ runner cancelling the job gets the same cleanup as Ctrl-C (behave installs no ha
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import allure
 from allure_commons.types import AttachmentType
+from behave.api.formatter import register_formatter_as
 from behave.configuration import Configuration
 from behave.model import Feature, Scenario
 from behave.model_type import Status
+from behave.reporter.junit import JUnitReporter
 from behave.runner import Context
 from behave.runner_util import collect_feature_locations, parse_features
 
@@ -28,23 +33,33 @@ from workspace_spec import diagnostics, promotion, reports, secrets, sweep
 from workspace_spec.cleanup import Ledger
 from workspace_spec.plan import Need
 from workspace_spec.promotion import PromotionOutcome
+from workspace_spec.reports import allure_files, junit
+from workspace_spec.reports import summary as report_summary
+from workspace_spec.reports.formatter import AllureFormatter
 from workspace_spec.settings import Settings
-from workspace_spec.target import select_target
+from workspace_spec.target import Target, select_target
 from workspace_spec.waiting import Progress, set_default_progress
 from workspace_spec.world import World
 
 TEXT = AttachmentType.TEXT
+
+# The `allure` format of pyproject.toml is the suite's own. behave loads this file in every run, dry runs
+# included, before it builds its formatters; it cannot import the project when it reads pyproject.toml.
+register_formatter_as("allure", AllureFormatter)
 
 
 @dataclass
 class RunState:
     """What the whole run counts (kept on behave's root layer, which outlives every scenario)."""
 
-    scenarios_run: int = 0
-    skipped: list[str] = field(default_factory=list)  # why each skipped scenario was skipped
+    started_at: float = field(default_factory=time.time)
+    selected: frozenset[str] = frozenset()  # keys of the scenarios the paths, lines and tags selected
+    scenarios: list[Scenario] = field(default_factory=list)  # each that began, in order
+    skipped: list[tuple[Scenario, str]] = field(default_factory=list)  # each the suite skipped, and why
     started: bool = False  # past preflight: the run was not refused
+    refusal: str = ""  # why before_all stopped the run (`ExceptionName: message`)
+    nothing_checked: str = ""  # why the run checked nothing, when it did not
     errored: bool = False  # a hook outside the scenarios failed (after_all)
-    selected: frozenset[str] = frozenset()  # keys of the scenarios the run selected
     features: list[Feature] = field(default_factory=list)  # as behave ran them, with their final statuses
     # What the template-version gate did (SPEC_PROMOTE_ON_PASS), for the run's summary.
     promotion: PromotionOutcome = field(default_factory=PromotionOutcome)
@@ -73,8 +88,24 @@ class _Interrupts:
 
 
 def before_all(context: Context) -> None:
+    run = context.run_state = RunState()
+    # Runs last of all, after every other cleanup: reports/summary.json, then every report scrubbed.
+    context.add_cleanup(_finish_reports, context)
+    context.on_cleanup_error = _on_cleanup_error
+    try:
+        _start(context)
+    except BaseException as error:  # refused (or cut short) before anything was created: say so in the reports
+        run.refusal = secrets.scrub(f"{type(error).__name__}: {error}".splitlines()[0])
+        raise
+
+
+def _start(context: Context) -> None:
+    config = context.config
+    selected = _selected_scenarios(config)
+    context.run_state.selected = frozenset(scenario_key(scenario) for scenario in selected)
+    _start_reports(config)  # before the target: a refused run's reports are its own, not the last run's
     secrets.install_log_scrubbing()
-    target = select_target(context.config.userdata)
+    target = select_target(config.userdata)
     for secret in target.settings.secrets():
         secrets.REDACTOR.add(secret)
     world = context.world = World(target)
@@ -82,26 +113,19 @@ def before_all(context: Context) -> None:
     interrupts = context.interrupts = _Interrupts(world.ledger)
     signal.signal(signal.SIGINT, interrupts)
     signal.signal(signal.SIGTERM, interrupts)
-    context.run_state = RunState()
-    context.on_cleanup_error = _on_cleanup_error
     # Testrun cleanups run after after_all, newest first: stop creating, remove what is left, report,
-    # promote what the run earned (SPEC_PROMOTE_ON_PASS), then stop the lab.
+    # promote what the run earned (SPEC_PROMOTE_ON_PASS), then stop the lab (and, registered first, the reports).
     context.add_cleanup(world.close)
-    context.add_cleanup(_scrub_reports, context)
     context.add_cleanup(_promote_on_pass, context)
-    context.add_cleanup(_final_summary, world)
+    context.add_cleanup(_final_summary, context)
     context.add_cleanup(world.ledger.release)
     context.add_cleanup(world.plan.stop)
     print(target.describe(), flush=True)
-    if junit := reports.junit_dir(context.config):
-        reports.start_fresh(junit)
-    if allure_dir := reports.allure_results_dir(context.config):
-        reports.start_fresh(allure_dir)
-        reports.write_allure_environment(allure_dir, reports.run_properties(world))
-    reports.start_fresh(reports.diagnostics_root(context.config))
-    selected = _selected_scenarios(context.config)
+    if allure_dir := reports.allure_results_dir(config):
+        allure_files.write_environment(allure_dir, reports.run_properties(world))
+    if problem := _codex_problem(target, selected):
+        raise ConfigurationError(problem)
     needs = _needs(selected, world.settings)
-    context.run_state.selected = frozenset(scenario_key(scenario) for scenario in selected)
     if world.settings.promote_on_pass:
         _plan_promotion(context.run_state.promotion, needs, world.settings)
     print(world.preflight(needs_cluster=_needs_cluster(selected)), flush=True)
@@ -111,6 +135,30 @@ def before_all(context: Context) -> None:
         _sweep_earlier_runs(world)
     world.plan.start(needs)
     context.run_state.started = True
+
+
+def _start_reports(config: Configuration) -> None:
+    """Each run replaces the reports of the last one; the Allure results start with the categories and the
+    CI build (executor.json, on GitHub Actions only)."""
+    if junit := reports.junit_dir(config):
+        reports.start_fresh(junit)
+    if allure_dir := reports.allure_results_dir(config):
+        reports.start_fresh(allure_dir)
+        allure_files.write_categories(allure_dir)
+        allure_files.write_executor(allure_dir, os.environ)
+    reports.start_fresh(reports.diagnostics_root(config))
+    for path in (reports.timings_path(config), reports.summary_path(config)):
+        path.unlink(missing_ok=True)
+
+
+def _codex_problem(target: Target, selected: list[Scenario]) -> str:
+    """The lab gives its workspaces the real Codex CLI only when `bin/setup --codex` installed it."""
+    wanted = target.settings.codex == "auth-json" and any("codex" in s.effective_tags for s in selected)
+    if wanted and target.lab is not None and not target.lab.codex_cli:
+        return (
+            "SPEC_CODEX=auth-json needs the real Codex CLI in the lab's workspaces: install it with bin/setup --codex"
+        )
+    return ""
 
 
 def _plan_promotion(outcome: PromotionOutcome, needs: dict[str, list[Need]], settings: Settings) -> None:
@@ -191,13 +239,13 @@ def before_feature(context: Context, feature: Feature) -> None:
 
 
 def before_scenario(context: Context, scenario: Scenario) -> None:
-    context.run_state.scenarios_run += 1
+    context.run_state.scenarios.append(scenario)
     fresh_holders(context)
     context.scenario_key = scenario_key(scenario)
     context.add_cleanup(context.world.ledger.release, "scenario")
     context.add_cleanup(context.world.plan.scenario_done, context.scenario_key)
     if reason := skip_reason(scenario, context.world.settings):
-        context.run_state.skipped.append(reason)
+        context.run_state.skipped.append((scenario, reason))
         scenario.skip(reason=reason)
 
 
@@ -245,20 +293,26 @@ def after_all(context: Context) -> None:
 def _after_all(context: Context) -> None:
     if not hasattr(context, "world"):
         return  # before_all failed and said why
-    world = context.world
+    world, run, config = context.world, context.run_state, context.config
     if world.timings.to_json()["workspaces"]:
-        world.timings.write(reports.timings_path(context.config), reports.run_properties(world))
-    if junit := reports.junit_dir(context.config):
-        reports.add_junit_properties(junit, reports.run_properties(context.world))
-    run = context.run_state
+        world.timings.write(reports.timings_path(config), reports.run_properties(world))
+    if junit_dir := reports.junit_dir(config):
+        reporter = next((r for r in config.reporters if isinstance(r, JUnitReporter)), None)
+        if reporter is not None:
+            junit.add_skip_reasons(junit_dir, [junit.SkippedCase.of(s, why, reporter) for s, why in run.skipped])
+        junit.add_properties(junit_dir, reports.run_properties(world))
     if not run.started:
         return  # refused before anything ran, and said why in one line
-    if not run.scenarios_run:
-        tags = " ".join(map(str, context.config.tags or []))
-        raise NothingChecked(f"no scenario matched --tags={tags}: nothing was checked")
-    if len(run.skipped) == run.scenarios_run:
-        because = "; ".join(sorted(set(run.skipped)))
-        raise NothingChecked(f"nothing was checked: all {run.scenarios_run} selected scenarios were skipped: {because}")
+    if not run.scenarios:
+        tags = " ".join(map(str, config.tags or []))
+        run.nothing_checked = f"no scenario matched --tags={tags}: nothing was checked"
+    elif len(run.skipped) == len(run.scenarios):
+        because = "; ".join(sorted({reason for _, reason in run.skipped}))
+        run.nothing_checked = (
+            f"nothing was checked: all {len(run.scenarios)} selected scenarios were skipped: {because}"
+        )
+    if run.nothing_checked:
+        raise NothingChecked(run.nothing_checked)
 
 
 def _sweep_earlier_runs(world: World) -> None:
@@ -269,14 +323,72 @@ def _sweep_earlier_runs(world: World) -> None:
         print(f"NOT SWEPT: {item}", file=sys.stderr, flush=True)
 
 
-def _scrub_reports(context: Context) -> None:
-    """Last pass over what the formatters wrote: JUnit and Allure copy messages verbatim."""
-    for directory in (reports.allure_results_dir(context.config), reports.junit_dir(context.config)):
+def _on_cleanup_error(context: Context, cleanup: Callable[..., None], error: Exception) -> None:
+    """A refused promotion is the platform's failure, said in one line (it fails the run); anything else as
+    behave reports it, and the scenario's reports also say what its cleanup could not do."""
+    if isinstance(error, promotion.PromotionFailed):
+        print(error, file=sys.stderr, flush=True)
+        return
+    scenario = getattr(context, "scenario", None)
+    if scenario is not None and not scenario.error_message:
+        scenario.error_message = secrets.scrub(f"{type(error).__name__}: {error}")
+    Context.print_cleanup_error(context, cleanup, error)
+
+
+def _finish_reports(context: Context) -> None:
+    """reports/summary.json (and, when the run went wrong as a whole, an Allure result saying so), then a
+    last pass over what the formatters wrote: JUnit and Allure copy messages verbatim."""
+    config = context.config
+    facts = _summary_facts(context)
+    summary = report_summary.build(facts)
+    if (allure_dir := reports.allure_results_dir(config)) is not None:
+        for name, message in report_summary.run_problems(facts, summary):
+            allure_files.write_run_result(allure_dir, name, secrets.scrub(message), facts.started_at)
+    report_summary.write(reports.summary_path(config), summary, secrets.scrub)
+    for directory in (allure_dir, reports.junit_dir(config)):
         if directory is not None:
             secrets.REDACTOR.scrub_files(directory)
 
 
-def _run_facts(context: Context) -> promotion.RunFacts:
+def _summary_facts(context: Context) -> report_summary.RunFacts:
+    """What summary.json says: how every scenario ended, and the run as a whole."""
+    run = context.run_state
+    reasons = {id(scenario): reason for scenario, reason in run.skipped}
+    facts = report_summary.RunFacts(
+        started_at=run.started_at,
+        selected=len(run.selected),
+        outcomes=[report_summary.Outcome.of(scenario, reasons.get(id(scenario), "")) for scenario in run.scenarios],
+        refusal=run.refusal,
+        nothing_checked=run.nothing_checked,
+    )
+    if (world := getattr(context, "world", None)) is not None:
+        facts.interrupted = context.interrupts.received
+        facts.run_id = world.namer.run_id
+        facts.target = world.target.name
+        facts.coder_url = world.settings.coder_url or ""
+        facts.templates = [report_summary.TemplateVersion(*built) for built in world.workspaces.built_from]
+        facts.cleanup = world.ledger.report
+        facts.errored = run.errored
+        facts.promotion = _promotion_facts(run.promotion)
+    return facts
+
+
+def _promotion_facts(outcome: PromotionOutcome) -> dict[str, Any] | None:
+    """What the template-version gate did; None when it was not asked for (SPEC_PROMOTE_ON_PASS)."""
+    if outcome.status == "off":
+        return None
+    names = [{"template": candidate.template, "version": candidate.version} for candidate in outcome.candidates]
+    promoted = [{"template": candidate.template, "version": candidate.version} for candidate in outcome.promoted]
+    return {
+        "status": outcome.status,
+        "candidates": names,
+        "promoted": promoted,
+        "reasons": list(outcome.reasons),
+        "error": outcome.error or None,
+    }
+
+
+def _gate_facts(context: Context) -> promotion.RunFacts:
     """How the run ended, from behave's final statuses of the selected scenarios and from the ledger."""
     run, ledger = context.run_state, context.world.ledger
     statuses = [
@@ -303,7 +415,7 @@ def _promote_on_pass(context: Context) -> None:
     world, outcome = context.world, context.run_state.promotion
     if outcome.status != "pending":
         return  # not asked for, or refused before the run
-    decision = promotion.decide(_run_facts(context))
+    decision = promotion.decide(_gate_facts(context))
     if not decision.promote:
         outcome.status, outcome.reasons = "not promoted", list(decision.reasons)
         print(decision.line, file=sys.stderr, flush=True)
@@ -319,17 +431,11 @@ def _promote_on_pass(context: Context) -> None:
         raise promotion.PromotionFailed(outcome.error)
 
 
-def _on_cleanup_error(context: Context, cleanup: Callable[..., None], error: Exception) -> None:
-    """A refused promotion is the platform's failure, said in one line (it fails the run); anything else as
-    behave reports it."""
-    if isinstance(error, promotion.PromotionFailed):
-        print(error, file=sys.stderr, flush=True)
-        return
-    Context.print_cleanup_error(context, cleanup, error)
-
-
-def _final_summary(world: World) -> None:
+def _final_summary(context: Context) -> None:
+    world = context.world
     for line in world.timings.summary_lines():  # one per template: how long the platform took
         print(line, flush=True)
+    for scenario, reason in context.run_state.skipped:  # the console's only word on why
+        print(f"skipped: {scenario.name}: {reason}", flush=True)
     summary = world.ledger.report.summary()
     print(summary, file=sys.stderr if world.ledger.report.failed else sys.stdout, flush=True)

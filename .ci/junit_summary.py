@@ -41,7 +41,10 @@ def summarize(junit_dir: Path) -> str:
                         problems.append((kind, name, found.get("message") or (found.text or "")))
                         break
                 else:
-                    counts["skipped" if case.find("skipped") is not None else "passed"] += 1
+                    skipped = case.find("skipped")
+                    counts["skipped" if skipped is not None else "passed"] += 1
+                    if skipped is not None and skipped.get("message"):  # a check the run turned off, and why
+                        problems.append(("skipped", name, skipped.get("message", "")))
     verdict = "failed" if counts["failed"] or counts["error"] else "passed"
     lines = [
         f"### workspace-spec: {verdict}",

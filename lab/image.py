@@ -21,6 +21,14 @@ TOOLS = ("git", "gh", "codex", "curl", "node")
 EXTENSION_ID = "openai.chatgpt"
 EXTENSION_VERSION = "0.4.46"
 SYSTEM_PATH = "/usr/bin:/bin"
+# Without the real Codex CLI (`bin/setup --codex` installs it, 424 MB), the image ships this stand-in: the
+# toolchain check still finds a codex that answers --version, and anything more says what to install.
+CODEX_STAND_IN = """#!/bin/sh
+# The lab's stand-in for the Codex CLI: the real one is not installed (bin/setup --codex installs it).
+if [ "$1" = "--version" ]; then echo "codex-cli 0.0.0 (lab stand-in)"; exit 0; fi
+echo "codex: the lab has only a stand-in for the Codex CLI; install the real one with bin/setup --codex" >&2
+exit 127
+"""
 # Under commit-hook-adds-file: the image's global git hooks (its /etc/git/hooks) and what they stamp.
 HOOKS_DIR = "etc/git/hooks"
 COMMIT_STAMP = ".ameide/last-commit"
@@ -64,10 +72,13 @@ class Image:
         self.tools: dict[str, str] = {}
         for tool in TOOLS:
             found = shutil.which(tool, path=search)
-            if found is None:
-                log.warning("tool %s not found; lab workspace images will lack it", tool)
-            else:
+            if found is not None:
                 self.tools[tool] = os.path.abspath(found)
+            elif tool == "codex":
+                log.warning("no Codex CLI (bin/setup --codex installs it): lab workspaces get a stand-in")
+            else:
+                log.warning("tool %s not found; lab workspace images will lack it", tool)
+        self.codex_cli = "codex" in self.tools  # the real one
         self._hooked: set[tuple[Path, Path]] = set()  # (hooks dir, home) laid under commit-hook-adds-file
         faults.subscribe(self._unhook)
 
@@ -84,6 +95,10 @@ class Image:
             if tool == "codex" and self.faults.on(TOOL_MISSING):
                 continue
             (bin_dir / tool).symlink_to(target)
+        if not self.codex_cli and not self.faults.on(TOOL_MISSING):
+            stand_in = bin_dir / "codex"
+            stand_in.write_text(CODEX_STAND_IN)
+            stand_in.chmod(0o755)
         if self.coder_cli is not None:
             (bin_dir / "coder").symlink_to(self.coder_cli)
         if self.codex is not None:

@@ -126,6 +126,7 @@ class Lab:
         self._runners: list[web.AppRunner] = []
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self.env: dict[str, str] = {}
+        self.codex_cli = False  # the workspaces have the real Codex CLI
         self.faults = Faults(options.faults)
         self.ca = LabCA()  # every HTTPS server of the lab presents a certificate it signed
         self.admin_kubeconfig = state_dir / "kubeconfig-admin"
@@ -173,6 +174,7 @@ class Lab:
         model_url = f"http://127.0.0.1:{await self._serve(openai_app(codex_key, self.faults))}/v1"
         cli = write_cli(self.state_dir)
         image = Image(self.faults, coder_cli=cli, codex=CodexSetup(model_url, codex_key))
+        self.codex_cli = image.codex_cli
 
         store = create_store()
         trust = {"SSL_CERT_FILE": str(bundle), "GIT_SSL_CAINFO": str(bundle), "NODE_EXTRA_CA_CERTS": str(lab_ca)}
@@ -208,7 +210,8 @@ class Lab:
             "GITHUB_API_URL": f"{githost.base_url}/api/v3",
             "E2E_REPO": "/".join(E2E_REPO),
             "E2E_REPO_URL": githost.clone_url(*E2E_REPO),
-            "CODEX": "auth-json",
+            # The @codex scenario runs by default only where the workspaces have the real Codex CLI.
+            **({"CODEX": "auth-json"} if image.codex_cli else {}),
             "SSL_CERT_FILE": str(bundle),
             "REQUESTS_CA_BUNDLE": str(bundle),
         }
@@ -234,7 +237,8 @@ def _variable(key: str) -> str:
 
 def _announce(lab: Lab, options: Options) -> None:
     if options.handshake:
-        print(json.dumps({"ready": True, "env": lab.env, "faults": lab.faults.active}), flush=True)
+        handshake = {"ready": True, "env": lab.env, "faults": lab.faults.active, "codex_cli": lab.codex_cli}
+        print(json.dumps(handshake), flush=True)
         sys.stdout = sys.stderr  # nothing else may reach the parent's pipe
         return
     print("# The lab is running. Point the suite and kubectl at it with:")
@@ -248,6 +252,8 @@ def _announce(lab: Lab, options: Options) -> None:
         f"# (log: {lab.state_dir / 'lab.log'}; faults: {', '.join(lab.faults.active) or 'none'}; Ctrl-C stops)",
         flush=True,
     )
+    if not lab.codex_cli:
+        print("# Workspaces have a stand-in codex (no @codex scenario): bin/setup --codex installs the real CLI")
 
 
 async def run(options: Options) -> int:

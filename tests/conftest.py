@@ -23,6 +23,8 @@ from workspace_spec.target import LabProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 BEHAVE = [sys.executable, "-m", "behave"]
+# The suite's own Allure formatter, which pyproject.toml's `allure` format stands for.
+ALLURE_FORMATTER = "workspace_spec.reports.formatter:AllureFormatter"
 # Short deadlines so a fault that makes the suite wait shows up in seconds, not minutes.
 FAST_TIMEOUTS = {
     "SPEC_BUILD_TIMEOUT": "20",
@@ -265,8 +267,9 @@ def run_suite(
     paths = [str(ROOT / "features")] if features else []
     command = [*BEHAVE, *paths, "--no-capture", "-f", "json", "-o", str(results)]
     command += ["-f", "plain", "-o", "-"]
-    command += ["-f", "allure_behave.formatter:AllureFormatter", "-o", str(reports / "allure-results")]
+    command += ["-f", ALLURE_FORMATTER, "-o", str(reports / "allure-results")]
     command += ["--junit", "--junit-directory", str(reports / "junit"), *args]
+    env = {**env, "PYTHONPATH": str(ROOT)}  # behave imports the formatter before it knows the project
     done = subprocess.run(
         command, cwd=cwd or tmp_path, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
     )

@@ -29,8 +29,10 @@ SHAPES = re.compile(
             r"\bsk-[A-Za-z0-9_-]{20,}",  # OpenAI-style API keys
             r"\b[A-Za-z0-9]{10}-[A-Za-z0-9]{22}\b",  # Coder API keys: <10-char id>-<22-char secret>
             r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)",  # user:password in a URL
-            r"(?<=authorization: )(?:bearer|token|basic) \S+",  # HTTP auth headers
-            r"(?<=coder-session-token: )\S+",
+            # HTTP auth headers. A value ends before a quote or a backslash: in a JSON report file the header
+            # sits inside a string, and what follows it must survive.
+            r"(?<=authorization: )(?:bearer|token|basic) [^\s\"'\\]+",
+            r"(?<=coder-session-token: )[^\s\"'\\]+",
         ]
     ),
     re.IGNORECASE,

@@ -37,6 +37,7 @@ class LabProcess:
         self._stderr = stderr
         self.env: dict[str, str] = handshake["env"]
         self.faults: list[str] = handshake.get("faults", [])
+        self.codex_cli: bool = handshake.get("codex_cli", True)  # its workspaces have the real Codex CLI
 
     @classmethod
     def start(cls, settings: Settings) -> LabProcess:
@@ -106,6 +107,8 @@ class Target:
 
     def describe(self) -> str:
         faults = f", faults: {', '.join(self.lab.faults)}" if self.lab and self.lab.faults else ""
+        if self.lab and not self.lab.codex_cli:
+            faults += ", a stand-in codex: bin/setup --codex installs the real CLI"
         return f"target: {self.name} (Coder {self.settings.coder_url}{faults})"
 
     def close(self) -> None:

@@ -34,6 +34,8 @@ class Workspaces:
         self.namer = namer
         self.timings = timings or Timings()
         self._entries: dict[str, Entry] = {}
+        # (template, version name, version id) of every workspace created: what the run checked.
+        self.built_from: set[tuple[str, str, str]] = set()
 
     def template(self, name: str | None = None) -> Template:
         return self.coder.template(self.settings.organization, name or self.settings.template)
@@ -55,6 +57,10 @@ class Workspaces:
         entry = self.ledger.register("workspace", name, scope, lambda: self.remove_named(name))
         workspace = self.coder.create_workspace(template.id, name, ttl_ms=ttl_ms, version_id=self.version_id(template))
         entry.remove = lambda: self.remove(workspace.id)
+        build = workspace.raw.get("latest_build") or {}
+        self.built_from.add(
+            (template.name, str(build.get("template_version_name", "")), str(build.get("template_version_id", "")))
+        )
         self._entries[workspace.id] = entry
         return workspace
 

@@ -29,7 +29,8 @@ class ScenarioWorkspace:
 
     def require(self) -> Workspace:
         if self.current is None:
-            raise AssertionError("this step needs a workspace, and the scenario has none")
+            # A Gherkin mistake (no step brought a workspace), not the platform's: reported as broken.
+            raise RuntimeError("this step needs a workspace, and the scenario has none")
         return self.current
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,6 +49,17 @@ def test_a_candidate_the_smoke_passes_becomes_the_active_version(candidate_lab: 
     assert re.search(rf"^promoted: ameide-dev version {name} is now active$", output, re.MULTILINE), output[-2000:]
     assert active_version(candidate_lab) == pushed["id"]
     assert candidate_lab.wait_until_clean() == ([], [])
+    summary = json.loads((tmp_path / "reports" / "summary.json").read_text())
+    assert summary["verdict"] == "passed"
+    assert {(t["template"], t["version"]) for t in summary["templates"]} == {("ameide-dev", name)}
+    checked = [{"template": "ameide-dev", "version": name}]
+    assert summary["promotion"] == {
+        "status": "promoted",
+        "candidates": checked,
+        "promoted": checked,
+        "reasons": [],
+        "error": None,
+    }
 
 
 def test_a_candidate_whose_builds_fail_is_not_promoted(candidate_lab: Lab, tmp_path: Path) -> None:
@@ -88,5 +100,8 @@ def test_a_promotion_coder_refuses_fails_the_run_in_one_line(candidate_lab: Lab,
     assert "[REDACTED]" in failed[0]
     assert "Traceback" not in run.output and "CLEANUP-ERROR" not in run.output
     assert not leaks(candidate_lab, run, tmp_path)
+    summary = json.loads((tmp_path / "reports" / "summary.json").read_text())
+    assert summary["verdict"] == "failed" and summary["reason"] == failed[0]
+    assert summary["promotion"]["status"] == "failed" and summary["promotion"]["error"] == failed[0]
     assert active_version(candidate_lab) == before
     assert candidate_lab.wait_until_clean() == ([], [])

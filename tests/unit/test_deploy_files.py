@@ -102,10 +102,12 @@ def test_junit_summary_counts_and_quotes_failures(tmp_path):
     (tmp_path / "TESTS-x.xml").write_text(
         '<testsuite name="x"><testcase classname="app_proxy" name="ok"/>'
         '<testcase classname="app_proxy" name="bad"><failure message="502 | from `proxy`"/></testcase>'
-        '<testcase classname="app_proxy" name="skip"><skipped/></testcase></testsuite>'
+        '<testcase classname="app_proxy" name="skip"><skipped/></testcase>'
+        '<testcase classname="pull_request" name="codex"><skipped message="Codex is off"/></testcase></testsuite>'
     )
     summary = summarize(tmp_path)
     assert "workspace-spec: failed" in summary
-    assert "| 1 | 1 | 0 | 1 |" in summary
+    assert "| 1 | 1 | 0 | 2 |" in summary
     assert "502 \\| from 'proxy'" in summary
+    assert "| skipped | pull_request: codex | Codex is off |" in summary
     assert "No JUnit files" in summarize(tmp_path / "none")

@@ -99,3 +99,16 @@ def test_secrets_the_suite_was_never_given_are_masked_by_their_shape() -> None:
     for secret in ("gho_", "AbCdEfGhIj-abcdefghijklmnopqrstuv", "sk-zzzz", "eyJhbGciOi", "x-access-token:"):
         assert secret not in scrubbed, scrubbed
     assert scrubbed.count(MASK) == 4 and "github.example/o/r.git" in scrubbed
+
+
+def test_a_header_echoed_in_a_json_report_is_masked_and_the_json_stays_whole(tmp_path) -> None:
+    """Report files are scrubbed as text: a header's value ends at the quote or backslash around it."""
+    import json
+
+    message = 'header "Coder-Session-Token: abc123secret" rejected; Authorization: token ghx99secret'
+    result = tmp_path / "r-result.json"
+    result.write_text(json.dumps({"statusDetails": {"message": message}, "status": "failed"}))
+    Redactor().scrub_files(tmp_path)
+    scrubbed = json.loads(result.read_text())["statusDetails"]["message"]
+    assert "abc123secret" not in scrubbed and "ghx99secret" not in scrubbed
+    assert scrubbed == f'header "Coder-Session-Token: {MASK}" rejected; Authorization: {MASK}'

@@ -1,10 +1,13 @@
-"""Run facts (which target, which deployment, which run) written where report readers look."""
+"""Where the run's reports go, and the run facts (which target, which deployment, which run) they carry.
+
+The writers are in the modules beside this one: `allure_files` (the Allure results directory besides
+allure-behave's results), `formatter` (the suite's Allure formatter), `junit` (behave's JUnit files,
+completed) and `summary` (reports/summary.json)."""
 
 from __future__ import annotations
 
 import re
 import shutil
-import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +59,11 @@ def timings_path(config: Any) -> Path:
     return reports_dir(config) / "timings.json"
 
 
+def summary_path(config: Any) -> Path:
+    """reports/summary.json, beside the other reports: the run's verdict for machines."""
+    return reports_dir(config) / "summary.json"
+
+
 def junit_dir(config: Any) -> Path | None:
     return Path(config.junit_directory) if config.junit else None
 
@@ -69,24 +77,3 @@ def start_fresh(directory: Path) -> None:
                 shutil.rmtree(path)
             else:
                 path.unlink()
-
-
-def write_allure_environment(results_dir: Path, properties: dict[str, str]) -> None:
-    """Allure shows environment.properties on the report's overview; allure-behave writes none itself."""
-    results_dir.mkdir(parents=True, exist_ok=True)
-    lines = [f"{key}={value}" for key, value in properties.items() if value]
-    (results_dir / "environment.properties").write_text("\n".join(lines) + "\n")
-
-
-def add_junit_properties(junit_dir: Path, properties: dict[str, str]) -> None:
-    """behave's JUnit files carry no properties; CI dashboards read the target from these."""
-    for path in junit_dir.glob("TESTS-*.xml"):
-        tree = ElementTree.parse(path)
-        suite = tree.getroot()
-        if suite.find("properties") is not None:
-            continue
-        element = ElementTree.Element("properties")
-        for key, value in properties.items():
-            ElementTree.SubElement(element, "property", name=key, value=value)
-        suite.insert(0, element)
-        tree.write(path, encoding="utf-8", xml_declaration=True)
