@@ -233,7 +233,9 @@ def _wait(state: RetryCallState) -> float:
         if "429" not in _said:
             _said.add("429")
             asked = "as it asks" if pause == error.retry_after else f"of the {error.retry_after:g} s it asks"
-            print(f"Coder rate-limits the suite (429): waiting {pause:g} s {asked}", file=sys.stderr, flush=True)
+            # The real stderr: a background create meets this while behave captures a step's stderr.
+            console = sys.__stderr__ or sys.stderr
+            print(f"Coder rate-limits the suite (429): waiting {pause:g} s {asked}", file=console, flush=True)
         return pause
     return wait_exponential(multiplier=0.25, max=2)(state)
 

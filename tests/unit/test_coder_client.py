@@ -141,7 +141,7 @@ def test_promote_version_makes_a_pushed_version_active_and_names_coders_refusal(
 
 
 def test_a_rate_limit_is_waited_out_up_to_the_setting(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Coder asks for a minute; the suite waits no longer than SPEC_RATE_LIMIT_WAIT, and says so."""
     monkeypatch.setattr(coder_module, "_said", set())  # the line is said once per run (process)
@@ -155,4 +155,4 @@ def test_a_rate_limit_is_waited_out_up_to_the_setting(
     started = time.monotonic()
     assert client._get("/api/v2/anything") == {"ok": True}
     assert 0.5 <= time.monotonic() - started < 5
-    assert "waiting 0.5 s of the 60 s it asks" in capsys.readouterr().err
+    assert "waiting 0.5 s of the 60 s it asks" in capfd.readouterr().err  # the process's own stderr
