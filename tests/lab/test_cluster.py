@@ -131,7 +131,8 @@ class Kube:
 
 @pytest.fixture
 def kube(tmp_path: Path) -> Iterator[Kube]:
-    cluster, faults, ca = Cluster(termination_seconds=0.3), Faults(), LabCA()
+    # Long enough for kubectl to start and see a Terminating namespace on a busy 2-core machine.
+    cluster, faults, ca = Cluster(termination_seconds=2.0), Faults(), LabCA()
     app = kube_app(cluster, {TOKEN: CI, ADMIN_TOKEN: ADMIN}, faults)
     with serving(app, ca.server_context("lab-kube-apiserver")) as (port, loop):
         server = f"https://127.0.0.1:{port}"
@@ -150,7 +151,7 @@ def seed(cluster: Cluster) -> None:
     cluster.append_pod_log(NS, "dev-0", "agent: ready")
 
 
-def wait_for(check: Callable[[], bool], seconds: float = 5.0) -> None:
+def wait_for(check: Callable[[], bool], seconds: float = 10.0) -> None:
     deadline = time.monotonic() + seconds
     while not check():
         assert time.monotonic() < deadline, "condition not met in time"
