@@ -28,6 +28,7 @@ COPY pyproject.toml environment.py ./
 COPY features/ features/
 COPY steps/ steps/
 COPY workspace_spec/ workspace_spec/
+COPY reporting/ reporting/
 
 USER 10001:10001
 

@@ -28,14 +28,15 @@ from behave.reporter.junit import JUnitReporter
 from behave.runner import Context
 from behave.runner_util import collect_feature_locations, parse_features
 
+import reporting
+from reporting import allure_files, junit
+from reporting import summary as report_summary
+from reporting.formatter import AllureFormatter
 from steps.support.state import fresh_holders
-from workspace_spec import diagnostics, promotion, reports, secrets, sweep
+from workspace_spec import diagnostics, promotion, secrets, sweep
 from workspace_spec.cleanup import Ledger
 from workspace_spec.plan import Need
 from workspace_spec.promotion import PromotionOutcome
-from workspace_spec.reports import allure_files, junit
-from workspace_spec.reports import summary as report_summary
-from workspace_spec.reports.formatter import AllureFormatter
 from workspace_spec.settings import Settings
 from workspace_spec.target import Target, select_target
 from workspace_spec.waiting import Progress, set_default_progress
@@ -121,8 +122,8 @@ def _start(context: Context) -> None:
     context.add_cleanup(world.ledger.release)
     context.add_cleanup(world.plan.stop)
     print(target.describe(), flush=True)
-    if allure_dir := reports.allure_results_dir(config):
-        allure_files.write_environment(allure_dir, reports.run_properties(world))
+    if allure_dir := reporting.allure_results_dir(config):
+        allure_files.write_environment(allure_dir, reporting.run_properties(world))
     if problem := _codex_problem(target, selected):
         raise ConfigurationError(problem)
     needs = _needs(selected, world.settings)
@@ -140,14 +141,14 @@ def _start(context: Context) -> None:
 def _start_reports(config: Configuration) -> None:
     """Each run replaces the reports of the last one; the Allure results start with the categories and the
     CI build (executor.json, on GitHub Actions only)."""
-    if junit := reports.junit_dir(config):
-        reports.start_fresh(junit)
-    if allure_dir := reports.allure_results_dir(config):
-        reports.start_fresh(allure_dir)
+    if junit := reporting.junit_dir(config):
+        reporting.start_fresh(junit)
+    if allure_dir := reporting.allure_results_dir(config):
+        reporting.start_fresh(allure_dir)
         allure_files.write_categories(allure_dir)
         allure_files.write_executor(allure_dir, os.environ)
-    reports.start_fresh(reports.diagnostics_root(config))
-    for path in (reports.timings_path(config), reports.summary_path(config)):
+    reporting.start_fresh(reporting.diagnostics_root(config))
+    for path in (reporting.timings_path(config), reporting.summary_path(config)):
         path.unlink(missing_ok=True)
 
 
@@ -267,7 +268,7 @@ def after_scenario(context: Context, scenario: Scenario) -> None:
 
 def _attach_diagnostics(context: Context, scenario: Scenario) -> None:
     artifacts = diagnostics.collect(context.world, context.workspace.current)
-    directory = reports.diagnostics_dir(context.config, scenario.feature.name, scenario.name)
+    directory = reporting.diagnostics_dir(context.config, scenario.feature.name, scenario.name)
     diagnostics.write(artifacts, directory)
     for artifact in artifacts:
         kind = allure.attachment_type.JSON if artifact.name.endswith(".json") else allure.attachment_type.TEXT
@@ -295,12 +296,12 @@ def _after_all(context: Context) -> None:
         return  # before_all failed and said why
     world, run, config = context.world, context.run_state, context.config
     if world.timings.to_json()["workspaces"]:
-        world.timings.write(reports.timings_path(config), reports.run_properties(world))
-    if junit_dir := reports.junit_dir(config):
+        world.timings.write(reporting.timings_path(config), reporting.run_properties(world))
+    if junit_dir := reporting.junit_dir(config):
         reporter = next((r for r in config.reporters if isinstance(r, JUnitReporter)), None)
         if reporter is not None:
             junit.add_skip_reasons(junit_dir, [junit.SkippedCase.of(s, why, reporter) for s, why in run.skipped])
-        junit.add_properties(junit_dir, reports.run_properties(world))
+        junit.add_properties(junit_dir, reporting.run_properties(world))
     if not run.started:
         return  # refused before anything ran, and said why in one line
     if not run.scenarios:
@@ -341,11 +342,11 @@ def _finish_reports(context: Context) -> None:
     config = context.config
     facts = _summary_facts(context)
     summary = report_summary.build(facts)
-    if (allure_dir := reports.allure_results_dir(config)) is not None:
+    if (allure_dir := reporting.allure_results_dir(config)) is not None:
         for name, message in report_summary.run_problems(facts, summary):
             allure_files.write_run_result(allure_dir, name, secrets.scrub(message), facts.started_at)
-    report_summary.write(reports.summary_path(config), summary, secrets.scrub)
-    for directory in (allure_dir, reports.junit_dir(config)):
+    report_summary.write(reporting.summary_path(config), summary, secrets.scrub)
+    for directory in (allure_dir, reporting.junit_dir(config)):
         if directory is not None:
             secrets.REDACTOR.scrub_files(directory)
 

@@ -24,7 +24,7 @@ from workspace_spec.target import LabProcess
 ROOT = Path(__file__).resolve().parent.parent
 BEHAVE = [sys.executable, "-m", "behave"]
 # The suite's own Allure formatter, which pyproject.toml's `allure` format stands for.
-ALLURE_FORMATTER = "workspace_spec.reports.formatter:AllureFormatter"
+ALLURE_FORMATTER = "reporting.formatter:AllureFormatter"
 # Short deadlines so a fault that makes the suite wait shows up in seconds, not minutes.
 FAST_TIMEOUTS = {
     "SPEC_BUILD_TIMEOUT": "20",

@@ -18,8 +18,8 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from pathlib import Path
 
+from reporting import sections
 from tests.conftest import BEHAVE, FAST_TIMEOUTS, ROOT, Lab, SuiteRun, leaks
-from workspace_spec.reports import sections
 
 TAGS = "--tags=@oidc or @policy or @codex"
 BROKEN = "Coder signs people in through the Keycloak issuer (§1.1 auth)"
@@ -141,7 +141,7 @@ def check_a_skipped_check_says_why_on_the_console_in_allure_junit_and_the_summar
 def check_failures_fall_into_the_suites_categories(reported: Reported) -> None:
     results = reported.reports / "allure-results"
     categories = json.loads((results / "categories.json").read_text())
-    assert categories == json.loads((ROOT / "workspace_spec/reports/categories.json").read_text())
+    assert categories == json.loads((ROOT / "reporting/categories.json").read_text())
     message = reported.allure()[BROKEN]["statusDetails"]["message"]
     assert message.startswith("AssertionError: Coder's OIDC issuer is")
     matched = next(

@@ -8,8 +8,8 @@ import xml.etree.ElementTree as ElementTree
 
 import pytest
 
+from reporting import allure_files, junit, summary
 from workspace_spec.cleanup import CleanupReport
-from workspace_spec.reports import allure_files, junit, summary
 
 CATEGORIES = json.loads(allure_files.CATEGORIES.read_text())
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from behave.parser import parse_file
 
+from reporting import sections
 from tests.conftest import ROOT
-from workspace_spec.reports import sections
 
 FEATURES = sorted((ROOT / "features").glob("*.feature"))
 SCENARIOS = [scenario for path in FEATURES for scenario in parse_file(str(path)).walk_scenarios()]

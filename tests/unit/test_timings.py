@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from workspace_spec.reports import diagnostics_dir, timings_path
+from reporting import diagnostics_dir, timings_path
 from workspace_spec.timings import Timings
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from workspace_spec.reports import sections
+from reporting import sections
 
 # One definition for both readers: the results directory (Allure 2, Allure 3's classic and allure2
 # plugins) and allurerc.mjs (Allure 3's awesome report, which reads categories only from its config).

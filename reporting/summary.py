@@ -17,8 +17,8 @@ from typing import Any
 from behave.model import Scenario
 from behave.model_core import Status
 
+from reporting import sections
 from workspace_spec.cleanup import CleanupReport
-from workspace_spec.reports import sections
 
 SCHEMA = 1
 # behave's statuses, counted as a reader of the verdict needs them.

@@ -30,7 +30,7 @@ from behave.model import Scenario
 from behave.model_core import Status as BehaveStatus
 from behave.reporter.junit import JUnitReporter
 
-from workspace_spec.reports import sections
+from reporting import sections
 
 
 class AllureFormatter(_AllureFormatter):
