@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Lab, run_suite
+from tests.helpers.lab import Lab
+from tests.helpers.suite import run_suite
 
 WRONG_TOKEN = "AAAAAAAAAA-BBBBBBBBBBBBBBBBBBBBBB"
 

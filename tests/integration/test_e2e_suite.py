@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.breakage import CODEX_PR, E2E, SHELL_PR, Breaks
-from tests.conftest import FAST_TIMEOUTS, Lab, attachments, leaks, run_suite
+from tests.helpers.breakage import CODEX_PR, E2E, SHELL_PR, Breaks
+from tests.helpers.lab import Lab
+from tests.helpers.suite import FAST_TIMEOUTS, attachments, leaks, run_suite
 
 
 def _assert_nothing_left(lab: Lab) -> None:

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from lab.faults import REGISTRY
-from tests.breakage import PREFLIGHT, PREFLIGHT_RIGHTS, PREFLIGHT_SERVICES, PREFLIGHT_WEBSOCKET, Breaks
-from tests.conftest import FAST_TIMEOUTS, ROOT, Lab, attachments, run_suite
+from tests.helpers.breakage import PREFLIGHT, PREFLIGHT_RIGHTS, PREFLIGHT_SERVICES, PREFLIGHT_WEBSOCKET, Breaks
+from tests.helpers.lab import Lab
+from tests.helpers.suite import FAST_TIMEOUTS, ROOT, attachments, run_suite
 
 PROXY_SCENARIO = "A signed-in developer reaches code-server through the app proxy (§1.1 check 2)"
 DIAGNOSTICS = {

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BEHAVE, FAST_TIMEOUTS, ROOT, Lab, SuiteRun, leaks, run_suite
-from tests.injector import Injector, Rule
+from tests.helpers.injector import Injector, Rule
+from tests.helpers.lab import Lab
+from tests.helpers.suite import BEHAVE, FAST_TIMEOUTS, ROOT, SuiteRun, leaks, run_suite
 from workspace_spec.reachability import websocket_problem
 
 SCENARIO = "A new workspace inherits the template's auto-stop (§5)"

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FAST_TIMEOUTS, ROOT, Lab, run_suite
+from tests.helpers.lab import Lab
+from tests.helpers.suite import FAST_TIMEOUTS, ROOT, run_suite
 from workspace_spec.cleanup import Ledger
 from workspace_spec.coder import CoderClient
 from workspace_spec.naming import Namer

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from lab.cli_templates import push_version
-from tests.conftest import FAST_TIMEOUTS, Lab, leaks, run_suite
-from tests.injector import Injector, Rule
+from tests.helpers.injector import Injector, Rule
+from tests.helpers.lab import Lab
+from tests.helpers.suite import FAST_TIMEOUTS, leaks, run_suite
 
 GOOD = {"main.tf": 'resource "kubernetes_pod" "main" {\n  image = "ghcr.io/coder/envbuilder:1.1.0"\n}\n'}
 # Imports fine (no plan pulls an image), but every start build fails: the registry has no such tag.

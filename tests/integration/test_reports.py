@@ -18,7 +18,8 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import BEHAVE, FAST_TIMEOUTS, ROOT, Lab, SuiteRun, leaks
+from tests.helpers.lab import Lab
+from tests.helpers.suite import BEHAVE, FAST_TIMEOUTS, ROOT, SuiteRun, leaks
 from workspace_spec.reports import sections
 
 TAGS = "--tags=@oidc or @policy or @codex"

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.breakage import SMOKE, Breaks
-from tests.conftest import FAST_TIMEOUTS, ROOT, Lab, attachment_text, attachments, leaks, run_suite
+from tests.helpers.breakage import SMOKE, Breaks
+from tests.helpers.lab import Lab
+from tests.helpers.suite import FAST_TIMEOUTS, ROOT, attachment_text, attachments, leaks, run_suite
 
 SMOKE_SCENARIOS = 12
 # Faults caught before any workspace exists: their diagnostics are the control plane's only.

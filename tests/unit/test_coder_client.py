@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from lab.cli_templates import push_version  # the lab's `coder templates push --activate=false`
-from tests.conftest import Lab
+from tests.helpers.lab import Lab
 from workspace_spec import coder as coder_module
 from workspace_spec.cleanup import Ledger
 from workspace_spec.coder import CoderClient, CoderError, NotCoderError

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from behave.parser import parse_file
 
-from tests.conftest import ROOT
+from tests.helpers.suite import ROOT
 from workspace_spec.reports import sections
 
 FEATURES = sorted((ROOT / "features").glob("*.feature"))
