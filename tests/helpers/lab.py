@@ -119,6 +119,16 @@ class Lab:
             answer = api.put("/lab/faults", json={"faults": list(faults)}).raise_for_status().json()
         assert answer == {"faults": list(faults)}, answer
 
+    @contextmanager
+    def faults(self, *faults: str) -> Iterator[Lab]:
+        """`with lab.faults("build-fails"):` the platform is broken so inside the block, and healthy again after
+        it, however the block ends (the one place the faults are lifted)."""
+        self.set_faults(*faults)
+        try:
+            yield self
+        finally:
+            self.set_faults()
+
     # -- what a suite run left -----------------------------------------------------------------------
 
     def suite_env(self, **extra: str) -> dict[str, str]:
