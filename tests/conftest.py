@@ -29,9 +29,8 @@ def _own_prefix(request: pytest.FixtureRequest) -> None:
 
 @pytest.fixture
 def healthy_lab(lab: Lab) -> Iterator[Lab]:
-    lab.set_faults()
-    yield lab
-    lab.set_faults()
+    with lab.faults():
+        yield lab
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -73,11 +73,8 @@ def test_an_unknown_template_creates_nothing(healthy_lab: Lab, tmp_path: Path) -
 def test_a_cluster_identity_without_a_right_it_needs_creates_nothing(lab: Lab, tmp_path: Path) -> None:
     """The kubeconfig's identity may not list volume claims: refused up front, naming the right."""
     with_fault = lab.suite_env()
-    lab.set_faults("kube-right-missing")
-    try:
+    with lab.faults("kube-right-missing"):
         run = run_suite(tmp_path, with_fault, "--tags=@smoke")
-    finally:
-        lab.set_faults()
     assert run.returncode != 0
     line = _hook_error(run.output)
     assert "lacks rights the checks need, in all namespaces: list persistentvolumeclaims" in line, line

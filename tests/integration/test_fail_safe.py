@@ -42,21 +42,16 @@ def _sweep(lab: Lab, *args: str, older_than: str = "0s") -> subprocess.Completed
 
 
 def test_transient_coder_errors_are_ridden_through(lab: Lab, tmp_path: Path) -> None:
-    lab.set_faults("coder-flaky")
-    try:  # Coder asks for a minute on every 429 (how many the run meets depends on its timing): a second will do
+    # Coder asks for a minute on every 429 (how many the run meets depends on its timing): a second will do.
+    with lab.faults("coder-flaky"):
         run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS, SPEC_RATE_LIMIT_WAIT="1"), "--tags=@smoke")
-    finally:
-        lab.set_faults()
     assert run.returncode == 0, run.output[-3000:]
     assert lab.wait_until_clean() == ([], [])
 
 
 def test_a_workspace_that_cannot_be_deleted_is_reported_and_swept_later(lab: Lab, tmp_path: Path) -> None:
-    lab.set_faults("delete-fails")
-    try:
+    with lab.faults("delete-fails"):
         run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), "--tags=@policy")
-    finally:
-        lab.set_faults()
     assert run.returncode != 0, "a run that could not remove its workspace passed"
     assert f"NOT REMOVED: workspace {lab.prefix}-" in run.output
     left = [workspace["name"] for workspace in lab.workspaces()]
@@ -115,11 +110,8 @@ def test_a_killed_run_leaves_what_the_sweeper_finds(healthy_lab: Lab, tmp_path: 
 
 
 def test_a_failure_comes_with_its_diagnostics_and_a_pass_with_none(lab: Lab, tmp_path: Path) -> None:
-    lab.set_faults("app-proxy-502")
-    try:
+    with lab.faults("app-proxy-502"):
         run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), "--tags=@smoke")
-    finally:
-        lab.set_faults()
     assert run.statuses()[PROXY_SCENARIO] == "failed"
     folders = list((tmp_path / "reports" / "diagnostics").iterdir())
     assert len(folders) == 1, "diagnostics were collected for a scenario that passed"
@@ -141,11 +133,8 @@ def test_preflight_passes_and_creates_nothing(healthy_lab: Lab, tmp_path: Path) 
 
 @pytest.mark.parametrize("breaks", [row for row in PREFLIGHT if row.fault in REGISTRY], ids=str)
 def test_each_fault_fails_the_preflight_check_that_covers_it(breaks: Breaks, lab: Lab, tmp_path: Path) -> None:
-    lab.set_faults(breaks.fault)
-    try:
+    with lab.faults(breaks.fault):
         run = run_suite(tmp_path, lab.suite_env(), "--tags=@preflight")
-    finally:
-        lab.set_faults()
     failed = {name for name, status in run.statuses().items() if status == "failed"}
     assert failed == {breaks.scenario}, run.output[-3000:]
     assert run.failed_step_name(breaks.scenario) == breaks.step

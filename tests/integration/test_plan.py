@@ -71,11 +71,8 @@ def test_builds_beyond_the_bound_wait_for_a_free_slot(workspaces: Workspaces, he
 
 
 def test_a_failed_shared_build_fails_its_scenarios_at_once_and_is_not_built_again(lab: Lab, tmp_path: Path) -> None:
-    lab.set_faults("build-fails")
-    try:
+    with lab.faults("build-fails"):
         run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), "--tags=@smoke")
-    finally:
-        lab.set_faults()
     created, removed, not_removed = map(int, CREATED.search(run.output).groups())
     assert (created, removed, not_removed) == (3, 3, 0), run.output[-2000:]  # shared + stop/start + delete
     needing = [name for name, scenario in run.scenarios().items() if scenario["status"] == "failed"]

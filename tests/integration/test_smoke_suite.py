@@ -69,11 +69,8 @@ def test_a_fresh_code_server_nobody_opened_is_healthy(healthy_lab: Lab, tmp_path
 @pytest.mark.parametrize("condition", ["sub-agent-first", "devel-version"])
 def test_smoke_passes_where_a_healthy_platform_differs(condition: str, lab: Lab, tmp_path: Path) -> None:
     """A sub-agent listed before the IDE's agent, or a development build of Coder, is still a healthy platform."""
-    lab.set_faults(condition)
-    try:
+    with lab.faults(condition):
         run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), "--tags=@smoke")
-    finally:
-        lab.set_faults()
     assert run.returncode == 0, run.output[-3000:]
     assert len(run.statuses()) == SMOKE_SCENARIOS and set(run.statuses().values()) == {"passed"}
     if condition == "devel-version":
@@ -83,11 +80,8 @@ def test_smoke_passes_where_a_healthy_platform_differs(condition: str, lab: Lab,
 
 @pytest.mark.parametrize("breaks", SMOKE, ids=str)
 def test_each_fault_fails_the_check_that_covers_it(breaks: Breaks, lab: Lab, tmp_path: Path) -> None:
-    lab.set_faults(breaks.fault)
-    try:
+    with lab.faults(breaks.fault):
         run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS, **breaks.env), "--tags=@smoke")
-    finally:
-        lab.set_faults()
     statuses, scenario = run.statuses(), breaks.scenario
     assert len(statuses) == SMOKE_SCENARIOS, run.output[-3000:]
     assert run.returncode != 0, f"the suite passed although {breaks.fault} was injected"
