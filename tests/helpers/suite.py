@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 import sys
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from tests.helpers.lab import Lab
 
@@ -97,6 +99,37 @@ def run_suite(
     )
     data = json.loads(results.read_text()) if results.exists() and results.stat().st_size else []
     return SuiteRun(done.returncode, done.stdout + done.stderr, data)
+
+
+# -- the console's summary lines, read as numbers: a substring such as "0 not removed" also matches "10 not removed"
+
+CLEANUP_LINE = re.compile(
+    r"^cleanup: (\d+) created, (\d+) removed, (\d+) not removed(?:, (\d+) KEPT for debugging .*)?$", re.MULTILINE
+)
+
+
+class Cleanup(NamedTuple):
+    created: int
+    removed: int
+    not_removed: int
+    kept: int = 0
+
+
+def cleanup_counts(output: str) -> Cleanup:
+    """The run's one `cleanup: 1 created, 1 removed, 0 not removed[, 1 KEPT ...]` line, as numbers."""
+    lines = CLEANUP_LINE.findall(output)
+    assert len(lines) == 1, f"{len(lines)} cleanup lines in:\n{output[-3000:]}"
+    return Cleanup(*(int(count or 0) for count in lines[0]))
+
+
+def behave_counts(output: str, kind: str = "scenario") -> dict[str, int]:
+    """behave's summary line for `kind` (feature, scenario, step), such as `12 scenarios passed, 0 failed,
+    0 skipped, 5 untested`, as numbers: {"passed": 12, "failed": 0, "skipped": 0, "untested": 5}."""
+    lines = re.findall(rf"^(\d+) {kind}s? passed((?:, \d+ \w+)*)$", output, re.MULTILINE)
+    assert len(lines) == 1, f"{len(lines)} summary lines of {kind}s in:\n{output[-3000:]}"
+    passed, rest = lines[0]
+    others = (part.split() for part in rest.removeprefix(", ").split(", ") if part)
+    return {"passed": int(passed)} | {status: int(count) for count, status in others}
 
 
 # -- the Allure results --------------------------------------------------------------------------------

@@ -70,7 +70,7 @@ def test_a_candidate_whose_builds_fail_is_not_promoted(candidate_lab: Lab, tmp_p
     assert pushed["job"]["status"] == "succeeded"
     returncode, output = gated_smoke(candidate_lab, tmp_path, name)
     assert returncode != 0
-    assert "terraform apply: exit status 1" in output  # the candidate's failed start build, named
+    assert re.search(r"terraform apply: exit status 1\b", output)  # the candidate's failed start build, named
     assert re.search(r"^not promoted: \d+ scenarios? failed$", output, re.MULTILINE), output[-2000:]
     assert "promoted: ameide-dev" not in output
     assert "Traceback" not in output

@@ -4,7 +4,6 @@ the scenario that covers the broken part fail, with a message naming it, leaving
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,16 @@ import pytest
 
 from tests.helpers.breakage import SMOKE, Breaks
 from tests.helpers.lab import Lab
-from tests.helpers.suite import FAST_TIMEOUTS, ROOT, attachment_text, attachments, leaks, run_suite
+from tests.helpers.suite import (
+    FAST_TIMEOUTS,
+    ROOT,
+    attachment_text,
+    attachments,
+    behave_counts,
+    cleanup_counts,
+    leaks,
+    run_suite,
+)
 
 SMOKE_SCENARIOS = 12
 # Faults caught before any workspace exists: their diagnostics are the control plane's only.
@@ -25,7 +33,6 @@ NO_WORKSPACE = {
     "oidc-disabled",
     "discovery-issuer-mismatch",
 }
-CLEANUP = re.compile(r"^cleanup: (\d+) created, (\d+) removed, (\d+) not removed$", re.MULTILINE)
 
 
 def test_smoke_passes_against_the_embedded_lab_as_the_readme_runs_it(tmp_path: Path) -> None:
@@ -44,9 +51,10 @@ def test_smoke_passes_against_the_embedded_lab_as_the_readme_runs_it(tmp_path: P
     assert done.returncode == 0, output[-4000:]
     assert "target: lab (Coder http://127.0.0.1:" in output
     # A tag that selects nothing also exits 0: make sure the scenarios really ran.
-    assert f"{SMOKE_SCENARIOS} scenarios passed, 0 failed," in output, output[-2000:]
+    scenarios = behave_counts(output)
+    assert (scenarios["passed"], scenarios["failed"]) == (SMOKE_SCENARIOS, 0), output[-2000:]
     # The run removed all it created (its lab is gone afterwards: the summary is the proof).
-    created, removed, not_removed = map(int, CLEANUP.search(output).groups())
+    created, removed, not_removed, _ = cleanup_counts(output)
     assert created > 0 and removed == created and not_removed == 0, output[-2000:]
     environment = (ROOT / "reports/allure-results/environment.properties").read_text()
     assert "target=lab" in environment

@@ -220,5 +220,5 @@ def test_the_stand_in_cli_pushes_inactive_and_promotes(own_lab: Lab, api: httpx.
         assert api.get(f"/api/v2/templates/{template['id']}").json()["active_version_id"] == version["id"]
     finally:
         api.patch(f"/api/v2/templates/{template['id']}/versions", json={"id": template["active_version_id"]})
-    with pytest.raises(TemplateCommandError, match="terraform plan: exit status 1"):
+    with pytest.raises(TemplateCommandError, match=r"terraform plan: exit status 1\b"):
         push_version(own_lab.env, "ameide-dev", NOTHING_TO_PLAN, name())
