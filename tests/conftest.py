@@ -16,8 +16,10 @@ from tests.helpers.suite import CANARIES
 def lab() -> Iterator[Lab]:
     """The session's lab, its credentials the canaries that no output may show."""
     lab = Lab.start(secrets=CANARIES)
-    yield lab
-    lab.stop()
+    try:
+        yield lab
+    finally:
+        lab.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -29,6 +31,7 @@ def _own_prefix(request: pytest.FixtureRequest) -> None:
 
 @pytest.fixture
 def healthy_lab(lab: Lab) -> Iterator[Lab]:
+    """The session lab without faults, before the test and after it."""
     with lab.faults():
         yield lab
 

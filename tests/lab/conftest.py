@@ -14,6 +14,7 @@ from tests.helpers.lab import FAST, Lab, module_lab
 
 @pytest.fixture(scope="module")
 def own_lab() -> Iterator[Lab]:
+    """The module's own lab, with fast builds."""
     with module_lab(**FAST) as lab:
         yield lab
 

@@ -7,6 +7,7 @@ import json
 import ssl
 import threading
 import time
+import tomllib
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,7 @@ def own_lab() -> Iterator[Lab]:
     """The module's lab: the builds take their usual time, and its secrets are the canaries."""
     with module_lab(secrets=CANARIES) as lab:
         yield lab
+    assert not lab.state_dir.exists(), "state dir left behind"
 
 
 @pytest.mark.parametrize(
@@ -390,6 +392,7 @@ def test_codex_in_a_workspace_appends_the_line(own_lab: Lab, e2e: str):
         " && codex exec \"Append the line 'spec run 7 \\$HOME' to README.md\" </dev/null >/dev/null"
         " && git status --porcelain && git diff -U0 | tail -n +5"
     )
+    logged = len(own_lab.log())
     started = time.monotonic()
     code, out, err = ssh_run(own_lab, e2e, run.format(url=own_lab.env["E2E_REPO_URL"], dir="codex-1"))
     assert (code, out) == (0, " M README.md\n@@ -5,0 +6 @@ and deletes the branch again.\n+spec run 7 $HOME\n"), err
@@ -397,19 +400,35 @@ def test_codex_in_a_workspace_appends_the_line(own_lab: Lab, e2e: str):
 
     with own_lab.faults("codex-no-change"):
         assert ssh(own_lab, e2e, run.format(url=own_lab.env["E2E_REPO_URL"], dir="codex-2")) == (0, "")
-    log = own_lab.log()
-    assert "POST /v1/responses 200" in log  # the model was asked, with the key in auth.json
-    assert CODEX_KEY not in log
+    asked = "POST /v1/responses 200"
+    assert asked in own_lab.log_since(logged, asked)  # this test's runs asked the model, with the key in auth.json
+    assert CODEX_KEY not in own_lab.log()
 
 
 def test_no_secret_reaches_the_log(own_lab: Lab, e2e: str):
-    """Traffic that carries every planted secret, then the lab's own log."""
+    """Traffic that carries every planted secret (made here, whatever ran before), then the lab's own log."""
     env = own_lab.env
+    logged = len(own_lab.log())
     github = httpx.get(
-        f"{env['GITHUB_API_URL']}/user", headers={"Authorization": f"token {GITHUB_TOKEN}"}, verify=env["SSL_CERT_FILE"]
+        f"{env['GITHUB_API_URL']}/user",
+        headers={"Authorization": f"token {GITHUB_TOKEN}"},
+        verify=ssl.create_default_context(cafile=env["SSL_CERT_FILE"]),
     )
     assert github.status_code == 200
     assert ssh(own_lab, e2e, "coder external-auth access-token github") == (0, LINKED_TOKEN)
+    # The model's key, sent as Codex sends it (with or without the real Codex CLI) to the model the workspace's
+    # Codex configuration names.
+    code, text = ssh(own_lab, e2e, "cat $CODEX_HOME/config.toml")
+    assert code == 0, text
+    config = tomllib.loads(text)
+    asked = httpx.post(
+        f"{config['model_providers']['lab']['base_url']}/responses",
+        headers={"Authorization": f"Bearer {CODEX_KEY}"},
+        json={"model": config["model"], "input": []},
+    )
+    assert asked.status_code == 200, asked.text
+    requests = ("GET /api/v3/user 200", "/api/v2/workspaceagents/me/external-auth 200", "POST /v1/responses 200")
+    since = own_lab.log_since(logged, *requests)
+    assert all(request in since for request in requests), since
     log = own_lab.log()
-    assert "GET /api/v3/user 200" in log and "/api/v2/workspaceagents/me/external-auth 200" in log
     assert not any(secret in log for secret in CANARIES.values())
