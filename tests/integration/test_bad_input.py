@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Lab, run_suite
+from tests.helpers.lab import Lab
+from tests.helpers.suite import behave_counts, run_suite
 
 WRONG_TOKEN = "AAAAAAAAAA-BBBBBBBBBBBBBBBBBBBBBB"
 
@@ -44,13 +45,14 @@ def test_a_url_that_is_not_coder(not_coder: str, healthy_lab: Lab, tmp_path: Pat
     run = run_suite(tmp_path, healthy_lab.suite_env(CODER_URL=not_coder), "--tags=@smoke")
     assert run.returncode != 0
     assert f"CODER_URL {not_coder} is not a Coder deployment" in _hook_error(run.output)
-    assert "0 scenarios passed, 0 failed" in run.output
+    scenarios = behave_counts(run.output)
+    assert (scenarios["passed"], scenarios["failed"]) == (0, 0), run.output[-2000:]
 
 
 def test_an_unreachable_url(healthy_lab: Lab, tmp_path: Path) -> None:
     run = run_suite(tmp_path, healthy_lab.suite_env(CODER_URL="http://127.0.0.1:9"), "--tags=@smoke")
     assert run.returncode != 0
-    assert "cannot reach CODER_URL http://127.0.0.1:9" in _hook_error(run.output)
+    assert "cannot reach CODER_URL http://127.0.0.1:9:" in _hook_error(run.output)  # port 9, not 90
 
 
 def test_a_rejected_token_creates_nothing(healthy_lab: Lab, tmp_path: Path) -> None:
@@ -72,11 +74,8 @@ def test_an_unknown_template_creates_nothing(healthy_lab: Lab, tmp_path: Path) -
 def test_a_cluster_identity_without_a_right_it_needs_creates_nothing(lab: Lab, tmp_path: Path) -> None:
     """The kubeconfig's identity may not list volume claims: refused up front, naming the right."""
     with_fault = lab.suite_env()
-    lab.set_faults("kube-right-missing")
-    try:
+    with lab.faults("kube-right-missing"):
         run = run_suite(tmp_path, with_fault, "--tags=@smoke")
-    finally:
-        lab.set_faults()
     assert run.returncode != 0
     line = _hook_error(run.output)
     assert "lacks rights the checks need, in all namespaces: list persistentvolumeclaims" in line, line

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.breakage import CODEX_PR, E2E, SHELL_PR, Breaks
-from tests.conftest import FAST_TIMEOUTS, Lab, attachments, leaks, run_suite
+from tests.helpers.breakage import CODEX_PR, E2E, SHELL_PR, Breaks
+from tests.helpers.lab import Lab
+from tests.helpers.suite import FAST_TIMEOUTS, attachments, leaks, run_suite
 
 
 def _assert_nothing_left(lab: Lab) -> None:
@@ -25,11 +26,8 @@ def test_e2e_passes_against_the_lab(healthy_lab: Lab, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("breaks", E2E, ids=str)
 def test_each_fault_fails_the_step_that_covers_it(breaks: Breaks, lab: Lab, tmp_path: Path) -> None:
-    lab.set_faults(breaks.fault)
-    try:
+    with lab.faults(breaks.fault):
         run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS, **breaks.env), "--tags=@e2e")
-    finally:
-        lab.set_faults()
     assert run.returncode != 0
     assert run.statuses()[breaks.scenario] == "failed", run.output[-3000:]
     failed_step = run.failed_step_name(breaks.scenario)
@@ -52,10 +50,7 @@ def test_each_fault_fails_the_step_that_covers_it(breaks: Breaks, lab: Lab, tmp_
     ],
 )
 def test_no_canary_reaches_output_or_reports(fault: str, level: str, lab: Lab, tmp_path: Path) -> None:
-    lab.set_faults(*filter(None, [fault]))
-    try:
+    with lab.faults(*filter(None, [fault])):
         run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), "--tags=@e2e", f"--logging-level={level}")
-    finally:
-        lab.set_faults()
     assert list(tmp_path.rglob("TESTS-*.xml")) and run.results
     assert not leaks(lab, run, tmp_path)

@@ -4,6 +4,7 @@ loudly and swept later, a killed run's leftovers are swept, and failures come wi
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -14,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from lab.faults import REGISTRY
-from tests.breakage import PREFLIGHT, PREFLIGHT_RIGHTS, PREFLIGHT_SERVICES, PREFLIGHT_WEBSOCKET, Breaks
-from tests.conftest import FAST_TIMEOUTS, ROOT, Lab, attachments, run_suite
+from tests.helpers.breakage import PREFLIGHT, PREFLIGHT_RIGHTS, PREFLIGHT_SERVICES, PREFLIGHT_WEBSOCKET, Breaks
+from tests.helpers.lab import Lab
+from tests.helpers.suite import FAST_TIMEOUTS, ROOT, attachments, cleanup_counts, run_suite
 
 PROXY_SCENARIO = "A signed-in developer reaches code-server through the app proxy (§1.1 check 2)"
 DIAGNOSTICS = {
@@ -40,33 +42,33 @@ def _sweep(lab: Lab, *args: str, older_than: str = "0s") -> subprocess.Completed
     )
 
 
+def _swept(done: subprocess.CompletedProcess[str], verb: str = "removed") -> list[tuple[str, str]]:
+    """(kind, name) of each `removed: <kind> <name> (<age> h old)` line the sweeper printed."""
+    return re.findall(rf"^{verb}: (\w+) (\S+) \([\d.]+ h old\)$", done.stdout, re.MULTILINE)
+
+
 def test_transient_coder_errors_are_ridden_through(lab: Lab, tmp_path: Path) -> None:
-    lab.set_faults("coder-flaky")
-    try:  # Coder asks for a minute on every 429 (how many the run meets depends on its timing): a second will do
+    # Coder asks for a minute on every 429 (how many the run meets depends on its timing): a second will do.
+    with lab.faults("coder-flaky"):
         run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS, SPEC_RATE_LIMIT_WAIT="1"), "--tags=@smoke")
-    finally:
-        lab.set_faults()
     assert run.returncode == 0, run.output[-3000:]
     assert lab.wait_until_clean() == ([], [])
 
 
 def test_a_workspace_that_cannot_be_deleted_is_reported_and_swept_later(lab: Lab, tmp_path: Path) -> None:
-    lab.set_faults("delete-fails")
-    try:
+    with lab.faults("delete-fails"):
         run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), "--tags=@policy")
-    finally:
-        lab.set_faults()
     assert run.returncode != 0, "a run that could not remove its workspace passed"
-    assert f"NOT REMOVED: workspace {lab.prefix}-" in run.output
     left = [workspace["name"] for workspace in lab.workspaces()]
     assert len(left) == 1
+    assert re.search(rf"^  NOT REMOVED: workspace {re.escape(left[0])}: ", run.output, re.MULTILINE), run.output[-3000:]
     listed = _sweep(lab, "--dry-run")
-    assert listed.returncode == 0 and f"would remove: workspace {left[0]}" in listed.stdout, (
+    assert listed.returncode == 0 and ("workspace", left[0]) in _swept(listed, "would remove"), (
         listed.stdout + listed.stderr
     )
     assert [workspace["name"] for workspace in lab.workspaces()] == left, "--dry-run removed something"
     swept = _sweep(lab)
-    assert swept.returncode == 0 and f"removed: workspace {left[0]}" in swept.stdout, swept.stdout + swept.stderr
+    assert swept.returncode == 0 and ("workspace", left[0]) in _swept(swept), swept.stdout + swept.stderr
     assert lab.wait_until_clean() == ([], [])
 
 
@@ -84,7 +86,7 @@ def test_the_sweeper_leaves_a_fresh_workspace_of_another_run_alone(healthy_lab: 
         assert aged.status_code == 200, aged.text
     swept = _sweep(healthy_lab, older_than="2h")
     assert swept.returncode == 0, swept.stdout + swept.stderr
-    assert f"removed: workspace {healthy_lab.prefix}-oldrun-1 (3.0 h old)" in swept.stdout
+    assert f"removed: workspace {healthy_lab.prefix}-oldrun-1 (3.0 h old)" in swept.stdout.splitlines()
     assert [w["name"] for w in healthy_lab.workspaces()] == [f"{healthy_lab.prefix}-newrun-1"]
     assert _sweep(healthy_lab).returncode == 0  # then everything of this test, whatever its age
     assert healthy_lab.wait_until_clean() == ([], [])
@@ -108,17 +110,14 @@ def test_a_killed_run_leaves_what_the_sweeper_finds(healthy_lab: Lab, tmp_path: 
     assert branches and healthy_lab.workspaces(), "the killed run left nothing to sweep"
     swept = _sweep(healthy_lab)
     assert swept.returncode == 0, swept.stdout + swept.stderr
-    assert all(f"branch {branch}" in swept.stdout for branch in branches), swept.stdout
+    assert {("branch", branch) for branch in branches} <= set(_swept(swept)), swept.stdout
     assert healthy_lab.sandbox_leftovers() == ([], [])
     assert healthy_lab.wait_until_clean() == ([], [])
 
 
 def test_a_failure_comes_with_its_diagnostics_and_a_pass_with_none(lab: Lab, tmp_path: Path) -> None:
-    lab.set_faults("app-proxy-502")
-    try:
+    with lab.faults("app-proxy-502"):
         run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), "--tags=@smoke")
-    finally:
-        lab.set_faults()
     assert run.statuses()[PROXY_SCENARIO] == "failed"
     folders = list((tmp_path / "reports" / "diagnostics").iterdir())
     assert len(folders) == 1, "diagnostics were collected for a scenario that passed"
@@ -135,16 +134,13 @@ def test_preflight_passes_and_creates_nothing(healthy_lab: Lab, tmp_path: Path) 
     run = run_suite(tmp_path, healthy_lab.suite_env(), "--tags=@preflight")
     assert run.returncode == 0, run.output[-3000:]
     assert run.statuses() == {PREFLIGHT_SERVICES: "passed", PREFLIGHT_WEBSOCKET: "passed", PREFLIGHT_RIGHTS: "passed"}
-    assert "cleanup: 0 created" in run.output
+    assert cleanup_counts(run.output).created == 0, run.output[-3000:]
 
 
 @pytest.mark.parametrize("breaks", [row for row in PREFLIGHT if row.fault in REGISTRY], ids=str)
 def test_each_fault_fails_the_preflight_check_that_covers_it(breaks: Breaks, lab: Lab, tmp_path: Path) -> None:
-    lab.set_faults(breaks.fault)
-    try:
+    with lab.faults(breaks.fault):
         run = run_suite(tmp_path, lab.suite_env(), "--tags=@preflight")
-    finally:
-        lab.set_faults()
     failed = {name for name, status in run.statuses().items() if status == "failed"}
     assert failed == {breaks.scenario}, run.output[-3000:]
     assert run.failed_step_name(breaks.scenario) == breaks.step

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BEHAVE, FAST_TIMEOUTS, ROOT, Lab, SuiteRun, leaks, run_suite
-from tests.injector import Injector, Rule
+from tests.helpers.injector import Injector, Rule
+from tests.helpers.lab import Lab
+from tests.helpers.suite import BEHAVE, FAST_TIMEOUTS, ROOT, Cleanup, SuiteRun, cleanup_counts, leaks, run_suite
 from workspace_spec.reachability import websocket_problem
 
 SCENARIO = "A new workspace inherits the template's auto-stop (§5)"
@@ -46,7 +47,7 @@ def _failed_safely(lab: Lab, injector: Injector, run: SuiteRun, tmp_path: Path) 
     assert run.statuses()[SCENARIO] == "failed", run.output[-3000:]  # a failed check, not an error
     assert "Traceback" not in run.output, run.output[-5000:]
     assert lab.wait_until_clean() == ([], []), run.output[-3000:]
-    assert "0 not removed" in run.output, run.output[-3000:]
+    assert cleanup_counts(run.output).not_removed == 0, run.output[-3000:]
     assert not leaks(lab, run, tmp_path)
     return run.failure(SCENARIO)
 
@@ -78,7 +79,7 @@ def test_a_create_whose_answer_is_lost_is_found_by_name_and_removed(
         assert f"no answer from Coder to POST {CREATE}: ReadTimeout" in message, message
     else:
         assert f"Coder answered {variant} to POST {CREATE}" in message, message
-    assert "cleanup: 1 created, 1 removed, 0 not removed" in run.output, run.output[-3000:]
+    assert cleanup_counts(run.output) == Cleanup(created=1, removed=1, not_removed=0), run.output[-3000:]
 
 
 @pytest.mark.parametrize("variant", ["truncated", "html"])
@@ -154,6 +155,6 @@ def test_sigterm_while_the_create_is_in_flight_removes_what_it_created(
     assert suite.returncode != 0, output[-3000:]
     assert "ABORTED" in output, output[-3000:]
     assert "Traceback" not in output, output[-5000:]
-    assert "cleanup: 1 created, 1 removed, 0 not removed" in output, output[-3000:]
+    assert cleanup_counts(output) == Cleanup(created=1, removed=1, not_removed=0), output[-3000:]
     assert healthy_lab.wait_until_clean() == ([], []), output[-3000:]
     assert not leaks(healthy_lab, SuiteRun(suite.returncode, output, []), tmp_path)

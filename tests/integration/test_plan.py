@@ -4,22 +4,20 @@ the times themselves are bin/benchmark's business."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FAST_TIMEOUTS, ROOT, Lab, run_suite
+from tests.helpers.lab import Lab
+from tests.helpers.suite import FAST_TIMEOUTS, ROOT, Cleanup, cleanup_counts, run_suite
 from workspace_spec.cleanup import Ledger
 from workspace_spec.coder import CoderClient
 from workspace_spec.naming import Namer
 from workspace_spec.plan import Need, Plan
 from workspace_spec.settings import load_settings
 from workspace_spec.workspaces import Workspaces
-
-CREATED = re.compile(r"^cleanup: (\d+) created, (\d+) removed, (\d+) not removed$", re.MULTILINE)
 
 
 def _time(text: str) -> datetime:
@@ -70,13 +68,10 @@ def test_builds_beyond_the_bound_wait_for_a_free_slot(workspaces: Workspaces, he
 
 
 def test_a_failed_shared_build_fails_its_scenarios_at_once_and_is_not_built_again(lab: Lab, tmp_path: Path) -> None:
-    lab.set_faults("build-fails")
-    try:
+    with lab.faults("build-fails"):
         run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), "--tags=@smoke")
-    finally:
-        lab.set_faults()
-    created, removed, not_removed = map(int, CREATED.search(run.output).groups())
-    assert (created, removed, not_removed) == (3, 3, 0), run.output[-2000:]  # shared + stop/start + delete
+    # three workspaces: the shared one, and the own ones of stop/start and of delete
+    assert cleanup_counts(run.output) == Cleanup(created=3, removed=3, not_removed=0), run.output[-2000:]
     needing = [name for name, scenario in run.scenarios().items() if scenario["status"] == "failed"]
     assert len(needing) == 10  # every smoke scenario but the two identity checks
     assert all("the start build #1 failed" in run.failure(name) for name in needing)
@@ -103,4 +98,4 @@ def test_a_scenario_run_alone_builds_only_what_it_needs(healthy_lab: Lab, tmp_pa
     run = run_suite(tmp_path, env, f"{feature}:{line}", features=False)
     assert run.returncode == 0, run.output[-2000:]
     assert run.statuses() == {"The toolchain is installed (§1.1 check 3)": "passed"}
-    assert CREATED.search(run.output).groups() == ("1", "1", "0")
+    assert cleanup_counts(run.output) == Cleanup(created=1, removed=1, not_removed=0), run.output[-2000:]

@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT, Lab, secret_forms
+from tests.helpers.lab import Lab
+from tests.helpers.suite import ROOT, secret_forms
 
 LEAKY_FEATURE = """@smoke
 Feature: A check that forgets to scrub

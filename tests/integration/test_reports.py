@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reporting import sections
-from tests.conftest import BEHAVE, FAST_TIMEOUTS, ROOT, Lab, SuiteRun, leaks
+from tests.helpers.lab import Lab
+from tests.helpers.suite import BEHAVE, FAST_TIMEOUTS, ROOT, SuiteRun, leaks
 
 TAGS = "--tags=@oidc or @policy or @codex"
 BROKEN = "Coder signs people in through the Keycloak issuer (§1.1 auth)"
@@ -79,11 +80,8 @@ def test_one_runs_reports_read_as_their_readers_read_them(lab: Lab, tmp_path: Pa
     project = new_project(tmp_path / "project")
     env = lab.suite_env(**FAST_TIMEOUTS, SPEC_CODEX="off", **GITHUB)
     env.pop("PYTHONPATH", None)
-    lab.set_faults("wrong-oidc-issuer")
-    try:
+    with lab.faults("wrong-oidc-issuer"):
         done = behave(project, env, TAGS)
-    finally:
-        lab.set_faults()
     reported = Reported(project, SuiteRun(done.returncode, done.stdout + done.stderr, []))
     check_the_run_fails_on_the_broken_check_only(reported)
     check_each_result_names_its_spec_section_and_severity(reported)

@@ -4,15 +4,24 @@ the scenario that covers the broken part fail, with a message naming it, leaving
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.breakage import SMOKE, Breaks
-from tests.conftest import FAST_TIMEOUTS, ROOT, Lab, attachment_text, attachments, leaks, run_suite
+from tests.helpers.breakage import SMOKE, Breaks
+from tests.helpers.lab import Lab
+from tests.helpers.suite import (
+    FAST_TIMEOUTS,
+    ROOT,
+    attachment_text,
+    attachments,
+    behave_counts,
+    cleanup_counts,
+    leaks,
+    run_suite,
+)
 
 SMOKE_SCENARIOS = 12
 # Faults caught before any workspace exists: their diagnostics are the control plane's only.
@@ -24,7 +33,6 @@ NO_WORKSPACE = {
     "oidc-disabled",
     "discovery-issuer-mismatch",
 }
-CLEANUP = re.compile(r"^cleanup: (\d+) created, (\d+) removed, (\d+) not removed$", re.MULTILINE)
 
 
 def test_smoke_passes_against_the_embedded_lab_as_the_readme_runs_it(tmp_path: Path) -> None:
@@ -43,9 +51,10 @@ def test_smoke_passes_against_the_embedded_lab_as_the_readme_runs_it(tmp_path: P
     assert done.returncode == 0, output[-4000:]
     assert "target: lab (Coder http://127.0.0.1:" in output
     # A tag that selects nothing also exits 0: make sure the scenarios really ran.
-    assert f"{SMOKE_SCENARIOS} scenarios passed, 0 failed," in output, output[-2000:]
+    scenarios = behave_counts(output)
+    assert (scenarios["passed"], scenarios["failed"]) == (SMOKE_SCENARIOS, 0), output[-2000:]
     # The run removed all it created (its lab is gone afterwards: the summary is the proof).
-    created, removed, not_removed = map(int, CLEANUP.search(output).groups())
+    created, removed, not_removed, _ = cleanup_counts(output)
     assert created > 0 and removed == created and not_removed == 0, output[-2000:]
     environment = (ROOT / "reports/allure-results/environment.properties").read_text()
     assert "target=lab" in environment
@@ -68,11 +77,8 @@ def test_a_fresh_code_server_nobody_opened_is_healthy(healthy_lab: Lab, tmp_path
 @pytest.mark.parametrize("condition", ["sub-agent-first", "devel-version"])
 def test_smoke_passes_where_a_healthy_platform_differs(condition: str, lab: Lab, tmp_path: Path) -> None:
     """A sub-agent listed before the IDE's agent, or a development build of Coder, is still a healthy platform."""
-    lab.set_faults(condition)
-    try:
+    with lab.faults(condition):
         run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), "--tags=@smoke")
-    finally:
-        lab.set_faults()
     assert run.returncode == 0, run.output[-3000:]
     assert len(run.statuses()) == SMOKE_SCENARIOS and set(run.statuses().values()) == {"passed"}
     if condition == "devel-version":
@@ -82,11 +88,8 @@ def test_smoke_passes_where_a_healthy_platform_differs(condition: str, lab: Lab,
 
 @pytest.mark.parametrize("breaks", SMOKE, ids=str)
 def test_each_fault_fails_the_check_that_covers_it(breaks: Breaks, lab: Lab, tmp_path: Path) -> None:
-    lab.set_faults(breaks.fault)
-    try:
+    with lab.faults(breaks.fault):
         run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS, **breaks.env), "--tags=@smoke")
-    finally:
-        lab.set_faults()
     statuses, scenario = run.statuses(), breaks.scenario
     assert len(statuses) == SMOKE_SCENARIOS, run.output[-3000:]
     assert run.returncode != 0, f"the suite passed although {breaks.fault} was injected"

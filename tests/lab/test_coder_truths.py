@@ -5,22 +5,12 @@ template names, development versions, `coder ssh` autostart, and a foreign page 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.lab.conftest import fast_lab, ssh_stdio
-from tests.lab.test_coderd import agents, build, create, ready, wait
-
-Faults = Callable[..., None]
-
-
-@pytest.fixture(scope="module")
-def lab() -> Iterator[dict[str, Any]]:
-    with fast_lab() as handshake:
-        yield handshake
+from tests.helpers.coderd import agents, build, create, ready, ssh_stdio, wait
+from tests.helpers.lab import Lab
 
 
 def app_base(workspace: dict[str, Any], agent: str = "main") -> str:
@@ -42,73 +32,71 @@ def test_templates_are_found_by_name_whatever_its_case(api: httpx.Client) -> Non
     assert api.get("/api/v2/organizations/default/templates/AMEIDE-Dev").json()["name"] == "ameide-dev"
 
 
-def test_a_development_build_says_so(api: httpx.Client, faults: Faults) -> None:
-    faults("devel-version")
-    response = api.get("/api/v2/buildinfo")
+def test_a_development_build_says_so(own_lab: Lab, api: httpx.Client) -> None:
+    with own_lab.faults("devel-version"):
+        response = api.get("/api/v2/buildinfo")
     assert response.json()["version"].startswith("v0.0.0-devel+")
     assert response.headers["X-Coder-Build-Version"] == response.json()["version"]
 
 
-def test_a_build_no_provisioner_accepts_stays_pending_until_canceled(api: httpx.Client, faults: Faults) -> None:
-    faults("no-provisioner")
-    workspace = create(api, "unmatched")
-    latest = api.get(f"/api/v2/workspaces/{workspace['id']}").json()["latest_build"]
-    assert latest["job"]["status"] == "pending"
-    assert latest["matched_provisioners"] == {"count": 0, "available": 0, "most_recently_seen": None}
-    assert build(api, workspace["id"], "delete").status_code == 409  # the pending build is active
-    cancel = api.patch(f"/api/v2/workspacebuilds/{latest['id']}/cancel", params={"expect_status": "pending"})
-    assert cancel.status_code == 200, cancel.text
-    assert cancel.json() == {"message": "Job has been marked as canceled..."}
-    canceled = api.get(f"/api/v2/workspaces/{workspace['id']}").json()["latest_build"]
-    assert canceled["status"] == "canceled" and canceled["job"]["status"] == "canceled"
-    orphan = api.post(f"/api/v2/workspaces/{workspace['id']}/builds", json={"transition": "delete", "orphan": True})
-    assert orphan.status_code == 201 and orphan.json()["job"]["status"] == "succeeded"
-    assert api.get(f"/api/v2/workspaces/{workspace['id']}").status_code == 410
+def test_a_build_no_provisioner_accepts_stays_pending_until_canceled(own_lab: Lab, api: httpx.Client) -> None:
+    with own_lab.faults("no-provisioner"):
+        workspace = create(api, "unmatched")
+        latest = api.get(f"/api/v2/workspaces/{workspace['id']}").json()["latest_build"]
+        assert latest["job"]["status"] == "pending"
+        assert latest["matched_provisioners"] == {"count": 0, "available": 0, "most_recently_seen": None}
+        assert build(api, workspace["id"], "delete").status_code == 409  # the pending build is active
+        cancel = api.patch(f"/api/v2/workspacebuilds/{latest['id']}/cancel", params={"expect_status": "pending"})
+        assert cancel.status_code == 200, cancel.text
+        assert cancel.json() == {"message": "Job has been marked as canceled..."}
+        canceled = api.get(f"/api/v2/workspaces/{workspace['id']}").json()["latest_build"]
+        assert canceled["status"] == "canceled" and canceled["job"]["status"] == "canceled"
+        orphan = api.post(f"/api/v2/workspaces/{workspace['id']}/builds", json={"transition": "delete", "orphan": True})
+        assert orphan.status_code == 201 and orphan.json()["job"]["status"] == "succeeded"
+        assert api.get(f"/api/v2/workspaces/{workspace['id']}").status_code == 410
 
 
-def test_a_pending_build_starts_when_a_provisioner_comes(api: httpx.Client, faults: Faults) -> None:
-    faults("no-provisioner")
-    workspace = create(api, "late")
-    faults()
+def test_a_pending_build_starts_when_a_provisioner_comes(own_lab: Lab, api: httpx.Client) -> None:
+    with own_lab.faults("no-provisioner"):
+        workspace = create(api, "late")
     done = wait(api, workspace["id"], ready)
     assert done["latest_build"]["matched_provisioners"]["count"] == 0  # counted only while pending
 
 
-def test_a_timed_out_startup_stays_start_timeout(api: httpx.Client, faults: Faults) -> None:
-    faults("agent-start-timeout")
-    workspace = wait(
-        api, create(api, "slow")["id"], lambda w: agents(w) and agents(w)[0]["lifecycle_state"] != "created"
-    )
-    settled = wait(api, workspace["id"], lambda w: agents(w)[0]["lifecycle_state"] == "start_timeout")
-    faults()
+def test_a_timed_out_startup_stays_start_timeout(own_lab: Lab, api: httpx.Client) -> None:
+    with own_lab.faults("agent-start-timeout"):
+        workspace = wait(
+            api, create(api, "slow")["id"], lambda w: agents(w) and agents(w)[0]["lifecycle_state"] != "created"
+        )
+        settled = wait(api, workspace["id"], lambda w: agents(w)[0]["lifecycle_state"] == "start_timeout")
     again = api.get(f"/api/v2/workspaces/{settled['id']}").json()
     assert agents(again)[0]["lifecycle_state"] == "start_timeout"
 
 
-def test_a_sub_agent_is_listed_first_and_coder_ssh_wants_a_name(
-    lab: dict[str, Any], api: httpx.Client, faults: Faults
-) -> None:
-    faults("sub-agent-first")
-    workspace = wait(
-        api, create(api, "nested")["id"], lambda w: len(agents(w)) == 2 and agents(w)[1]["lifecycle_state"] == "ready"
-    )
-    sub, main = agents(workspace)
-    assert (sub["name"], sub["parent_id"], sub["apps"]) == ("devcontainer", main["id"], [])
-    assert main["parent_id"] is None and main["apps"][0]["slug"] == "code-server"
-    refused = ssh_stdio(lab, workspace["name"])
+def test_a_sub_agent_is_listed_first_and_coder_ssh_wants_a_name(own_lab: Lab, api: httpx.Client) -> None:
+    with own_lab.faults("sub-agent-first"):
+        workspace = wait(
+            api,
+            create(api, "nested")["id"],
+            lambda w: len(agents(w)) == 2 and agents(w)[1]["lifecycle_state"] == "ready",
+        )
+        sub, main = agents(workspace)
+        assert (sub["name"], sub["parent_id"], sub["apps"]) == ("devcontainer", main["id"], [])
+        assert main["parent_id"] is None and main["apps"][0]["slug"] == "code-server"
+        refused = ssh_stdio(own_lab, workspace["name"])
     assert refused.returncode == 1
     assert (
         b"multiple agents found, please specify the agent name, available agents: [devcontainer main]" in refused.stderr
     )
 
 
-def test_coder_ssh_starts_a_stopped_workspace_unless_told_not_to(lab: dict[str, Any], api: httpx.Client) -> None:
+def test_coder_ssh_starts_a_stopped_workspace_unless_told_not_to(own_lab: Lab, api: httpx.Client) -> None:
     workspace = wait(api, create(api, "sleeper")["id"], ready)
     assert build(api, workspace["id"], "stop").status_code == 201
     wait(api, workspace["id"], lambda w: w["latest_build"]["status"] == "stopped")
-    env = {k: lab["env"][k] for k in ("CODER_URL", "CODER_SESSION_TOKEN")}
+    env = {"CODER_URL": own_lab.url, "CODER_SESSION_TOKEN": own_lab.token}
     refused = subprocess.run(
-        [lab["env"]["CODER_CLI"], "ssh", "--stdio", "--disable-autostart", f"{workspace['name']}.main"],
+        [own_lab.env["CODER_CLI"], "ssh", "--stdio", "--disable-autostart", f"{workspace['name']}.main"],
         capture_output=True,
         env=env | {"PATH": "/usr/bin:/bin"},
         stdin=subprocess.DEVNULL,
@@ -116,21 +104,21 @@ def test_coder_ssh_starts_a_stopped_workspace_unless_told_not_to(lab: dict[str, 
     )
     assert refused.returncode == 1 and b"error: workspace must be started" in refused.stderr
     assert api.get(f"/api/v2/workspaces/{workspace['id']}").json()["latest_build"]["transition"] == "stop"
-    started = ssh_stdio(lab, f"{workspace['name']}.main")  # stdin closes at once: the session ends
+    started = ssh_stdio(own_lab, f"{workspace['name']}.main")  # stdin closes at once: the session ends
     assert b'Workspace was stopped, starting workspace to allow connecting to "sleeper"...' in started.stderr
     assert api.get(f"/api/v2/workspaces/{workspace['id']}").json()["latest_build"]["transition"] == "start"
 
 
-def test_code_server_refuses_once_reported_healthy(lab: dict[str, Any], api: httpx.Client, faults: Faults) -> None:
-    faults("ide-port-refused")
-    workspace = wait(api, create(api, "crash")["id"], ready)
-    answer = api.get(f"{app_base(workspace)}/healthz")
+def test_code_server_refuses_once_reported_healthy(own_lab: Lab, api: httpx.Client) -> None:
+    with own_lab.faults("ide-port-refused"):
+        workspace = wait(api, create(api, "crash")["id"], ready)
+        answer = api.get(f"{app_base(workspace)}/healthz")
     assert answer.status_code == 502 and "connection refused" in answer.text
 
 
-def test_a_foreign_page_on_the_app_path(api: httpx.Client, faults: Faults) -> None:
+def test_a_foreign_page_on_the_app_path(own_lab: Lab, api: httpx.Client) -> None:
     workspace = wait(api, create(api, "foreign")["id"], ready)
-    faults("app-foreign-page")
-    page = api.get(f"{app_base(workspace)}/healthz")
+    with own_lab.faults("app-foreign-page"):
+        page = api.get(f"{app_base(workspace)}/healthz")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert '<div id="root"></div>' in page.text

@@ -4,23 +4,20 @@ paramiko (through the stand-in `coder ssh --stdio`) and the kubernetes client.""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
+import tomllib
+from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
-import paramiko
 import pytest
 from kubernetes import client as kube_client
-from kubernetes import config as kube_config
 
-from tests.lab.conftest import ssh_stdio, start_lab
+from tests.helpers.coderd import agents, build, create, ready, ssh, ssh_run, ssh_stdio, template_id, wait
+from tests.helpers.lab import Lab, module_lab
 
 SIGNED_OUT = "You are signed out or your session has expired. Please sign in again to continue."
 # Secrets planted in the module's lab, to find them where they belong and nowhere else.
@@ -31,84 +28,11 @@ CANARIES = {"LAB_GITHUB_TOKEN": GITHUB_TOKEN, "LAB_EXTERNAL_AUTH_TOKEN": LINKED_
 
 
 @pytest.fixture(scope="module")
-def lab() -> Iterator[dict[str, Any]]:
-    process, handshake = start_lab(env=CANARIES)
-    yield handshake
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(10) == 0
-    assert not Path(handshake["env"]["KUBECONFIG"]).parent.exists(), "state dir left behind"
-
-
-@pytest.fixture(scope="module")
-def kube(lab: dict[str, Any]) -> kube_client.CoreV1Api:
-    # Reading PVCs and listing namespaces is beyond the CI identity: use the lab's admin kubeconfig.
-    admin = Path(lab["env"]["KUBECONFIG"]).with_name("kubeconfig-admin")
-    return kube_client.CoreV1Api(kube_config.new_client_from_config(str(admin)))
-
-
-def template_id(api: httpx.Client, name: str = "ameide-dev") -> str:
-    return str(api.get(f"/api/v2/organizations/default/templates/{name}").json()["id"])
-
-
-def agents(workspace: dict[str, Any]) -> list[dict[str, Any]]:
-    return [a for r in workspace["latest_build"]["resources"] for a in r.get("agents", [])]
-
-
-def ready(workspace: dict[str, Any]) -> bool:
-    found = agents(workspace)
-    return bool(found) and found[0]["lifecycle_state"] == "ready" and found[0]["apps"][0]["health"] == "healthy"
-
-
-def wait(
-    api: httpx.Client, workspace_id: str, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10
-) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        workspace = api.get(f"/api/v2/workspaces/{workspace_id}").json()
-        if predicate(workspace):
-            return workspace
-        assert time.monotonic() < deadline, f"timed out; last status {workspace['latest_build']['status']}"
-        time.sleep(0.05)
-
-
-def create(api: httpx.Client, name: str) -> dict[str, Any]:
-    response = api.post("/api/v2/users/me/workspaces", json={"template_id": template_id(api), "name": name})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def build(api: httpx.Client, workspace_id: str, transition: str) -> httpx.Response:
-    return api.post(f"/api/v2/workspaces/{workspace_id}/builds", json={"transition": transition})
-
-
-def ssh(lab: dict[str, Any], host: str, command: str) -> tuple[int, str]:
-    """Run `command` over SSH through `coder ssh --stdio`; (exit status, stdout)."""
-    return ssh_run(lab, host, command)[:2]
-
-
-def ssh_run(lab: dict[str, Any], host: str, command: str) -> tuple[int, str, str]:
-    """Run `command` over SSH through `coder ssh --stdio`, as fabric/paramiko do with a ProxyCommand."""
-    env = lab["env"]
-    old = os.environ.copy()
-    os.environ.update(CODER_URL=env["CODER_URL"], CODER_SESSION_TOKEN=env["CODER_SESSION_TOKEN"])
-    try:
-        proxy = paramiko.ProxyCommand(f"{env['CODER_CLI']} ssh --stdio --ssh-host-prefix coder. coder.{host}")
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
-    with paramiko.SSHClient() as client:
-        client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-        client.connect(
-            host,
-            username="coder",
-            pkey=paramiko.ECDSAKey.generate(),
-            sock=proxy,
-            look_for_keys=False,
-            allow_agent=False,
-            timeout=10,
-        )
-        _, stdout, stderr = client.exec_command(command)
-        return stdout.channel.recv_exit_status(), stdout.read().decode(), stderr.read().decode()
+def own_lab() -> Iterator[Lab]:
+    """The module's lab: the builds take their usual time, and its secrets are the canaries."""
+    with module_lab(secrets=CANARIES) as lab:
+        yield lab
+    assert not lab.state_dir.exists(), "state dir left behind"
 
 
 @pytest.mark.parametrize(
@@ -120,16 +44,16 @@ def ssh_run(lab: dict[str, Any], host: str, command: str) -> tuple[int, str, str
         ("a" * 10 + "-" + "s" * 22, "API key is invalid."),
     ],
 )
-def test_requests_without_a_valid_token_get_coders_401(lab: dict[str, Any], token: str | None, detail: str):
+def test_requests_without_a_valid_token_get_coders_401(own_lab: Lab, token: str | None, detail: str):
     headers = {"Coder-Session-Token": token} if token else {}
-    response = httpx.get(f"{lab['env']['CODER_URL']}/api/v2/users/me", headers=headers)
+    response = httpx.get(f"{own_lab.url}/api/v2/users/me", headers=headers)
     assert response.status_code == 401
     assert response.json() == {"message": SIGNED_OUT, "detail": detail}
     assert response.headers["X-Coder-Build-Version"]
 
 
-def test_wrong_secret_is_told_apart_and_every_token_location_works(lab: dict[str, Any]):
-    url, token = f"{lab['env']['CODER_URL']}/api/v2/users/me", lab["env"]["CODER_SESSION_TOKEN"]
+def test_wrong_secret_is_told_apart_and_every_token_location_works(own_lab: Lab):
+    url, token = f"{own_lab.url}/api/v2/users/me", own_lab.token
     wrong = httpx.get(url, headers={"Coder-Session-Token": token[:11] + "x" * 22})
     assert wrong.json()["detail"] == "API key secret is invalid."
     for request in (
@@ -142,22 +66,22 @@ def test_wrong_secret_is_told_apart_and_every_token_location_works(lab: dict[str
         assert response.json()["roles"][0]["name"] == "owner"
 
 
-def test_deployment_is_bootstrapped_with_oidc(lab: dict[str, Any], api: httpx.Client):
+def test_deployment_is_bootstrapped_with_oidc(own_lab: Lab, api: httpx.Client):
     assert api.get("/api/v2/users/first").json() == {"message": "The initial user has already been created!"}
     assert api.get("/api/v2/users/authmethods").json()["oidc"]["enabled"] is True
     config = api.get("/api/v2/deployment/config").json()["config"]
-    assert config["oidc"]["issuer_url"] == lab["env"]["OIDC_ISSUER"]
+    assert config["oidc"]["issuer_url"] == own_lab.env["OIDC_ISSUER"]
     missing = api.get("/api/v2/nope")
     assert (missing.status_code, missing.json()) == (404, {"message": "Route not found."})
 
 
-def test_first_user_missing_fault(api: httpx.Client, faults: Callable[..., None]):
-    faults("first-user-missing")
-    response = api.get("/api/v2/users/first")
+def test_first_user_missing_fault(own_lab: Lab, api: httpx.Client):
+    with own_lab.faults("first-user-missing"):
+        response = api.get("/api/v2/users/first")
     assert (response.status_code, response.json()) == (404, {"message": "The initial user has not been created!"})
 
 
-def test_create_reaches_ready_and_the_watch_stream_follows(lab: dict[str, Any], api: httpx.Client):
+def test_create_reaches_ready_and_the_watch_stream_follows(own_lab: Lab, api: httpx.Client):
     workspace = create(api, "watched")
     assert workspace["latest_build"]["status"] == "pending"
     assert workspace["latest_build"]["resources"] == []
@@ -219,46 +143,45 @@ def test_create_validation(api: httpx.Client):
     assert api.get("/api/v2/users/bob/workspace/x").status_code == 400
 
 
-def test_app_proxy(lab: dict[str, Any], api: httpx.Client):
+def test_app_proxy(own_lab: Lab, api: httpx.Client):
     workspace = wait(api, create(api, "proxied")["id"], ready)
-    base = f"{lab['env']['CODER_URL']}/@admin/{workspace['name']}.main/apps/code-server"
+    base = f"{own_lab.url}/@admin/{workspace['name']}.main/apps/code-server"
     anonymous = httpx.get(f"{base}/")
     assert anonymous.status_code == 303
-    assert anonymous.headers["Location"].startswith(f"{lab['env']['CODER_URL']}/login?message=You+are+signed+out")
+    assert anonymous.headers["Location"].startswith(f"{own_lab.url}/login?message=You+are+signed+out")
     assert api.get(base).status_code == 307 and api.get(base).headers["Location"].endswith("/code-server/")
     # Like coderd: the app URL's own query (?folder=) is a redirect first, and is not forwarded upstream.
     first = api.get(f"{base}/")
     assert first.status_code == 307 and "/code-server/?folder=" in first.headers["Location"]
     page = api.get(f"{base}/?folder=/x")
     assert page.status_code == 200 and "<title>code-server</title>" in page.text
-    assert page.cookies["coder_signed_app_token"] != lab["env"]["CODER_SESSION_TOKEN"]
+    assert page.cookies["coder_signed_app_token"] != own_lab.token
     assert api.get(f"{base}/healthz").json()["status"] == "alive"
-    unknown = api.get(f"{lab['env']['CODER_URL']}/@admin/proxied/apps/nope/")
+    unknown = api.get(f"{own_lab.url}/@admin/proxied/apps/nope/")
     assert unknown.status_code == 404 and "Application Not Found" in unknown.text
 
 
-def test_stop_start_delete(lab: dict[str, Any], api: httpx.Client, kube: kube_client.CoreV1Api):
+def test_stop_start_delete(own_lab: Lab, api: httpx.Client, admin_kube: kube_client.CoreV1Api):
     workspace = wait(api, create(api, "cycled")["id"], ready)
     workspace_id, namespace = workspace["id"], f"ameide-ws-{workspace['id']}"
-    assert ssh(lab, "cycled", "echo kept > $WORKSPACE_VOLUME/marker && git -C $WORKSPACE_VOLUME/ameide remote -v") == (
-        0,
-        f"origin\t{lab['env']['REPO_URL']} (fetch)\norigin\t{lab['env']['REPO_URL']} (push)\n",
-    )
-    claim_uid = kube.read_namespaced_persistent_volume_claim("workspaces", namespace).metadata.uid
+    repo = own_lab.env["REPO_URL"]
+    marked = ssh(own_lab, "cycled", "echo kept > $WORKSPACE_VOLUME/marker && git -C $WORKSPACE_VOLUME/ameide remote -v")
+    assert marked == (0, f"origin\t{repo} (fetch)\norigin\t{repo} (push)\n")
+    claim_uid = admin_kube.read_namespaced_persistent_volume_claim("workspaces", namespace).metadata.uid
 
     assert build(api, workspace_id, "stop").status_code == 201
     busy = build(api, workspace_id, "start")
     assert (busy.status_code, busy.json()["message"]) == (409, "A workspace build is already active.")
     stopped = wait(api, workspace_id, lambda w: w["latest_build"]["status"] == "stopped")
     assert agents(stopped) == [] and stopped["latest_build"]["deadline"] is None
-    assert kube.list_namespaced_pod(namespace).items == []
-    assert kube.read_namespaced_persistent_volume_claim("workspaces", namespace).metadata.uid == claim_uid
+    assert admin_kube.list_namespaced_pod(namespace).items == []
+    assert admin_kube.read_namespaced_persistent_volume_claim("workspaces", namespace).metadata.uid == claim_uid
     offline = api.get("/@admin/cycled/apps/code-server/")
     assert offline.status_code == 400 and "Workspace Offline" in offline.text
 
     assert build(api, workspace_id, "start").status_code == 201
     wait(api, workspace_id, ready)
-    assert ssh(lab, "cycled", "cat $WORKSPACE_VOLUME/marker") == (0, "kept\n")
+    assert ssh(own_lab, "cycled", "cat $WORKSPACE_VOLUME/marker") == (0, "kept\n")
 
     assert build(api, workspace_id, "delete").status_code == 201
     wait(api, workspace_id, lambda w: "latest_build" not in w)  # the 410 body has none
@@ -275,9 +198,9 @@ def test_stop_start_delete(lab: dict[str, Any], api: httpx.Client, kube: kube_cl
     create(api, "cycled")  # the name is free again
 
 
-def test_build_fails_fault(api: httpx.Client, faults: Callable[..., None]):
-    faults("build-fails")
-    workspace = wait(api, create(api, "broken")["id"], lambda w: w["latest_build"]["status"] == "failed")
+def test_build_fails_fault(own_lab: Lab, api: httpx.Client):
+    with own_lab.faults("build-fails"):
+        workspace = wait(api, create(api, "broken")["id"], lambda w: w["latest_build"]["status"] == "failed")
     job = workspace["latest_build"]["job"]
     assert job["status"] == "failed" and "terraform apply" in job["error"]
     logs = api.get(f"/api/v2/workspacebuilds/{workspace['latest_build']['id']}/logs").json()
@@ -285,26 +208,24 @@ def test_build_fails_fault(api: httpx.Client, faults: Callable[..., None]):
     assert agents(workspace) == []
 
 
-def test_cli_refuses_unknown_workspace_on_stderr(lab: dict[str, Any]):
-    result = ssh_stdio(lab, "no-such-ws")
+def test_cli_refuses_unknown_workspace_on_stderr(own_lab: Lab):
+    result = ssh_stdio(own_lab, "no-such-ws")
     assert (result.returncode, result.stdout) == (1, b"")
     assert b"not found" in result.stderr
 
 
 def test_lab_stops_when_stdin_closes():
-    process, handshake = start_lab("--fault", "tool-missing")
-    assert handshake["faults"] == ["tool-missing"]
-    assert process.stdin is not None
-    process.stdin.close()
-    assert process.wait(10) == 0
-    assert not Path(handshake["env"]["KUBECONFIG"]).parent.exists()
+    lab = Lab.start(faults=("tool-missing",))
+    assert lab.process.faults == ["tool-missing"]  # as its handshake says
+    assert lab.stop(timeout=10) == 0  # stdin closed: it stops by itself, in time
+    assert not lab.state_dir.exists()
 
 
 # -- the E2E flow: GitHub, external auth and Codex ------------------------------------------------
 
 
-def test_handshake_names_the_e2e_settings(lab: dict[str, Any]):
-    env = lab["env"]
+def test_handshake_names_the_e2e_settings(own_lab: Lab):
+    env = own_lab.env
     git_host = env["E2E_REPO_URL"].removesuffix("/ameideio/workspace-spec-sandbox.git")
     assert (env["GITHUB_TOKEN"], env["E2E_REPO"], env["CODEX"]) == (
         GITHUB_TOKEN,
@@ -338,8 +259,8 @@ def test_planted_secrets_come_from_flags_or_the_environment(monkeypatch: pytest.
     assert "two words" not in capsys.readouterr().err
 
 
-def test_external_auth_link_of_the_owner(lab: dict[str, Any], api: httpx.Client, faults: Callable[..., None]):
-    git_host = lab["env"]["GITHUB_API_URL"].removesuffix("/api/v3")
+def test_external_auth_link_of_the_owner(own_lab: Lab, api: httpx.Client):
+    git_host = own_lab.env["GITHUB_API_URL"].removesuffix("/api/v3")
     linked = api.get("/api/v2/external-auth/github").json()
     assert linked == {
         "authenticated": True,
@@ -365,36 +286,33 @@ def test_external_auth_link_of_the_owner(lab: dict[str, Any], api: httpx.Client,
         404,
         "Resource not found or you do not have access to this resource",
     )
-    assert httpx.get(f"{lab['env']['CODER_URL']}/api/v2/external-auth/github").status_code == 401
+    assert httpx.get(f"{own_lab.url}/api/v2/external-auth/github").status_code == 401
 
-    faults("external-auth-unlinked")
-    assert api.get("/api/v2/external-auth/github").json() | {"display_name": "GitHub"} == {
-        "authenticated": False,
-        "device": False,
-        "display_name": "GitHub",
-        "supports_revocation": False,
-        "user": None,
-        "app_installable": False,
-        "installations": [],
-        "app_install_url": "",
-    }
-    assert api.get("/api/v2/external-auth").json()["links"] == []
+    with own_lab.faults("external-auth-unlinked"):
+        assert api.get("/api/v2/external-auth/github").json() | {"display_name": "GitHub"} == {
+            "authenticated": False,
+            "device": False,
+            "display_name": "GitHub",
+            "supports_revocation": False,
+            "user": None,
+            "app_installable": False,
+            "installations": [],
+            "app_install_url": "",
+        }
+        assert api.get("/api/v2/external-auth").json()["links"] == []
 
 
 @pytest.fixture(scope="module")
-def e2e(lab: dict[str, Any], api: httpx.Client) -> str:
+def e2e(own_lab: Lab, api: httpx.Client) -> str:
     """A ready workspace of the E2E template; its name."""
-    body = {"template_id": template_id(api, "ameide-gitops"), "name": "e2e"}
-    response = api.post("/api/v2/users/me/workspaces", json=body)
-    assert response.status_code == 201, response.text
-    wait(api, response.json()["id"], ready)
+    wait(api, create(api, "e2e", template="ameide-gitops")["id"], ready)
     return "e2e"
 
 
-def test_agent_external_auth_route(lab: dict[str, Any], e2e: str, faults: Callable[..., None]):
-    code, agent_token = ssh(lab, e2e, 'printf %s "$CODER_AGENT_TOKEN"')
+def test_agent_external_auth_route(own_lab: Lab, e2e: str):
+    code, agent_token = ssh(own_lab, e2e, 'printf %s "$CODER_AGENT_TOKEN"')
     assert code == 0 and len(agent_token) == 36
-    url = f"{lab['env']['CODER_URL']}/api/v2/workspaceagents/me/external-auth"
+    url = f"{own_lab.url}/api/v2/workspaceagents/me/external-auth"
 
     def get(token: str | None, **params: str) -> httpx.Response:
         return httpx.get(url, params=params, headers={"Coder-Session-Token": token} if token else {})
@@ -408,7 +326,7 @@ def test_agent_external_auth_route(lab: dict[str, Any], e2e: str, faults: Callab
         "password": "",
     }
     assert get(agent_token, id="github", match="").json() == linked
-    assert get(agent_token, match=lab["env"]["E2E_REPO_URL"]).json() == linked
+    assert get(agent_token, match=own_lab.env["E2E_REPO_URL"]).json() == linked
     assert get(agent_token, id="gitlab").json() == {
         "message": 'No matching external auth provider found in Coder for the url "".',
         "detail": "External auth provider not found.",
@@ -419,19 +337,19 @@ def test_agent_external_auth_route(lab: dict[str, Any], e2e: str, faults: Callab
         (None, 'Cookie "coder_session_token" must be provided.'),
         ("not-a-uuid", "Workspace agent token invalid."),
         ("00000000-0000-4000-8000-000000000000", "Workspace agent not authorized."),
-        (lab["env"]["CODER_SESSION_TOKEN"], "Workspace agent token invalid."),  # a session is no agent
+        (own_lab.token, "Workspace agent token invalid."),  # a session is no agent
     ):
         denied = get(token, id="github")
         assert (denied.status_code, denied.json()["message"]) == (401, message)
 
-    faults("external-auth-unlinked")
-    unlinked = get(agent_token, id="github").json()
-    assert unlinked["access_token"] == "" and unlinked["url"] == f"{lab['env']['CODER_URL']}/external-auth/github"
+    with own_lab.faults("external-auth-unlinked"):
+        unlinked = get(agent_token, id="github").json()
+    assert unlinked["access_token"] == "" and unlinked["url"] == f"{own_lab.url}/external-auth/github"
 
 
-def test_coder_external_auth_in_a_workspace_pushes_a_branch(lab: dict[str, Any], e2e: str, faults: Callable[..., None]):
-    env = lab["env"]
-    code, out, err = ssh_run(lab, e2e, 'coder external-auth access-token github; echo " $?"; env')
+def test_coder_external_auth_in_a_workspace_pushes_a_branch(own_lab: Lab, e2e: str):
+    env = own_lab.env
+    code, out, err = ssh_run(own_lab, e2e, 'coder external-auth access-token github; echo " $?"; env')
     printed, _, environment = out.partition("\n")
     assert (code, printed, err) == (0, f"{LINKED_TOKEN} 0", "")
     assert not any(secret in environment for secret in CANARIES.values())  # the lab's secrets stay out of the env
@@ -446,7 +364,7 @@ def test_coder_external_auth_in_a_workspace_pushes_a_branch(lab: dict[str, Any],
         " && git -c user.name=bot -c user.email=bot@example.invalid commit -q --allow-empty -m 'E2E' "
         f"&& GIT_TERMINAL_PROMPT=0 git -c credential.helper='{helper}' push -q origin spec/linked"
     )
-    code, _, err = ssh_run(lab, e2e, push)
+    code, _, err = ssh_run(own_lab, e2e, push)
     assert code == 0, err
     branch = httpx.get(
         f"{env['GITHUB_API_URL']}/repos/{env['E2E_REPO']}/branches/spec/linked",
@@ -455,45 +373,62 @@ def test_coder_external_auth_in_a_workspace_pushes_a_branch(lab: dict[str, Any],
     )
     assert branch.status_code == 200
 
-    faults("external-auth-unlinked")
-    assert ssh_run(lab, e2e, "coder external-auth access-token github") == (
-        1,
-        f"{env['CODER_URL']}/external-auth/github",
-        "",
-    )
-    code, out, err = ssh_run(lab, e2e, "coder external-auth access-token gitlab")
+    with own_lab.faults("external-auth-unlinked"):
+        assert ssh_run(own_lab, e2e, "coder external-auth access-token github") == (
+            1,
+            f"{env['CODER_URL']}/external-auth/github",
+            "",
+        )
+        code, out, err = ssh_run(own_lab, e2e, "coder external-auth access-token gitlab")
     assert (code, out) == (1, "") and "No matching external auth provider found" in err
 
 
-def test_codex_in_a_workspace_appends_the_line(lab: dict[str, Any], e2e: str, faults: Callable[..., None]):
-    if ssh(lab, e2e, "command -v codex")[0] != 0:
+def test_codex_in_a_workspace_appends_the_line(own_lab: Lab, e2e: str):
+    if ssh(own_lab, e2e, "command -v codex")[0] != 0:
         pytest.skip("the codex CLI is not installed for the lab (.lab-tools)")
-    assert ssh(lab, e2e, "stat -c %a $CODEX_HOME/auth.json") == (0, "600\n")
+    assert ssh(own_lab, e2e, "stat -c %a $CODEX_HOME/auth.json") == (0, "600\n")
     run = (
         "cd $WORKSPACE_VOLUME && git clone -q {url} {dir} && cd {dir}"
         " && codex exec \"Append the line 'spec run 7 \\$HOME' to README.md\" </dev/null >/dev/null"
         " && git status --porcelain && git diff -U0 | tail -n +5"
     )
+    logged = len(own_lab.log())
     started = time.monotonic()
-    code, out, err = ssh_run(lab, e2e, run.format(url=lab["env"]["E2E_REPO_URL"], dir="codex-1"))
+    code, out, err = ssh_run(own_lab, e2e, run.format(url=own_lab.env["E2E_REPO_URL"], dir="codex-1"))
     assert (code, out) == (0, " M README.md\n@@ -5,0 +6 @@ and deletes the branch again.\n+spec run 7 $HOME\n"), err
     assert time.monotonic() - started < 10
 
-    faults("codex-no-change")
-    assert ssh(lab, e2e, run.format(url=lab["env"]["E2E_REPO_URL"], dir="codex-2")) == (0, "")
-    log = (Path(lab["env"]["KUBECONFIG"]).parent / "lab.log").read_text()
-    assert "POST /v1/responses 200" in log  # the model was asked, with the key in auth.json
-    assert CODEX_KEY not in log
+    with own_lab.faults("codex-no-change"):
+        assert ssh(own_lab, e2e, run.format(url=own_lab.env["E2E_REPO_URL"], dir="codex-2")) == (0, "")
+    asked = "POST /v1/responses 200"
+    assert asked in own_lab.log_since(logged, asked)  # this test's runs asked the model, with the key in auth.json
+    assert CODEX_KEY not in own_lab.log()
 
 
-def test_no_secret_reaches_the_log(lab: dict[str, Any], e2e: str):
-    """Traffic that carries every planted secret, then the lab's own log."""
-    env = lab["env"]
+def test_no_secret_reaches_the_log(own_lab: Lab, e2e: str):
+    """Traffic that carries every planted secret (made here, whatever ran before), then the lab's own log."""
+    env = own_lab.env
+    logged = len(own_lab.log())
     github = httpx.get(
-        f"{env['GITHUB_API_URL']}/user", headers={"Authorization": f"token {GITHUB_TOKEN}"}, verify=env["SSL_CERT_FILE"]
+        f"{env['GITHUB_API_URL']}/user",
+        headers={"Authorization": f"token {GITHUB_TOKEN}"},
+        verify=ssl.create_default_context(cafile=env["SSL_CERT_FILE"]),
     )
     assert github.status_code == 200
-    assert ssh(lab, e2e, "coder external-auth access-token github") == (0, LINKED_TOKEN)
-    log = (Path(env["KUBECONFIG"]).parent / "lab.log").read_text()
-    assert "GET /api/v3/user 200" in log and "/api/v2/workspaceagents/me/external-auth 200" in log
+    assert ssh(own_lab, e2e, "coder external-auth access-token github") == (0, LINKED_TOKEN)
+    # The model's key, sent as Codex sends it (with or without the real Codex CLI) to the model the workspace's
+    # Codex configuration names.
+    code, text = ssh(own_lab, e2e, "cat $CODEX_HOME/config.toml")
+    assert code == 0, text
+    config = tomllib.loads(text)
+    asked = httpx.post(
+        f"{config['model_providers']['lab']['base_url']}/responses",
+        headers={"Authorization": f"Bearer {CODEX_KEY}"},
+        json={"model": config["model"], "input": []},
+    )
+    assert asked.status_code == 200, asked.text
+    requests = ("GET /api/v3/user 200", "/api/v2/workspaceagents/me/external-auth 200", "POST /v1/responses 200")
+    since = own_lab.log_since(logged, *requests)
+    assert all(request in since for request in requests), since
+    log = own_lab.log()
     assert not any(secret in log for secret in CANARIES.values())

@@ -14,7 +14,8 @@ from github import Auth, Github, GithubException
 from lab.faults import Faults
 from lab.github import GitHub, install
 from lab.github.githost import GitHost
-from tests.lab.test_identity_githost import git, serving
+from tests.helpers.git import git
+from tests.helpers.serving import serving
 
 BOT_TOKEN = "ghp_" + "b" * 36
 LINKED_TOKEN = "gho_" + "e" * 36

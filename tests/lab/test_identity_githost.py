@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import os
-import subprocess
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
@@ -21,29 +18,10 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from lab.github.githost import GitHost
 from lab.identity import idp_app
+from tests.helpers.git import git
+from tests.helpers.serving import serving
 
 TOKEN = "lab-git-token-0123456789"
-# A credential helper that reads the token from the environment, so it is never in a URL or argv.
-HELPER = '!f() { test "$1" = get && echo username=lab && echo "password=$LAB_GIT_TOKEN"; }; f'
-
-
-@contextmanager
-def serving(app: web.Application) -> Iterator[str]:
-    """Run `app` on a free loopback port in a background thread with its own event loop; yield its URL."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    runner = web.AppRunner(app)
-    asyncio.run_coroutine_threadsafe(runner.setup(), loop).result(10)
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    asyncio.run_coroutine_threadsafe(site.start(), loop).result(10)
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
 
 
 def fetch(url: str, method: str = "GET", headers: dict[str, str] | None = None) -> tuple[int, Any, Any]:
@@ -88,27 +66,6 @@ def test_discovery_names_the_issuer_it_was_fetched_from_and_an_rsa_key() -> None
         )
         with serving(idp_app("ameide")) as other:  # every app has its own key
             assert fetch(f"{other}/realms/ameide/protocol/openid-connect/certs")[2]["keys"][0]["kid"] != key["kid"]
-
-
-def git(*args: str, cwd: Path, token: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(cwd),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_AUTHOR_NAME": "Dev",
-        "GIT_AUTHOR_EMAIL": "dev@example.invalid",
-        "GIT_COMMITTER_NAME": "Dev",
-        "GIT_COMMITTER_EMAIL": "dev@example.invalid",
-    }
-    helper: tuple[str, ...] = ()
-    if token is not None:
-        env["LAB_GIT_TOKEN"] = token
-        helper = ("-c", f"credential.helper={HELPER}")
-    return subprocess.run(
-        ["git", *helper, *args], cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=60
-    )
 
 
 @contextmanager

@@ -3,90 +3,73 @@ the issuer's discovery document, the repository checkout and TTL inheritance."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
-
 import httpx
-import pytest
 from kubernetes import client as kube_client
 
-from tests.lab.conftest import admin_kube, fast_lab
-from tests.lab.test_coderd import build, create, ready, ssh, wait
-
-Faults = Callable[..., None]
-
-
-@pytest.fixture(scope="module")
-def lab() -> Iterator[dict[str, Any]]:
-    with fast_lab() as handshake:
-        yield handshake
-
-
-@pytest.fixture(scope="module")
-def kube(lab: dict[str, Any]) -> kube_client.CoreV1Api:
-    return admin_kube(lab)
+from tests.helpers.coderd import build, create, ready, ssh, wait
+from tests.helpers.lab import Lab
 
 
 def test_namespace_kept_on_delete_until_the_fault_is_lifted(
-    api: httpx.Client, kube: kube_client.CoreV1Api, faults: Faults
+    own_lab: Lab, api: httpx.Client, admin_kube: kube_client.CoreV1Api
 ) -> None:
-    faults("namespace-kept-on-delete")
-    workspace_id = wait(api, create(api, "kept")["id"], ready)["id"]
-    namespace = f"ameide-ws-{workspace_id}"
-    assert build(api, workspace_id, "delete").status_code == 201
-    wait(api, workspace_id, lambda w: "latest_build" not in w)  # 410: the delete build succeeded
-    assert kube.read_namespace(namespace).status.phase == "Active"
-    assert kube.list_namespaced_pod(namespace).items == []
-    assert kube.list_namespaced_persistent_volume_claim(namespace).items == []
+    with own_lab.faults("namespace-kept-on-delete"):
+        workspace_id = wait(api, create(api, "kept")["id"], ready)["id"]
+        namespace = f"ameide-ws-{workspace_id}"
+        assert build(api, workspace_id, "delete").status_code == 201
+        wait(api, workspace_id, lambda w: "latest_build" not in w)  # 410: the delete build succeeded
+        assert admin_kube.read_namespace(namespace).status.phase == "Active"
+        assert admin_kube.list_namespaced_pod(namespace).items == []
+        assert admin_kube.list_namespaced_persistent_volume_claim(namespace).items == []
 
-    faults()  # lifting the fault removes what it kept
-    names = {ns.metadata.name: ns.status.phase for ns in kube.list_namespace().items}
+    # the fault lifted (the block ended): what it kept goes
+    names = {ns.metadata.name: ns.status.phase for ns in admin_kube.list_namespace().items}
     assert names.get(namespace, "Terminating") == "Terminating"
 
 
-def test_app_open_without_login(lab: dict[str, Any], api: httpx.Client, faults: Faults) -> None:
+def test_app_open_without_login(own_lab: Lab, api: httpx.Client) -> None:
     workspace = wait(api, create(api, "open")["id"], ready)
-    url = f"{lab['env']['CODER_URL']}/@admin/{workspace['name']}.main/apps/code-server/?folder=/x"
+    url = f"{own_lab.url}/@admin/{workspace['name']}.main/apps/code-server/?folder=/x"
     assert httpx.get(url).status_code == 303
-    faults("app-open-without-login")
-    page = httpx.get(url)
+    with own_lab.faults("app-open-without-login"):
+        page = httpx.get(url)
     assert page.status_code == 200 and "<title>code-server</title>" in page.text
 
 
-def test_oidc_disabled_keeps_the_configured_issuer(lab: dict[str, Any], api: httpx.Client, faults: Faults) -> None:
-    faults("oidc-disabled")
-    assert api.get("/api/v2/users/authmethods").json()["oidc"]["enabled"] is False
-    config = api.get("/api/v2/deployment/config").json()["config"]
-    assert config["oidc"]["issuer_url"] == lab["env"]["OIDC_ISSUER"]
+def test_oidc_disabled_keeps_the_configured_issuer(own_lab: Lab, api: httpx.Client) -> None:
+    with own_lab.faults("oidc-disabled"):
+        assert api.get("/api/v2/users/authmethods").json()["oidc"]["enabled"] is False
+        config = api.get("/api/v2/deployment/config").json()["config"]
+    assert config["oidc"]["issuer_url"] == own_lab.env["OIDC_ISSUER"]
 
 
-def test_discovery_issuer_mismatch(lab: dict[str, Any], api: httpx.Client, faults: Faults) -> None:
-    issuer = lab["env"]["OIDC_ISSUER"]
+def test_discovery_issuer_mismatch(own_lab: Lab, api: httpx.Client) -> None:
+    issuer = own_lab.env["OIDC_ISSUER"]
     discovery = f"{issuer}/.well-known/openid-configuration"
     assert httpx.get(discovery).json()["issuer"] == issuer
-    faults("discovery-issuer-mismatch")
-    document = httpx.get(discovery).json()
-    assert document["issuer"] == issuer.rsplit("/realms/", 1)[0] + "/realms/other"
-    assert httpx.get(document["jwks_uri"]).json()["keys"]  # the rest of the realm still works
-    assert api.get("/api/v2/deployment/config").json()["config"]["oidc"]["issuer_url"] == issuer
+    with own_lab.faults("discovery-issuer-mismatch"):
+        document = httpx.get(discovery).json()
+        assert document["issuer"] == issuer.rsplit("/realms/", 1)[0] + "/realms/other"
+        assert httpx.get(document["jwks_uri"]).json()["keys"]  # the rest of the realm still works
+        assert api.get("/api/v2/deployment/config").json()["config"]["oidc"]["issuer_url"] == issuer
 
 
-def test_repo_not_checked_out(lab: dict[str, Any], api: httpx.Client, faults: Faults) -> None:
-    faults("repo-not-checked-out")
-    wait(api, create(api, "bare")["id"], ready)
-    status, out = ssh(
-        lab,
-        "bare",
-        "test -e $WORKSPACE_VOLUME/ameide; echo $?; cat $WORKSPACE_VOLUME/.devcontainer/logs/coder-postCreate.log",
-    )
+def test_repo_not_checked_out(own_lab: Lab, api: httpx.Client) -> None:
+    with own_lab.faults("repo-not-checked-out"):
+        wait(api, create(api, "bare")["id"], ready)
+        status, out = ssh(
+            own_lab,
+            "bare",
+            "test -e $WORKSPACE_VOLUME/ameide; echo $?; cat $WORKSPACE_VOLUME/.devcontainer/logs/coder-postCreate.log",
+        )
     assert status == 0 and out.startswith("1\n") and "[postCreate] done" in out
 
 
-def test_ttl_not_inherited(api: httpx.Client, faults: Faults) -> None:
-    faults("ttl-not-inherited")
-    template = api.get("/api/v2/organizations/default/templates/ameide-dev").json()
-    assert template["default_ttl_ms"] > 0
-    workspace = create(api, "untimed")
-    assert "ttl_ms" not in workspace
-    running = wait(api, workspace["id"], lambda w: w["latest_build"]["status"] == "running")
+def test_ttl_not_inherited(own_lab: Lab, api: httpx.Client) -> None:
+    with own_lab.faults("ttl-not-inherited"):
+        template = api.get("/api/v2/organizations/default/templates/ameide-dev").json()
+        assert template["default_ttl_ms"] > 0
+        workspace = create(api, "untimed")
+        assert "ttl_ms" not in workspace
+        running = wait(api, workspace["id"], lambda w: w["latest_build"]["status"] == "running")
     assert "ttl_ms" not in running and running["latest_build"]["deadline"] is None

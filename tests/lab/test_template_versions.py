@@ -7,16 +7,16 @@ import os
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from kubernetes import client as kube_client
 
 from lab.cli_templates import TemplateCommandError, push_version
 from lab.template_source import pack
-from tests.lab.conftest import admin_kube, fast_lab
+from tests.helpers.lab import Lab
 
 TAR = {"Content-Type": "application/x-tar"}
 GOOD = {"main.tf": 'resource "kubernetes_pod" "main" {\n  image = "ghcr.io/coder/envbuilder:1.1.0"\n}\n'}
@@ -24,12 +24,6 @@ GOOD = {"main.tf": 'resource "kubernetes_pod" "main" {\n  image = "ghcr.io/coder
 UNPULLABLE = {"main.tf": 'resource "kubernetes_pod" "main" {\n  image = "ghcr.io/coder/envbuilder:no-such-tag"\n}\n'}
 # terraform cannot plan a module without configuration: the import fails.
 NOTHING_TO_PLAN = {"README.md": "no terraform here\n"}
-
-
-@pytest.fixture(scope="module")
-def lab() -> Iterator[dict[str, Any]]:
-    with fast_lab() as handshake:
-        yield handshake
 
 
 @pytest.fixture(scope="module")
@@ -179,10 +173,10 @@ def wait_for_build(api: httpx.Client, workspace: dict[str, Any]) -> dict[str, An
 
 
 def test_a_pushed_version_builds_workspaces_and_one_naming_an_unpullable_image_fails(
-    api: httpx.Client, lab: dict[str, Any]
+    own_lab: Lab, api: httpx.Client, admin_kube: kube_client.CoreV1Api
 ) -> None:
-    good = push_version(lab["env"], "ameide-dev", GOOD, name())
-    broken = push_version(lab["env"], "ameide-dev", UNPULLABLE, name())
+    good = push_version(own_lab.env, "ameide-dev", GOOD, name())
+    broken = push_version(own_lab.env, "ameide-dev", UNPULLABLE, name())
     assert broken["job"]["status"] == "succeeded", "no plan pulls an image: the import itself succeeds"
     built = {}
     for version in (good, broken):
@@ -196,15 +190,15 @@ def test_a_pushed_version_builds_workspaces_and_one_naming_an_unpullable_image_f
     logs = api.get(f"/api/v2/workspacebuilds/{failed['latest_build']['id']}/logs").json()
     assert any("ImagePullBackOff" in line["output"] for line in logs if line["log_level"] == "error")
     namespace = f"ameide-ws-{failed['id']}"
-    events = {(e.reason, e.type) for e in admin_kube(lab).list_namespaced_event(namespace).items}
+    events = {(e.reason, e.type) for e in admin_kube.list_namespaced_event(namespace).items}
     assert {("Failed", "Warning"), ("BackOff", "Normal")} <= events
     for workspace in (ok, failed):
         api.post(f"/api/v2/workspaces/{workspace['id']}/builds", json={"transition": "delete"}).raise_for_status()
 
 
-def test_the_stand_in_cli_pushes_inactive_and_promotes(api: httpx.Client, lab: dict[str, Any], tmp_path: Path) -> None:
-    env = os.environ | {key: lab["env"][key] for key in ("CODER_URL", "CODER_SESSION_TOKEN")}
-    cli = lab["env"]["CODER_CLI"]
+def test_the_stand_in_cli_pushes_inactive_and_promotes(own_lab: Lab, api: httpx.Client, tmp_path: Path) -> None:
+    env = os.environ | {"CODER_URL": own_lab.url, "CODER_SESSION_TOKEN": own_lab.token}
+    cli = own_lab.env["CODER_CLI"]
     (tmp_path / "main.tf").write_text(GOOD["main.tf"])
     wanted = name()
     pushed = subprocess.run(
@@ -226,5 +220,5 @@ def test_the_stand_in_cli_pushes_inactive_and_promotes(api: httpx.Client, lab: d
         assert api.get(f"/api/v2/templates/{template['id']}").json()["active_version_id"] == version["id"]
     finally:
         api.patch(f"/api/v2/templates/{template['id']}/versions", json={"id": template["active_version_id"]})
-    with pytest.raises(TemplateCommandError, match="terraform plan: exit status 1"):
-        push_version(lab["env"], "ameide-dev", NOTHING_TO_PLAN, name())
+    with pytest.raises(TemplateCommandError, match=r"terraform plan: exit status 1\b"):
+        push_version(own_lab.env, "ameide-dev", NOTHING_TO_PLAN, name())

@@ -8,8 +8,8 @@ import re
 from behave.runner_util import collect_feature_locations, parse_features
 
 from lab.faults import REGISTRY
-from tests.breakage import E2E, PREFLIGHT, SMOKE
-from tests.conftest import ROOT
+from tests.helpers.breakage import E2E, PREFLIGHT, SMOKE
+from tests.helpers.suite import ROOT
 
 ROWS = SMOKE + E2E + PREFLIGHT
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from lab.cli_templates import push_version  # the lab's `coder templates push --activate=false`
-from tests.conftest import Lab
+from tests.helpers.lab import Lab
 from workspace_spec import coder as coder_module
 from workspace_spec.cleanup import Ledger
 from workspace_spec.coder import CoderClient, CoderError, NotCoderError
@@ -80,12 +80,13 @@ def test_create_is_in_the_ledger_at_once_and_becomes_usable(workspaces: Workspac
 
 
 def test_a_failed_build_ends_the_wait_at_once_with_its_error_and_logs(healthy_lab: Lab, workspaces: Workspaces) -> None:
-    healthy_lab.set_faults("build-fails")
-    created = workspaces.create(scope="run")
-    started = time.monotonic()
-    with pytest.raises(WaitFailed) as caught:
-        wait_for_build(workspaces.coder, created.id, created.build_id, timeout=60)
-    assert time.monotonic() - started < 10, "the wait did not end on the failed build"
+    with healthy_lab.faults("build-fails"):
+        created = workspaces.create(scope="run")
+        started = time.monotonic()
+        with pytest.raises(WaitFailed) as caught:
+            wait_for_build(workspaces.coder, created.id, created.build_id, timeout=60)
+        waited = time.monotonic() - started
+    assert waited < 10, "the wait did not end on the failed build"
     assert "the start build #1 failed" in str(caught.value)
     assert "last build log lines" in str(caught.value)
 
@@ -115,10 +116,10 @@ def test_the_stream_delivers_changes(workspaces: Workspaces) -> None:
 
 def test_removal_is_idempotent_and_rides_through_a_failed_delete(healthy_lab: Lab, workspaces: Workspaces) -> None:
     created = workspaces.usable(workspaces.create(scope="run"))
-    healthy_lab.set_faults("delete-fails-once")
-    workspaces.remove(created.id)
-    assert workspaces.is_gone(created.id)[0]
-    workspaces.remove(created.id)  # already gone: nothing to do, no error
+    with healthy_lab.faults("delete-fails-once"):
+        workspaces.remove(created.id)
+        assert workspaces.is_gone(created.id)[0]
+        workspaces.remove(created.id)  # already gone: nothing to do, no error
 
 
 def test_promote_version_makes_a_pushed_version_active_and_names_coders_refusal(

@@ -6,7 +6,7 @@ import pytest
 from behave.parser import parse_file
 
 from reporting import sections
-from tests.conftest import ROOT
+from tests.helpers.suite import ROOT
 
 FEATURES = sorted((ROOT / "features").glob("*.feature"))
 SCENARIOS = [scenario for path in FEATURES for scenario in parse_file(str(path)).walk_scenarios()]

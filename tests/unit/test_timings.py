@@ -85,7 +85,7 @@ def test_marks_from_many_threads_are_all_kept():
 def test_allure_text_has_the_summary_and_every_workspace():
     text = marked().allure_text()
     assert text.startswith("ameide-dev: usable in 214 s")
-    assert "spec-r-3 (ameide-gitops): build 60.0 s" in text
+    assert "spec-r-3 (ameide-gitops): build 60.0 s" in text.splitlines()
     assert Timings().allure_text().startswith("no workspace timings recorded")
 
 
