@@ -5,7 +5,10 @@ not there yet, read the devcontainer, run its postCreateCommand with output to t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,8 +52,17 @@ async def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, st
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,
     )
-    output, _ = await proc.communicate()
+    try:
+        output, _ = await proc.communicate()
+    except asyncio.CancelledError:
+        # The lab is stopping (or the build was cancelled): a clone left running would write into the
+        # volume after the lab removed it.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        await proc.wait()
+        raise
     return proc.returncode or 0, output.decode(errors="replace")
 
 

@@ -58,6 +58,7 @@ class Provisioner:
         self.build_delay = build_delay
         self.worker_id = new_id()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
         self._running: dict[str, asyncio.Task[None]] = {}  # job id -> its task
         # coderd's built-in provisioner daemons (CODER_PROVISIONER_DAEMONS, default 3): one job each.
         self._daemons = asyncio.Semaphore(BUILT_IN_DAEMONS)
@@ -109,6 +110,9 @@ class Provisioner:
         self._spawn(build.job.id, self._run(workspace, build, orphan))
 
     def _spawn(self, job_id: str, work: Coroutine[Any, Any, None]) -> None:
+        if self._closed:  # a request that arrives while the lab stops starts no job: its files would outlive it
+            work.close()
+            return
         task = asyncio.create_task(work)
         self._tasks.add(task)
         self._running[job_id] = task
@@ -320,6 +324,7 @@ class Provisioner:
         return [], None
 
     async def close(self) -> None:
+        self._closed = True
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):

@@ -184,13 +184,14 @@ class Lab:
 @contextmanager
 def module_lab(**options: Any) -> Iterator[Lab]:
     """A lab of a test module's own (options as `Lab.start`), stopped as a service manager stops it: on SIGTERM
-    it exits 0."""
+    it exits 0, and leaves none of its files behind (not even a clone a build had under way)."""
     lab = Lab.start(**options)
     try:
         yield lab
     finally:
         status = lab.stop(signal.SIGTERM, timeout=10)
     assert status == 0
+    assert not lab.state_dir.exists(), f"the lab left {lab.state_dir} behind"
 
 
 @contextmanager
