@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import signal
 import subprocess
 import sys
 import urllib.parse
@@ -187,3 +188,28 @@ def leaks(lab: Lab, run: SuiteRun, tmp_path: Path) -> list[str]:
         for form in secret_forms(secret):
             found += [f"{name} in {where}" for where, text in texts.items() if form in text]
     return found
+
+
+def start_suite(env: dict[str, str], *args: str, cwd: Path) -> subprocess.Popen[str]:
+    """behave on our features in the background, its output on one pipe, ready to be interrupted; a hang
+    can be turned into every thread's stack (`finish`)."""
+    return subprocess.Popen(
+        [*BEHAVE, str(ROOT / "features"), "--no-capture", *args],
+        cwd=cwd,
+        env={**env, "PYTHONFAULTHANDLER": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+def finish(suite: subprocess.Popen[str], timeout: float) -> str:
+    """The run's output once it ends; one still running after `timeout` fails the test with the stack of
+    each of its threads (SIGABRT makes Python's faulthandler print them), which names where it hangs."""
+    try:
+        return suite.communicate(timeout=timeout)[0]
+    except subprocess.TimeoutExpired:
+        suite.send_signal(signal.SIGABRT)
+        output = suite.communicate(timeout=30)[0]
+        raise AssertionError(f"the suite still ran {timeout:.0f} s later; its threads:\n{output[-12000:]}") from None

@@ -7,7 +7,6 @@ Python traceback, leaves no workspace behind and shows no secret."""
 from __future__ import annotations
 
 import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,16 @@ import pytest
 
 from tests.helpers.injector import Injector, Rule
 from tests.helpers.lab import Lab
-from tests.helpers.suite import BEHAVE, FAST_TIMEOUTS, ROOT, Cleanup, SuiteRun, cleanup_counts, leaks, run_suite
+from tests.helpers.suite import (
+    FAST_TIMEOUTS,
+    Cleanup,
+    SuiteRun,
+    cleanup_counts,
+    finish,
+    leaks,
+    run_suite,
+    start_suite,
+)
 from workspace_spec.reachability import websocket_problem
 
 SCENARIO = "A new workspace inherits the template's auto-stop (§5)"
@@ -136,19 +144,12 @@ def test_sigterm_while_the_create_is_in_flight_removes_what_it_created(
     healthy_lab: Lab, injector: Injector, tmp_path: Path
 ) -> None:
     injector.inject(Rule("hold", "POST", CREATE, delay=3.0))
-    suite = subprocess.Popen(
-        [*BEHAVE, str(ROOT / "features"), "--tags=@policy", "-f", "plain", "--no-capture"],
-        cwd=tmp_path,
-        env=healthy_lab.suite_env(**FAST_TIMEOUTS, CODER_URL=injector.url),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
+    env = healthy_lab.suite_env(**FAST_TIMEOUTS, CODER_URL=injector.url)
+    suite = start_suite(env, "--tags=@policy", "-f", "plain", cwd=tmp_path)
     try:
         assert injector.holding.wait(60), "the suite sent no create"
         suite.send_signal(signal.SIGTERM)
-        output, _ = suite.communicate(timeout=90)
+        output = finish(suite, timeout=90)
     finally:
         if suite.poll() is None:
             suite.kill()

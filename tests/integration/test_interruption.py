@@ -3,34 +3,24 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.lab import Lab
-from tests.helpers.suite import ROOT, cleanup_counts
+from tests.helpers.suite import cleanup_counts, finish, start_suite
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_an_interrupted_run_cleans_up(signum: signal.Signals, healthy_lab: Lab, tmp_path: Path) -> None:
-    run = subprocess.Popen(
-        [sys.executable, "-m", "behave", str(ROOT / "features"), "--tags=@smoke", "-f", "plain", "--no-capture"],
-        cwd=tmp_path,
-        env=healthy_lab.suite_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
+    run = start_suite(healthy_lab.suite_env(), "--tags=@smoke", "-f", "plain", cwd=tmp_path)
     deadline = time.monotonic() + 60
     while not healthy_lab.workspaces() and time.monotonic() < deadline and run.poll() is None:
         time.sleep(0.1)
     assert healthy_lab.workspaces(), "the run created no workspace to interrupt"
     run.send_signal(signum)
-    output, _ = run.communicate(timeout=60)
+    output = finish(run, timeout=60)
     assert run.returncode != 0
     assert "ABORTED" in output
     assert cleanup_counts(output).not_removed == 0, output[-2000:]
