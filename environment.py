@@ -9,13 +9,11 @@ runner cancelling the job gets the same cleanup as Ctrl-C (behave installs no ha
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import allure
@@ -34,7 +32,7 @@ from reporting import summary as report_summary
 from reporting.formatter import AllureFormatter
 from steps.support.state import fresh_holders
 from workspace_spec import diagnostics, promotion, secrets, sweep
-from workspace_spec.cleanup import Ledger
+from workspace_spec.interrupts import Interrupts
 from workspace_spec.plan import Need
 from workspace_spec.promotion import PromotionOutcome
 from workspace_spec.settings import Settings
@@ -66,28 +64,6 @@ class RunState:
     promotion: PromotionOutcome = field(default_factory=PromotionOutcome)
 
 
-class _Interrupts:
-    """SIGINT and SIGTERM become KeyboardInterrupt, which behave answers by running every after_* hook
-    and cleanup; but while the cleanup ledger is removing things, or a promotion is under way, a further
-    signal only waits."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-        self.received = False  # the run is being cut short: cleaning up comes before collecting evidence
-        self.promoting = False
-
-    def __call__(self, signum: int, _frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        if self.ledger.releasing:
-            print(f"{name}: cleanup in progress, removing what the run created first", file=sys.stderr, flush=True)
-            return
-        if self.promoting:
-            print(f"{name}: promotion in progress, finishing it first", file=sys.stderr, flush=True)
-            return
-        self.received = True
-        raise KeyboardInterrupt(name)
-
-
 def before_all(context: Context) -> None:
     run = context.run_state = RunState()
     # Runs last of all, after every other cleanup: reports/summary.json, then every report scrubbed.
@@ -111,9 +87,8 @@ def _start(context: Context) -> None:
         secrets.REDACTOR.add(secret)
     world = context.world = World(target)
     set_default_progress(Progress.from_settings(world.settings))  # long waits say what they wait for
-    interrupts = context.interrupts = _Interrupts(world.ledger)
-    signal.signal(signal.SIGINT, interrupts)
-    signal.signal(signal.SIGTERM, interrupts)
+    context.interrupts = Interrupts(world.ledger)
+    context.interrupts.install()
     # Testrun cleanups run after after_all, newest first: stop creating, remove what is left, report,
     # promote what the run earned (SPEC_PROMOTE_ON_PASS), then stop the lab (and, registered first, the reports).
     context.add_cleanup(world.close)

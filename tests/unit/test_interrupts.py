@@ -1,0 +1,77 @@
+"""Where a Ctrl-C or SIGTERM may become a KeyboardInterrupt: never inside a library holding its lock."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from types import FrameType
+
+import httpx
+import pytest
+
+from workspace_spec.cleanup import Ledger
+from workspace_spec.interrupts import Interrupts, safe_to_interrupt
+
+
+def test_the_projects_own_code_and_waits_are_safe_places() -> None:
+    assert safe_to_interrupt(sys._getframe())
+    waiting: list[FrameType] = []
+    condition = threading.Condition()
+
+    def watch() -> None:  # the main thread, seen from outside while it waits on a condition
+        time.sleep(0.1)
+        waiting.append(sys._current_frames()[threading.main_thread().ident])
+        with condition:
+            condition.notify()
+
+    threading.Thread(target=watch).start()
+    with condition:
+        condition.wait(5)
+    assert waiting and safe_to_interrupt(waiting[0])
+
+
+def test_a_librarys_frame_is_not() -> None:
+    frames: list[FrameType] = []
+
+    def transport(request: httpx.Request) -> httpx.Response:
+        frames.append(sys._getframe(1))  # httpx's frame that called this transport
+        return httpx.Response(200)
+
+    httpx.Client(transport=httpx.MockTransport(transport)).get("http://coder.invalid/")
+    assert not safe_to_interrupt(frames[0])
+
+
+# A library's code, as the interpreter sees it: its frames name a file under site-packages.
+LIBRARY = """
+import os, signal, time
+
+def call(done):
+    os.kill(os.getpid(), signal.SIGTERM)  # arrives while the library is at work
+    started = time.monotonic()
+    while time.monotonic() - started < 0.2:
+        pass
+    done.append(True)
+"""
+
+
+def test_a_signal_inside_a_library_call_is_raised_once_it_returns() -> None:
+    library: dict = {}
+    exec(compile(LIBRARY, "/usr/lib/python3/site-packages/somelib/pool.py", "exec"), library)
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)}
+    interrupts = Interrupts(Ledger())
+    interrupts.install()
+    done: list[bool] = []
+    try:
+        with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+            library["call"](done)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:  # the project's code again: the interrupt lands here
+                time.sleep(0.01)
+        assert done, "the interrupt was raised inside the library call"
+        assert interrupts.received
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
