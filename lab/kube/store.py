@@ -327,14 +327,7 @@ class Cluster:
         }
         pod = self._new("pods", namespace, name, labels, {"spec": spec, "status": status})
         self._logs[(namespace, name)] = []
-        meta = pod["metadata"]
-        self.record_event(
-            pod,
-            "Scheduled",
-            f"Successfully assigned {namespace}/{meta['name']} to {NODE}",
-            component="default-scheduler",
-        )
-        self.record_event(pod, "Pulling", f'Pulling image "{image}"', container=container)
+        self._scheduled_and_pulling(pod)
         self.record_event(
             pod, "Failed", f'Failed to pull image "{image}": {pull_error}', "Warning", container=container
         )
@@ -405,15 +398,9 @@ class Cluster:
 
     def _pod_started(self, pod: Obj) -> None:
         """What the scheduler and the kubelet record for a pod that starts (its image pulled anew)."""
-        meta, container = pod["metadata"], pod["spec"]["containers"][0]
+        container = pod["spec"]["containers"][0]
         name, image = container["name"], container["image"]
-        self.record_event(
-            pod,
-            "Scheduled",
-            f"Successfully assigned {meta['namespace']}/{meta['name']} to {NODE}",
-            component="default-scheduler",
-        )
-        self.record_event(pod, "Pulling", f'Pulling image "{image}"', container=name)
+        self._scheduled_and_pulling(pod)
         self.record_event(
             pod,
             "Pulled",
@@ -422,6 +409,17 @@ class Cluster:
         )
         self.record_event(pod, "Created", f"Created container: {name}", container=name)
         self.record_event(pod, "Started", f"Started container {name}", container=name)
+
+    def _scheduled_and_pulling(self, pod: Obj) -> None:
+        """The scheduler places the pod, and the kubelet starts pulling its image."""
+        meta, container = pod["metadata"], pod["spec"]["containers"][0]
+        self.record_event(
+            pod,
+            "Scheduled",
+            f"Successfully assigned {meta['namespace']}/{meta['name']} to {NODE}",
+            component="default-scheduler",
+        )
+        self.record_event(pod, "Pulling", f'Pulling image "{container["image"]}"', container=container["name"])
 
     def record_event(
         self,
