@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import allure
@@ -24,19 +21,19 @@ from behave.model import Feature, Scenario
 from behave.model_type import Status
 from behave.reporter.junit import JUnitReporter
 from behave.runner import Context
-from behave.runner_util import collect_feature_locations, parse_features
 
 import reporting
 from reporting import allure_files, junit
 from reporting import summary as report_summary
 from reporting.formatter import AllureFormatter
-from steps.support.state import fresh_holders
+from steps.support import selection
+from steps.support.state import RunState, fresh_holders
 from workspace_spec import diagnostics, promotion, secrets, sweep
 from workspace_spec.interrupts import Interrupts
 from workspace_spec.plan import Need
 from workspace_spec.promotion import PromotionOutcome
 from workspace_spec.settings import Settings
-from workspace_spec.target import Target, select_target
+from workspace_spec.target import select_target
 from workspace_spec.waiting import Progress, set_default_progress
 from workspace_spec.world import World
 
@@ -45,23 +42,6 @@ TEXT = AttachmentType.TEXT
 # The `allure` format of pyproject.toml is the suite's own. behave loads this file in every run, dry runs
 # included, before it builds its formatters; it cannot import the project when it reads pyproject.toml.
 register_formatter_as("allure", AllureFormatter)
-
-
-@dataclass
-class RunState:
-    """What the whole run counts (kept on behave's root layer, which outlives every scenario)."""
-
-    started_at: float = field(default_factory=time.time)
-    selected: frozenset[str] = frozenset()  # keys of the scenarios the paths, lines and tags selected
-    scenarios: list[Scenario] = field(default_factory=list)  # each that began, in order
-    skipped: list[tuple[Scenario, str]] = field(default_factory=list)  # each the suite skipped, and why
-    started: bool = False  # past preflight: the run was not refused
-    refusal: str = ""  # why before_all stopped the run (`ExceptionName: message`)
-    nothing_checked: str = ""  # why the run checked nothing, when it did not
-    errored: bool = False  # a hook outside the scenarios failed (after_all)
-    features: list[Feature] = field(default_factory=list)  # as behave ran them, with their final statuses
-    # What the template-version gate did (SPEC_PROMOTE_ON_PASS), for the run's summary.
-    promotion: PromotionOutcome = field(default_factory=PromotionOutcome)
 
 
 def before_all(context: Context) -> None:
@@ -78,8 +58,8 @@ def before_all(context: Context) -> None:
 
 def _start(context: Context) -> None:
     config = context.config
-    selected = _selected_scenarios(config)
-    context.run_state.selected = frozenset(scenario_key(scenario) for scenario in selected)
+    selected = selection.selected_scenarios(config)
+    context.run_state.selected = frozenset(selection.scenario_key(scenario) for scenario in selected)
     _start_reports(config)  # before the target: a refused run's reports are its own, not the last run's
     secrets.install_log_scrubbing()
     target = select_target(config.userdata)
@@ -99,12 +79,12 @@ def _start(context: Context) -> None:
     print(target.describe(), flush=True)
     if allure_dir := reporting.allure_results_dir(config):
         allure_files.write_environment(allure_dir, reporting.run_properties(world))
-    if problem := _codex_problem(target, selected):
+    if problem := selection.codex_problem(target, selected):
         raise ConfigurationError(problem)
-    needs = _needs(selected, world.settings)
+    needs = selection.workspace_needs(selected, world.settings)
     if world.settings.promote_on_pass:
         _plan_promotion(context.run_state.promotion, needs, world.settings)
-    print(world.preflight(needs_cluster=_needs_cluster(selected)), flush=True)
+    print(world.preflight(needs_cluster=selection.needs_cluster(selected)), flush=True)
     if any("e2e" in scenario.effective_tags for scenario in selected) and (problem := world.settings.e2e_problem()):
         raise ConfigurationError(problem)
     if world.settings.sweep_on_start:
@@ -127,16 +107,6 @@ def _start_reports(config: Configuration) -> None:
         path.unlink(missing_ok=True)
 
 
-def _codex_problem(target: Target, selected: list[Scenario]) -> str:
-    """The lab gives its workspaces the real Codex CLI only when `bin/setup --codex` installed it."""
-    wanted = target.settings.codex == "auth-json" and any("codex" in s.effective_tags for s in selected)
-    if wanted and target.lab is not None and not target.lab.codex_cli:
-        return (
-            "SPEC_CODEX=auth-json needs the real Codex CLI in the lab's workspaces: install it with bin/setup --codex"
-        )
-    return ""
-
-
 def _plan_promotion(outcome: PromotionOutcome, needs: dict[str, list[Need]], settings: Settings) -> None:
     """Which versions the run would promote, before anything is created; refused in one line when a template
     the selected scenarios use has no pushed version to promote."""
@@ -153,59 +123,6 @@ def _plan_promotion(outcome: PromotionOutcome, needs: dict[str, list[Need]], set
     outcome.status = "pending"
 
 
-# Scenarios that only ask the platform (its configuration, its reachability) and create nothing; a
-# run of only these reports an unusable cluster in its scenarios instead of refusing to start.
-ASKS_ONLY = frozenset({"preflight", "oidc"})
-
-
-def _selected_scenarios(config: Configuration) -> list[Scenario]:
-    """The scenarios this run will run, as behave selects them (paths, line numbers, tags, names)."""
-    locations = [loc for loc in collect_feature_locations(config.paths) if not config.exclude(loc.filename)]
-    features = parse_features(locations, language=config.lang)
-    return [scenario for feature in features for scenario in feature.walk_scenarios() if scenario.should_run(config)]
-
-
-def _needs_cluster(scenarios: list[Scenario]) -> bool:
-    return any(not set(scenario.effective_tags) & ASKS_ONLY for scenario in scenarios)
-
-
-# The steps that bring a workspace, and what each asks of the plan: (the setting naming the template,
-# whether the scenario changes the workspace and so needs one of its own).
-WORKSPACE_STEPS = {
-    "a ready workspace": ("template", False),
-    "a developer creates a workspace from the template": ("template", False),
-    "a workspace is created without an auto-stop time of its own": ("template", False),
-    "a ready workspace of its own": ("template", True),
-    "a ready workspace of its own with a marker file in its volume": ("template", True),
-    "a ready workspace from the E2E template": ("e2e_template", False),
-}
-
-
-def scenario_key(scenario: Scenario) -> str:
-    return f"{Path(scenario.filename).resolve()}:{scenario.line}"
-
-
-def skip_reason(scenario: Scenario, settings: Settings) -> str:
-    """Why an optional check is off in this run ('' when it runs): reported as skipped, never as passed."""
-    if "extension" in scenario.effective_tags and not settings.vscode_extensions:
-        return "no code-server extensions are expected (SPEC_VSCODE_EXTENSIONS is empty)"
-    if "codex" in scenario.effective_tags and settings.codex == "off":
-        return "Codex is not enabled (SPEC_CODEX=off); set SPEC_CODEX=auth-json when workspaces have it"
-    return ""
-
-
-def _needs(scenarios: list[Scenario], settings: Settings) -> dict[str, list[Need]]:
-    """Scenario key -> the workspaces it needs (a scenario that will be skipped needs none)."""
-    needs: dict[str, list[Need]] = {}
-    for scenario in (s for s in scenarios if not skip_reason(s, settings)):
-        key = scenario_key(scenario)
-        for step in scenario.all_steps:
-            if (wanted := WORKSPACE_STEPS.get(step.name)) is not None:
-                template, own = wanted
-                needs.setdefault(key, []).append(Need(getattr(settings, template), key if own else ""))
-    return needs
-
-
 class ConfigurationError(Exception):
     """A feature needs a setting that is missing; nothing has been created for it."""
 
@@ -217,10 +134,10 @@ def before_feature(context: Context, feature: Feature) -> None:
 def before_scenario(context: Context, scenario: Scenario) -> None:
     context.run_state.scenarios.append(scenario)
     fresh_holders(context)
-    context.scenario_key = scenario_key(scenario)
+    context.scenario_key = selection.scenario_key(scenario)
     context.add_cleanup(context.world.ledger.release, "scenario")
     context.add_cleanup(context.world.plan.scenario_done, context.scenario_key)
-    if reason := skip_reason(scenario, context.world.settings):
+    if reason := selection.skip_reason(scenario, context.world.settings):
         context.run_state.skipped.append((scenario, reason))
         scenario.skip(reason=reason)
 
@@ -371,7 +288,7 @@ def _gate_facts(context: Context) -> promotion.RunFacts:
         scenario.status
         for feature in run.features
         for scenario in feature.walk_scenarios()
-        if scenario_key(scenario) in run.selected
+        if selection.scenario_key(scenario) in run.selected
     ]
     return promotion.RunFacts(
         started=run.started,

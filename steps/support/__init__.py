@@ -1,2 +1,2 @@
-"""What the step modules share besides the driver layer. behave execs every `steps/*.py` as a step
-module; this package is imported (`from steps.support...`), by the step modules and environment.py."""
+"""What the step modules and the hooks (environment.py) share on behave's side of the driver layer. behave
+execs every `steps/*.py` as a step module; this package is imported (`from steps.support...`)."""

@@ -1,11 +1,14 @@
-"""What a scenario remembers between its steps: one small holder per concept, each on behave's context
-under its own name. environment.py puts empty ones there before every scenario (`fresh_holders`); behave
-drops them with the scenario's layer. The driver layer knows nothing of them."""
+"""What the run counts (`RunState`), and what a scenario remembers between its steps: one small holder per
+concept, each on behave's context under its own name. environment.py puts empty ones there before every
+scenario (`fresh_holders`); behave drops them with the scenario's layer. The driver layer knows nothing of
+them."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
+from behave.model import Feature, Scenario
 from behave.runner import Context
 
 from workspace_spec.apps import AppVisit
@@ -17,6 +20,7 @@ from workspace_spec.identity import SignIn
 from workspace_spec.inside import Checkout
 from workspace_spec.kube import NamespaceObjects, Right
 from workspace_spec.persistence import Marker
+from workspace_spec.promotion import PromotionOutcome
 from workspace_spec.reachability import Probe
 from workspace_spec.shell import CommandResult
 
@@ -111,3 +115,20 @@ def fresh_holders(context: Context) -> None:
     context.cluster_access = ClusterAccess()
     context.autostop = Autostop()
     context.workflow = Workflow()
+
+
+@dataclass
+class RunState:
+    """What the whole run counts (kept on behave's root layer, which outlives every scenario)."""
+
+    started_at: float = field(default_factory=time.time)
+    selected: frozenset[str] = frozenset()  # keys of the scenarios the paths, lines and tags selected
+    scenarios: list[Scenario] = field(default_factory=list)  # each that began, in order
+    skipped: list[tuple[Scenario, str]] = field(default_factory=list)  # each the suite skipped, and why
+    started: bool = False  # past preflight: the run was not refused
+    refusal: str = ""  # why before_all stopped the run (`ExceptionName: message`)
+    nothing_checked: str = ""  # why the run checked nothing, when it did not
+    errored: bool = False  # a hook outside the scenarios failed (after_all)
+    features: list[Feature] = field(default_factory=list)  # as behave ran them, with their final statuses
+    # What the template-version gate did (SPEC_PROMOTE_ON_PASS), for the run's summary.
+    promotion: PromotionOutcome = field(default_factory=PromotionOutcome)
