@@ -4,13 +4,14 @@ the times themselves are bin/benchmark's business."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from tests.helpers.lab import Lab
+from tests.helpers.lab import Lab, module_lab
 from tests.helpers.suite import FAST_TIMEOUTS, ROOT, Cleanup, cleanup_counts, run_suite
 from workspace_spec.cleanup import Ledger
 from workspace_spec.coder import CoderClient
@@ -29,15 +30,24 @@ def _overlap(spans: list[tuple[datetime, datetime]]) -> bool:
     return max(start for start, _ in spans) < min(end for _, end in spans)
 
 
+@pytest.fixture(scope="module")
+def paced_lab() -> Iterator[Lab]:
+    """A lab whose builds take their usual time (the session lab's are near instant): whether builds and
+    removals overlap shows only when they last long enough for a busy machine to start them all."""
+    with module_lab() as lab:
+        yield lab
+
+
 @pytest.fixture
-def workspaces(healthy_lab: Lab) -> Iterator[Workspaces]:
-    coder = CoderClient(healthy_lab.url, healthy_lab.token)
+def workspaces(paced_lab: Lab) -> Iterator[Workspaces]:
+    paced_lab.prefix = "t" + secrets.token_hex(4)
+    coder = CoderClient(paced_lab.url, paced_lab.token)
     settings = load_settings({"coder_url": "", "build_timeout": 20, "agent_timeout": 10, "cleanup_timeout": 20})
-    yield Workspaces(coder, settings, Ledger(), Namer(healthy_lab.prefix))
+    yield Workspaces(coder, settings, Ledger(), Namer(paced_lab.prefix))
     coder.close()
 
 
-def test_planned_builds_overlap_and_removal_runs_in_parallel(workspaces: Workspaces, healthy_lab: Lab) -> None:
+def test_planned_builds_overlap_and_removal_runs_in_parallel(workspaces: Workspaces, paced_lab: Lab) -> None:
     plan = Plan(workspaces, max_parallel_builds=3)
     needs = [Need("ameide-dev"), Need("ameide-dev", "a scenario"), Need("ameide-gitops")]
     plan.start({"a scenario": needs})
@@ -53,10 +63,10 @@ def test_planned_builds_overlap_and_removal_runs_in_parallel(workspaces: Workspa
             (_time(latest["latest_build"]["job"]["started_at"]), _time(latest["latest_build"]["job"]["completed_at"]))
         )
     assert _overlap(deletes), "the removals ran one after another"
-    assert healthy_lab.wait_until_clean() == ([], [])
+    assert paced_lab.wait_until_clean() == ([], [])
 
 
-def test_builds_beyond_the_bound_wait_for_a_free_slot(workspaces: Workspaces, healthy_lab: Lab) -> None:
+def test_builds_beyond_the_bound_wait_for_a_free_slot(workspaces: Workspaces, paced_lab: Lab) -> None:
     plan = Plan(workspaces, max_parallel_builds=1)
     needs = [Need("ameide-dev"), Need("ameide-dev", "another")]
     plan.start({"another": needs})
@@ -64,7 +74,7 @@ def test_builds_beyond_the_bound_wait_for_a_free_slot(workspaces: Workspaces, he
     spans = sorted((_time(job["created_at"]), _time(job["completed_at"])) for job in jobs)
     assert spans[0][1] <= spans[1][0], "the second build was created before the first one ended"
     workspaces.ledger.release()
-    assert healthy_lab.wait_until_clean() == ([], [])
+    assert paced_lab.wait_until_clean() == ([], [])
 
 
 def test_a_failed_shared_build_fails_its_scenarios_at_once_and_is_not_built_again(lab: Lab, tmp_path: Path) -> None:
@@ -78,17 +88,17 @@ def test_a_failed_shared_build_fails_its_scenarios_at_once_and_is_not_built_agai
     assert lab.wait_until_clean() == ([], [])
 
 
-def test_a_workspace_no_scenario_still_needs_is_removed_at_once(workspaces: Workspaces, healthy_lab: Lab) -> None:
+def test_a_workspace_no_scenario_still_needs_is_removed_at_once(workspaces: Workspaces, paced_lab: Lab) -> None:
     plan = Plan(workspaces, max_parallel_builds=3)
     shared, own = Need("ameide-dev"), Need("ameide-dev", "first")
     plan.start({"first": [shared, own], "second": [shared]})
     mine, theirs = plan.usable(own), plan.usable(shared)
     plan.scenario_done("first")
     plan.stop()  # waits for the removal under way
-    assert [w["name"] for w in healthy_lab.workspaces()] == [theirs.name], "the shared one went, or its own stayed"
+    assert [w["name"] for w in paced_lab.workspaces()] == [theirs.name], "the shared one went, or its own stayed"
     assert f"workspace {mine.name}" in workspaces.ledger.report.removed
     workspaces.ledger.release()
-    assert healthy_lab.wait_until_clean() == ([], [])
+    assert paced_lab.wait_until_clean() == ([], [])
 
 
 def test_a_scenario_run_alone_builds_only_what_it_needs(healthy_lab: Lab, tmp_path: Path) -> None:
