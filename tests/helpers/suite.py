@@ -213,3 +213,11 @@ def finish(suite: subprocess.Popen[str], timeout: float) -> str:
         suite.send_signal(signal.SIGABRT)
         output = suite.communicate(timeout=30)[0]
         raise AssertionError(f"the suite still ran {timeout:.0f} s later; its threads:\n{output[-12000:]}") from None
+
+
+def behave_as_readme(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """behave as the README runs it: the project's configuration (pyproject.toml) in the working directory
+    `project`; nothing puts the project on sys.path but behave itself."""
+    return subprocess.run(
+        [*BEHAVE, *args], cwd=project, env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL
+    )

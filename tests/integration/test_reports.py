@@ -20,7 +20,7 @@ from pathlib import Path
 
 from reporting import sections
 from tests.helpers.lab import Lab
-from tests.helpers.suite import BEHAVE, FAST_TIMEOUTS, ROOT, SuiteRun, leaks
+from tests.helpers.suite import FAST_TIMEOUTS, ROOT, SuiteRun, behave_as_readme, leaks
 
 TAGS = "--tags=@oidc or @policy or @codex"
 BROKEN = "Coder signs people in through the Keycloak issuer (§1.1 auth)"
@@ -55,17 +55,7 @@ class Reported:
 
 
 def behave(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """behave as the README runs it: the project's configuration (pyproject.toml) in the working directory;
-    nothing puts the project on sys.path but behave itself."""
-    return subprocess.run(
-        [*BEHAVE, str(ROOT / "features"), *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
+    return behave_as_readme(project, env, str(ROOT / "features"), *args)
 
 
 def new_project(directory: Path) -> Path:

@@ -4,8 +4,6 @@ the scenario that covers the broken part fail, with a message naming it, leaving
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from tests.helpers.suite import (
     ROOT,
     attachment_text,
     attachments,
+    behave_as_readme,
     behave_counts,
     cleanup_counts,
     leaks,
@@ -38,15 +37,7 @@ NO_WORKSPACE = {
 def test_smoke_passes_against_the_embedded_lab_as_the_readme_runs_it(tmp_path: Path) -> None:
     """`behave --tags=@smoke` from the project root, with no target configured: the lab starts by itself."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("SPEC_", "CODER_"))}
-    done = subprocess.run(
-        [sys.executable, "-m", "behave", "--tags=@smoke"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
+    done = behave_as_readme(ROOT, env, "--tags=@smoke")
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-4000:]
     assert "target: lab (Coder http://127.0.0.1:" in output
