@@ -1,6 +1,6 @@
 """What a real platform does that the lab's named faults do not: answers lost after the act, bodies that are
 not JSON, HTML where an event stream's JSON should be, null or wrongly typed fields, a token echoed in an
-error body, rate limits, and a signal while a create is in flight. Each is injected by tests/injector.py
+error body, rate limits, and a signal while a create is in flight. Each is injected by tests/helpers/injector.py
 between the suite and the lab's coderd; the run ends with one clear message naming the part, never a
 Python traceback, leaves no workspace behind and shows no secret."""
 

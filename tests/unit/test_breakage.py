@@ -1,5 +1,5 @@
 """Every check of the features can be shown to fail: each `Then` step is the failing step of some row of
-tests/breakage.py, whose rows the fault tests run (tests/integration)."""
+tests/helpers/breakage.py, whose rows the fault tests run (tests/integration)."""
 
 from __future__ import annotations
 
