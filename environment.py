@@ -17,8 +17,7 @@ import allure
 from allure_commons.types import AttachmentType
 from behave.api.formatter import register_formatter_as
 from behave.configuration import Configuration
-from behave.model import Feature, Scenario
-from behave.model_type import Status
+from behave.model import Scenario
 from behave.reporter.junit import JUnitReporter
 from behave.runner import Context
 
@@ -125,10 +124,6 @@ def _plan_promotion(outcome: PromotionOutcome, needs: dict[str, list[Need]], set
 
 class ConfigurationError(Exception):
     """A feature needs a setting that is missing; nothing has been created for it."""
-
-
-def before_feature(context: Context, feature: Feature) -> None:
-    context.run_state.features.append(feature)  # its scenarios' final statuses decide the promotion
 
 
 def before_scenario(context: Context, scenario: Scenario) -> None:
@@ -282,20 +277,15 @@ def _promotion_facts(outcome: PromotionOutcome) -> dict[str, Any] | None:
 
 
 def _gate_facts(context: Context) -> promotion.RunFacts:
-    """How the run ended, from behave's final statuses of the selected scenarios and from the ledger."""
+    """How the run ended, counted as summary.json counts it (behave's final statuses), and the ledger."""
     run, ledger = context.run_state, context.world.ledger
-    statuses = [
-        scenario.status
-        for feature in run.features
-        for scenario in feature.walk_scenarios()
-        if selection.scenario_key(scenario) in run.selected
-    ]
+    counts = report_summary.count(_summary_facts(context))
     return promotion.RunFacts(
         started=run.started,
         selected=len(run.selected),
-        passed=sum(status == Status.passed for status in statuses),
-        failed=sum(status.has_failed() for status in statuses),
-        skipped=sum(status == Status.skipped for status in statuses),
+        passed=counts["passed"],
+        failed=counts["failed"] + counts["errored"],
+        skipped=counts["skipped"],
         interrupted=context.interrupts.received or context.aborted,
         errored=run.errored,
         left_behind=len(ledger.report.failed) + len(ledger.report.kept) + len(ledger.pending()),

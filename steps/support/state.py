@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from behave.model import Feature, Scenario
+from behave.model import Scenario
 from behave.runner import Context
 
 from workspace_spec.apps import AppVisit
@@ -129,6 +129,5 @@ class RunState:
     refusal: str = ""  # why before_all stopped the run (`ExceptionName: message`)
     nothing_checked: str = ""  # why the run checked nothing, when it did not
     errored: bool = False  # a hook outside the scenarios failed (after_all)
-    features: list[Feature] = field(default_factory=list)  # as behave ran them, with their final statuses
     # What the template-version gate did (SPEC_PROMOTE_ON_PASS), for the run's summary.
     promotion: PromotionOutcome = field(default_factory=PromotionOutcome)
