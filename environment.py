@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
 
 import allure
 from allure_commons.types import AttachmentType
@@ -257,23 +256,8 @@ def _summary_facts(context: Context) -> report_summary.RunFacts:
         facts.templates = [report_summary.TemplateVersion(*built) for built in world.workspaces.built_from]
         facts.cleanup = world.ledger.report
         facts.errored = run.errored
-        facts.promotion = _promotion_facts(run.promotion)
+        facts.promotion = run.promotion.to_json()
     return facts
-
-
-def _promotion_facts(outcome: PromotionOutcome) -> dict[str, Any] | None:
-    """What the template-version gate did; None when it was not asked for (SPEC_PROMOTE_ON_PASS)."""
-    if outcome.status == "off":
-        return None
-    names = [{"template": candidate.template, "version": candidate.version} for candidate in outcome.candidates]
-    promoted = [{"template": candidate.template, "version": candidate.version} for candidate in outcome.promoted]
-    return {
-        "status": outcome.status,
-        "candidates": names,
-        "promoted": promoted,
-        "reasons": list(outcome.reasons),
-        "error": outcome.error or None,
-    }
 
 
 def _gate_facts(context: Context) -> promotion.RunFacts:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from workspace_spec.coder import Template
 from workspace_spec.errors import PlatformFailure
@@ -132,6 +132,22 @@ class PromotionOutcome:
     promoted: list[Candidate] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     error: str = ""
+
+    def to_json(self) -> dict[str, Any] | None:
+        """As summary.json says it; None when the gate was not asked for (SPEC_PROMOTE_ON_PASS)."""
+        if self.status == "off":
+            return None
+
+        def named(candidates: list[Candidate]) -> list[dict[str, str]]:
+            return [{"template": candidate.template, "version": candidate.version} for candidate in candidates]
+
+        return {
+            "status": self.status,
+            "candidates": named(self.candidates),
+            "promoted": named(self.promoted),
+            "reasons": list(self.reasons),
+            "error": self.error or None,
+        }
 
 
 class GateClient(Protocol):
