@@ -56,6 +56,7 @@ class Ledger:
         self._entries: list[Entry] = []
         self.report = CleanupReport()
         self.releasing = False  # a signal now must not cut the removals short
+        self.ending = False  # the run's end has begun removing everything: nothing more will be created
         self._lock = threading.Lock()  # planned workspaces are registered from their own threads
         self._unraised: list[str] = []  # failed removals of workspaces retired before the run's end
 
@@ -101,6 +102,7 @@ class Ledger:
         """Remove the scope's entries (all with None), newest first; raise if any could not be removed."""
         failures: list[str] = []
         self.releasing = True
+        self.ending = self.ending or scope is None
         try:
             entries = list(reversed(self.pending(scope)))
             self._remove_all([entry for entry in entries if entry.kind != "workspace"], failures)

@@ -51,9 +51,15 @@ class Interrupts:
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
         if signum == signal.SIGALRM:  # another look at a signal that arrived inside a library call
-            if not self._pending:
-                return
             name = self._pending
+            if not name:
+                return
+            if self.ledger.ending or self.promoting:  # the run's end began meanwhile: what the signal asked for
+                self._pending = ""
+                return
+            if self.ledger.releasing:  # a scenario's cleanup: the interrupt comes once it is done
+                signal.setitimer(signal.ITIMER_REAL, RETRY_SECONDS)
+                return
         else:
             name = signal.Signals(signum).name
             if self.ledger.releasing:

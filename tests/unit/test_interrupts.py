@@ -75,3 +75,27 @@ def test_a_signal_inside_a_library_call_is_raised_once_it_returns() -> None:
         signal.setitimer(signal.ITIMER_REAL, 0)
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
+
+
+def test_a_deferred_interrupt_never_cuts_a_cleanup_short() -> None:
+    """Deferred into a scenario's cleanup, it waits for the cleanup; deferred into the run's end, it is what
+    the run is doing already, and goes."""
+    handler = signal.getsignal(signal.SIGALRM)
+    signal.signal(signal.SIGALRM, signal.SIG_IGN)  # the re-armed look must not land in this test
+    try:
+        ledger = Ledger()
+        interrupts = Interrupts(ledger)
+        interrupts._pending = "SIGTERM"  # as a signal inside a library call leaves it
+        ledger.releasing = True
+        interrupts(signal.SIGALRM, sys._getframe())  # no raise: the scenario's cleanup goes on
+        ledger.releasing = False
+        with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+            interrupts(signal.SIGALRM, sys._getframe())
+        interrupts._pending = "SIGINT"
+        ledger.releasing = ledger.ending = True
+        interrupts(signal.SIGALRM, sys._getframe())
+        ledger.releasing = False
+        interrupts(signal.SIGALRM, sys._getframe())  # dropped: the run's end is under way
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, handler)
