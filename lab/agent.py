@@ -1,10 +1,12 @@
 """Workspace agents: connect, run the startup script (code-server) and report ready, check app health.
 
-An agent's processes are its SSH server and its IDE server. Lifecycle, as Coder reports it:
-status connecting -> connected, lifecycle created -> starting -> ready; on stop shutting_down -> off
-and disconnected. A startup script that times out leaves the lifecycle at start_timeout for good
-(agent/agent.go: nothing sets ready after agentscripts.ErrTimeout). A devcontainer sub-agent (faults
-sub-agent-first, sub-agent-fails) has `parent_id` set and no apps; its parent starts it.
+An agent's processes are its SSH server and its IDE server (lab/ide.py: the real code-server, or the
+stand-in). The IDE starts with the pod, before the agent connects: the app's URL names its port, which the
+real code-server picks itself (Coder's template fixes 13337; here many workspaces share one host).
+Lifecycle, as Coder reports it: status connecting -> connected, lifecycle created -> starting -> ready;
+on stop shutting_down -> off and disconnected. A startup script that times out leaves the lifecycle at
+start_timeout for good (agent/agent.go: nothing sets ready after agentscripts.ErrTimeout). A devcontainer
+sub-agent (faults sub-agent-first, sub-agent-fails) has `parent_id` set and no apps; its parent starts it.
 """
 
 from __future__ import annotations
@@ -15,19 +17,20 @@ import logging
 
 import aiohttp
 import asyncssh
-from aiohttp import web
 
-from lab.codeserver import codeserver_app
 from lab.envbuilder import REPO_DIR
 from lab.faults import (
     AGENT_DISCONNECTED,
     AGENT_NEVER_READY,
     AGENT_START_TIMEOUT,
     IDE_PORT_REFUSED,
+    IDE_WEDGED,
     SUB_AGENT_FAILS,
     SUB_AGENT_FIRST,
     Faults,
 )
+from lab.ide import CodeServerInstall, IDEServer, RealCodeServer, StandInCodeServer
+from lab.image import Image
 from lab.model import Agent, App, Workspace, now
 from lab.render import HEALTHCHECK
 from lab.sshd import SSHD
@@ -40,7 +43,7 @@ FIRST_CHECK_INTERVAL = 0.2  # seconds between checks until the app first answers
 class _Running:
     """One agent's processes and the tasks that drive it."""
 
-    def __init__(self, sshd: SSHD, ide: web.AppRunner) -> None:
+    def __init__(self, sshd: SSHD, ide: IDEServer) -> None:
         self.sshd = sshd
         self.ide = ide
         self.tasks: list[asyncio.Task[None]] = []
@@ -48,8 +51,17 @@ class _Running:
 
 
 class Agents:
-    def __init__(self, faults: Faults, host_key: asyncssh.SSHKey, agent_delay: float) -> None:
+    def __init__(
+        self,
+        faults: Faults,
+        host_key: asyncssh.SSHKey,
+        agent_delay: float,
+        image: Image,
+        code_server: CodeServerInstall | None = None,
+    ) -> None:
         self.faults = faults
+        self.image = image
+        self.code_server = code_server  # None: the stand-in
         self.host_key = host_key
         self.agent_delay = agent_delay
         self._running: dict[str, _Running] = {}
@@ -59,11 +71,8 @@ class Agents:
     async def create(self, workspace: Workspace, placement: Placement, env: dict[str, str], resource_id: str) -> Agent:
         """Start the pod's processes (IDE server first: the app URL names its port); not yet connected."""
         folder = str(placement.volume / REPO_DIR)
-        ide = web.AppRunner(codeserver_app(folder, self.faults), access_log=None, shutdown_timeout=1.0)
-        await ide.setup()
-        site = web.TCPSite(ide, "127.0.0.1", 0)
-        await site.start()
-        port = ide.addresses[0][1]
+        ide = await self._start_ide(folder, env)
+        port = ide.port
         app = App(
             slug="code-server",
             display_name="code-server",
@@ -75,6 +84,12 @@ class Agents:
         env = env | {"CODER_AGENT_URL": self.coder_url, "CODER_AGENT_TOKEN": agent.auth_token}
         self._running[agent.id] = _Running(SSHD(self.host_key, env, placement.home), ide)
         return agent
+
+    async def _start_ide(self, folder: str, env: dict[str, str]) -> IDEServer:
+        if self.code_server is None:
+            return await StandInCodeServer.start(folder, self.faults)
+        extensions = self.image.extensions()
+        return await RealCodeServer.start(self.code_server, folder, env, extensions, wedged=self.faults.on(IDE_WEDGED))
 
     def sub_agent(self, workspace: Workspace, parent: Agent) -> Agent | None:
         """The devcontainer sub-agent the parent will start, when a fault asks for one."""
@@ -151,7 +166,7 @@ class Agents:
         running = self._running.get(agent.id)
         if running is not None:
             log.info("code-server of agent %s stops listening (ide-port-refused)", agent.id)
-            await running.ide.cleanup()
+            await running.ide.crash()
 
     async def stop(self, workspace: Workspace, agent: Agent) -> None:
         """Shut the agent down (its pod is going away)."""
@@ -175,7 +190,7 @@ class Agents:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await running.sshd.stop()
-        await running.ide.cleanup()
+        await running.ide.stop()
 
     async def close(self) -> None:
         for running in list(self._running.values()):

@@ -53,10 +53,14 @@ APP_OPEN_WITHOUT_LOGIN = _declare(
     "app-open-without-login", "coder", "the path-app proxy serves apps to requests without a session"
 )
 IDE_PORT_REFUSED = _declare(
-    "ide-port-refused", "workspace", "code-server stops listening once its app was reported healthy (a crash)"
+    "ide-port-refused",
+    "workspace",
+    "code-server is killed once its app was reported healthy (a crash): its port refuses connections",
 )
 IDE_WEDGED = _declare(
-    "ide-wedged", "workspace", "code-server answers 503 to every request from the start: its app never turns healthy"
+    "ide-wedged",
+    "workspace",
+    "code-server hangs from the start (its processes stopped; the stand-in answers 503): its app never turns healthy",
 )
 DELETED_STILL_SERVED_ONCE = _declare(
     "deleted-still-served-once",

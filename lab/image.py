@@ -1,5 +1,7 @@
 """The workspace image: the tools it ships on PATH (with Coder's `coder` CLI, as the agent puts it
-there) and what it lays in a workspace's home (the Codex extension, Codex's config and credentials)."""
+there), what it lays in a workspace's home (Codex's config and credentials), and the template's VS Code
+extension (the Codex extension), which the real code-server installs from its VSIX at each start, as
+Coder's code-server module does (lab/ide.py); the stand-in IDE gets the record code-server would write."""
 
 from __future__ import annotations
 
@@ -8,9 +10,11 @@ import logging
 import os
 import shutil
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab import vsix
 from lab.codexhome import lay_codex_home
 from lab.faults import COMMIT_HOOK_ADDS_FILE, EXTENSION_MISSING, GIT_CREDENTIAL_STORED, TOOL_MISSING, Faults
 
@@ -20,6 +24,7 @@ log = logging.getLogger(__name__)
 TOOLS = ("git", "gh", "codex", "curl", "node")
 EXTENSION_ID = "openai.chatgpt"
 EXTENSION_VERSION = "0.4.46"
+EXTENSION_NAME = "Codex - OpenAI's coding agent"
 SYSTEM_PATH = "/usr/bin:/bin"
 # Without the real Codex CLI (`bin/setup --codex` installs it, 424 MB), the image ships this stand-in: the
 # toolchain check still finds a codex that answers --version, and anything more says what to install.
@@ -64,10 +69,18 @@ class CodexSetup:
 
 
 class Image:
-    def __init__(self, faults: Faults, coder_cli: Path | None = None, codex: CodexSetup | None = None) -> None:
+    def __init__(
+        self,
+        faults: Faults,
+        coder_cli: Path | None = None,
+        codex: CodexSetup | None = None,
+        extension_vsix: Path | None = None,
+    ) -> None:
         self.faults = faults
         self.coder_cli = coder_cli
         self.codex = codex
+        # The packed extension, for the real code-server to install; None: the stand-in IDE's record.
+        self.extension_vsix = extension_vsix
         search = tool_search_path()
         self.tools: dict[str, str] = {}
         for tool in TOOLS:
@@ -103,7 +116,7 @@ class Image:
             (bin_dir / "coder").symlink_to(self.coder_cli)
         if self.codex is not None:
             lay_codex_home(codex_home(home), self.codex.model_url, self.codex.key)
-        if not self.faults.on(EXTENSION_MISSING):
+        if self.extension_vsix is None and not self.faults.on(EXTENSION_MISSING):
             self._lay_extension(home / ".local/share/code-server/extensions")
         if self.faults.on(GIT_CREDENTIAL_STORED):
             (home / ".gitconfig").write_text("[credential]\n\thelper = store\n")
@@ -128,24 +141,43 @@ class Image:
             (home / ".gitconfig").unlink(missing_ok=True)
         self._hooked.clear()
 
+    def extensions(self) -> list[Path]:
+        """The VSIX files the real code-server installs at start (none under extension-missing)."""
+        if self.extension_vsix is None or self.faults.on(EXTENSION_MISSING):
+            return []
+        return [self.extension_vsix]
+
+    @staticmethod
+    def pack_extension(directory: Path) -> Path:
+        name = f"{EXTENSION_ID}-{EXTENSION_VERSION}.vsix"
+        return vsix.pack(directory / name, EXTENSION_ID, EXTENSION_VERSION, EXTENSION_NAME)
+
     @staticmethod
     def _lay_extension(extensions: Path) -> None:
+        """What code-server 4.139.1 writes for `--install-extension` of the VSIX (seen on this lab's real one)."""
         publisher, name = EXTENSION_ID.split(".")
-        folder = f"{EXTENSION_ID}-{EXTENSION_VERSION}-linux-x64"
+        folder = f"{EXTENSION_ID}-{EXTENSION_VERSION}"
         (extensions / folder).mkdir(parents=True)
         manifest = {
             "name": name,
             "publisher": publisher,
             "version": EXTENSION_VERSION,
-            "displayName": "Codex - OpenAI's coding agent",
+            "displayName": EXTENSION_NAME,
             "engines": {"vscode": "^1.96.0"},
         }
         (extensions / folder / "package.json").write_text(json.dumps(manifest, indent=2))
+        location = extensions / folder
         entry = {
             "identifier": {"id": EXTENSION_ID},
             "version": EXTENSION_VERSION,
-            "location": {"$mid": 1, "path": str(extensions / folder), "scheme": "file"},
+            "location": {
+                "$mid": 1,
+                "fsPath": str(location),
+                "external": location.as_uri(),
+                "path": str(location),
+                "scheme": "file",
+            },
             "relativeLocation": folder,
-            "metadata": {"targetPlatform": "linux-x64", "source": "gallery"},
+            "metadata": {"installedTimestamp": int(time.time() * 1000), "pinned": True, "source": "vsix"},
         }
         (extensions / "extensions.json").write_text(json.dumps([entry]))

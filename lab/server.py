@@ -33,6 +33,7 @@ from lab.controlplane import ControlPlane
 from lab.faults import REGISTRY, Faults, UnknownFault, validate
 from lab.github import BOT, GitHub, install
 from lab.github.githost import GitHost
+from lab.ide import find_code_server
 from lab.identity import idp_app
 from lab.image import CodexSetup, Image
 from lab.kube.api import kube_app
@@ -127,6 +128,7 @@ class Lab:
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self.env: dict[str, str] = {}
         self.codex_cli = False  # the workspaces have the real Codex CLI
+        self.ide = ""  # the real IDE the workspaces run ("code-server 4.139.1"); '' for the stand-in
         self.faults = Faults(options.faults)
         self.ca = LabCA()  # every HTTPS server of the lab presents a certificate it signed
         self.admin_kubeconfig = state_dir / "kubeconfig-admin"
@@ -173,15 +175,21 @@ class Lab:
         codex_key = options.codex_key or f"sk-lab-{secrets.token_urlsafe(32)}"
         model_url = f"http://127.0.0.1:{await self._serve(openai_app(codex_key, self.faults))}/v1"
         cli = write_cli(self.state_dir)
-        image = Image(self.faults, coder_cli=cli, codex=CodexSetup(model_url, codex_key))
+        code_server = find_code_server()
+        vsix = Image.pack_extension(self.state_dir / "image") if code_server else None
+        image = Image(self.faults, coder_cli=cli, codex=CodexSetup(model_url, codex_key), extension_vsix=vsix)
         self.codex_cli = image.codex_cli
+        self.ide = code_server.describe() if code_server else ""
+        if code_server is None:
+            log.warning("no code-server (bin/setup --ide installs it): lab workspaces get a stand-in IDE")
 
         store = create_store()
         trust = {"SSL_CERT_FILE": str(bundle), "GIT_SSL_CAINFO": str(bundle), "NODE_EXTRA_CA_CERTS": str(lab_ca)}
         template = AmeideTemplate(cluster, self.state_dir, image, self.faults, repo_url, trust)
         template.session_token = f"{store.token_id}-{store.token_secret}"
         template.github_token = external_auth_token
-        agents = Agents(self.faults, asyncssh.generate_private_key("ssh-ed25519"), self.options.agent_delay)
+        host_key = asyncssh.generate_private_key("ssh-ed25519")
+        agents = Agents(self.faults, host_key, self.options.agent_delay, image, code_server)
         provisioner = Provisioner(store, self.faults, template, agents, self.options.build_delay, control_plane)
         self._closers += [agents.close, provisioner.close]  # run in reverse: builds first
         deployment = Deployment(
@@ -237,7 +245,13 @@ def _variable(key: str) -> str:
 
 def _announce(lab: Lab, options: Options) -> None:
     if options.handshake:
-        handshake = {"ready": True, "env": lab.env, "faults": lab.faults.active, "codex_cli": lab.codex_cli}
+        handshake = {
+            "ready": True,
+            "env": lab.env,
+            "faults": lab.faults.active,
+            "codex_cli": lab.codex_cli,
+            "ide": lab.ide,
+        }
         print(json.dumps(handshake), flush=True)
         sys.stdout = sys.stderr  # nothing else may reach the parent's pipe
         return
@@ -254,6 +268,7 @@ def _announce(lab: Lab, options: Options) -> None:
     )
     if not lab.codex_cli:
         print("# Workspaces have a stand-in codex (no @codex scenario): bin/setup --codex installs the real CLI")
+    print(f"# Workspaces run {lab.ide}" if lab.ide else "# Workspaces run a stand-in code-server: bin/setup --ide")
 
 
 async def run(options: Options) -> int:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from workspace_spec import codeserver
@@ -81,17 +83,51 @@ def code_server_health(world: World, workspace: Workspace) -> codeserver.Health:
         return codeserver.inside(shell, port)
 
 
+RECORD_MARK = "---extensions.json---"
+
+
 def installed_extensions(world: World, workspace: Workspace) -> list[str]:
-    """Extension ids (publisher.name) code-server has on disk; the same check live and in the lab.
-    code-server keeps each as a <publisher>.<name>-<version>[-<platform>] directory."""
+    """Extension ids (publisher.name) code-server has installed; the same check live and in the lab."""
+    where = shell_path(world.settings.extensions_dir)
     with world.shell(workspace) as shell:
-        result = shell.run(f"ls -1 {shell_path(world.settings.extensions_dir)} 2>/dev/null || true")
+        result = shell.run(f"cd {where} 2>/dev/null && ls -1 && echo {RECORD_MARK} && cat extensions.json || true")
+    listing, _, record = result.stdout.partition(RECORD_MARK)
+    return parse_extensions(listing.split(), record)
+
+
+def parse_extensions(folders: list[str], record: str) -> list[str]:
+    """code-server's own record of its extensions, `extensions.json` in its extensions directory (VS Code's
+    ExtensionsProfileScannerService; written by `--install-extension` and by the Marketplace alike): an entry
+    counts when its folder is there too. Without a readable record (older code-server), the folders, named
+    <publisher>.<name>-<version>[-<platform>]."""
+    try:
+        entries = json.loads(record)
+    except ValueError:
+        entries = None
+    if isinstance(entries, list):
+        present = set(folders)
+        ids = [
+            str(entry["identifier"]["id"]).lower()
+            for entry in entries
+            if isinstance(entry, dict)
+            and isinstance(entry.get("identifier"), dict)
+            and entry["identifier"].get("id")
+            and _folder(entry) in present
+        ]
+        return sorted(set(ids))
     ids = []
-    for entry in result.stdout.split():
+    for entry in folders:
         match = re.match(r"^([a-z0-9-]+\.[a-z0-9-]+)-\d", entry, re.IGNORECASE)
         if match:
             ids.append(match.group(1).lower())
     return sorted(set(ids))
+
+
+def _folder(entry: dict[str, Any]) -> str:
+    """An entry's folder: relativeLocation, or (older records) the last part of its location's path."""
+    location = entry.get("location")
+    path = location.get("path", "") if isinstance(location, dict) else ""
+    return str(entry.get("relativeLocation") or str(path).rstrip("/").rpartition("/")[2])
 
 
 def missing_extensions(installed: list[str], expected: list[str]) -> list[str]:

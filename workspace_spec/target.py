@@ -38,6 +38,7 @@ class LabProcess:
         self.env: dict[str, str] = handshake["env"]
         self.faults: list[str] = handshake.get("faults", [])
         self.codex_cli: bool = handshake.get("codex_cli", True)  # its workspaces have the real Codex CLI
+        self.ide: str = handshake.get("ide", "")  # the real IDE its workspaces run; '' for the stand-in
 
     @classmethod
     def start(cls, settings: Settings) -> LabProcess:
@@ -109,6 +110,8 @@ class Target:
         faults = f", faults: {', '.join(self.lab.faults)}" if self.lab and self.lab.faults else ""
         if self.lab and not self.lab.codex_cli:
             faults += ", a stand-in codex: bin/setup --codex installs the real CLI"
+        if self.lab and not self.lab.ide:
+            faults += ", a stand-in code-server: bin/setup --ide installs the real one"
         return f"target: {self.name} (Coder {self.settings.coder_url}{faults})"
 
     def close(self) -> None:
