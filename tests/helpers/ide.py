@@ -3,8 +3,10 @@ loopback port for one folder, stopped by its own process id."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -44,16 +46,25 @@ def code_server(prefix: Path, home: Path, folder: Path) -> Iterator[CodeServer]:
         "--extensions-dir", str(home / "ext"), str(folder),
     ]  # fmt: skip
     env = {**os.environ, "HOME": str(home)}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # A session of its own: code-server keeps an extension host per browser that connected (for a reconnect),
+    # and these outlive the server itself unless its whole process group is stopped.
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
     try:
         yield CodeServer(_listening(process), folder)
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        _stop_group(process)
+
+
+def _stop_group(process: subprocess.Popen[str]) -> None:
+    """Stop code-server and everything it started: its process group, which has its own process's id."""
+    os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(10)
+    with contextlib.suppress(ProcessLookupError):  # what lingers (or all of it, if it ignored SIGTERM)
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(10)
 
 
 def _listening(process: subprocess.Popen[str]) -> str:
