@@ -79,7 +79,7 @@ def _start(context: Context) -> None:
         allure_files.write_environment(allure_dir, reporting.run_properties(world))
     if problem := selection.codex_problem(target, selected):
         raise ConfigurationError(problem)
-    needs = selection.workspace_needs(selected, world.settings)
+    needs = selection.workspace_needs(selected, target)
     if world.settings.promote_on_pass:
         _plan_promotion(context.run_state.promotion, needs, world.settings)
     print(world.preflight(needs_cluster=selection.needs_cluster(selected)), flush=True)
@@ -131,7 +131,7 @@ def before_scenario(context: Context, scenario: Scenario) -> None:
     context.scenario_key = selection.scenario_key(scenario)
     context.add_cleanup(context.world.ledger.release, "scenario")
     context.add_cleanup(context.world.plan.scenario_done, context.scenario_key)
-    if reason := selection.skip_reason(scenario, context.world.settings):
+    if reason := selection.skip_reason(scenario, context.world.target):
         context.run_state.skipped.append((scenario, reason))
         scenario.skip(reason=reason)
 

@@ -1,5 +1,6 @@
 """Steps about workspace apps reached through Coder's app proxy."""
 
+import allure
 from behave import then, when
 from behave.runner import Context
 
@@ -38,3 +39,20 @@ def then_redirected_to_login(context: Context) -> None:
     assert answer.status == 303 and answer.to_login, (
         f"app proxy did not send an anonymous visitor to /login (expected 303): it answered {answer.describe()}"
     )
+
+
+@when("the developer opens VS Code in a browser signed in to Coder")
+def when_open_vscode_in_browser(context: Context) -> None:
+    world = context.world
+    visit = context.app_proxy.workbench = apps.open_in_browser(
+        world.coder, context.workspace.require(), world.settings, world.timings
+    )
+    if visit.screenshot:
+        allure.attach(visit.screenshot, name="VS Code in the browser", attachment_type=allure.attachment_type.PNG)
+    allure.attach(visit.describe(), name="browser visit", attachment_type=allure.attachment_type.TEXT)
+
+
+@then("VS Code shows the repository and stays connected to its server")
+def then_vscode_works(context: Context) -> None:
+    visit = context.app_proxy.workbench
+    assert not visit.problem, visit.problem

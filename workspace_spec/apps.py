@@ -8,8 +8,10 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from tenacity import RetryCallState, retry, retry_if_result, stop_after_delay, wait_fixed
 
-from workspace_spec import codeserver
+from workspace_spec import browser, codeserver
 from workspace_spec.coder import CoderClient, Workspace
+from workspace_spec.settings import Settings
+from workspace_spec.timings import Timings
 
 # While the app warms up the proxy answers 502 "Application Unavailable"; nothing else is retried
 # (Coder's own app-proxy tests do the same): any other answer is the verdict.
@@ -115,3 +117,20 @@ def _in_app_target(base_url: str, app_base: str, response: httpx.Response) -> st
 def _without_query_secrets(location: str) -> str:
     """Redirects may carry an app-connect key in their query; only the path matters to a reader."""
     return location.split("?")[0] if "coder_application_connect_api_key" in location else location
+
+
+def open_in_browser(
+    coder: CoderClient, workspace: Workspace, settings: Settings, timings: Timings
+) -> browser.WorkbenchVisit:
+    """VS Code opened at the app's URL in a real browser signed in to Coder (spec 629 §0); its time to
+    interactive is the run's `browser` phase."""
+    executable = browser.browser_executable(settings.browser)
+    if executable is None:  # the scenario is skipped before this: the browser went away meanwhile
+        raise RuntimeError(browser.browser_unavailable(settings.browser))
+    url = coder.url + app_path(coder, workspace, settings.app_slug, settings.agent)
+    visit = browser.open_workbench(
+        url, coder.url, settings.token, settings.repo_dir, settings.browser_timeout, executable=executable
+    )
+    if visit.seconds_to_interactive is not None:
+        timings.mark(workspace.name, workspace.template_name, "browser", visit.seconds_to_interactive)
+    return visit

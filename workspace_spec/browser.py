@@ -31,7 +31,7 @@ from workspace_spec.secrets import REDACTOR, scrub
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Request, Response, WebSocket
 
-CHROMIUM_NAMES = ("chromium", "chromium-browser")
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")  # Debian's, Ubuntu's, a CI runner's
 # No GPU, no sandbox (containers, root), no QUIC, and nothing the browser would fetch for itself.
 CHROMIUM_ARGS = (
     "--no-sandbox",
@@ -41,6 +41,7 @@ CHROMIUM_ARGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--disable-dev-shm-usage",  # a container's /dev/shm is small: shared memory goes to /tmp
 )
 NO_CHROMIUM = "no browser: Debian's chromium is not installed (bin/setup --browser installs it)"
 NO_PLAYWRIGHT = "Playwright for Python is not installed (bin/setup --browser installs requirements-browser.txt)"

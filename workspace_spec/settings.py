@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     vscode_extensions: Annotated[list[str], NoDecode] = ["openai.chatgpt"]
     # code-server's default; expanded by the workspace's shell.
     extensions_dir: str = "${XDG_DATA_HOME:-$HOME/.local/share}/code-server/extensions"
+    browser: str = ""  # the Chromium that opens VS Code (@browser); unset: chromium on PATH
     oidc_issuer: str | None = None
     coder_namespace: str = "ameide-dev"  # where deploy/coder runs, for control-plane logs on failure
 
@@ -109,6 +110,7 @@ class Settings(BaseSettings):
     build_timeout: float = Field(default=900.0, gt=0)
     agent_timeout: float = Field(default=600.0, gt=0)
     app_timeout: float = Field(default=120.0, gt=0)
+    browser_timeout: float = Field(default=60.0, gt=0)  # VS Code loading in a browser, through the proxy
     request_timeout: float = Field(default=10.0, gt=0)
     # Coder's rate limiter asks for up to a minute (Retry-After); the suite waits as asked, up to this.
     rate_limit_wait: float = Field(default=10.0, ge=0)

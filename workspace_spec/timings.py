@@ -4,7 +4,9 @@ Phases, in seconds:
 - `build`, `agent`, `app`: from the create request until the start build succeeded, the agent was ready,
   the app was healthy;
 - `usable`: from the create request until the workspace was usable (build, agent and app);
-- `stop`, `start`, `delete`: how long each of those transitions took (`start` until usable again).
+- `stop`, `start`, `delete`: how long each of those transitions took (`start` until usable again);
+- `browser`: from opening the app in a browser until VS Code was interactive (workbench, repository, a live
+  connection to its server).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-PHASES = ("build", "agent", "app", "usable", "stop", "start", "delete")
+PHASES = ("build", "agent", "app", "usable", "stop", "start", "delete", "browser")
 
 
 @dataclass
@@ -117,4 +119,6 @@ def _describe(phases: dict[str, float]) -> str:
     if steps:
         text += f" ({', '.join(steps)})"
     after = [f"{phase} {phases[phase]:.0f} s" for phase in ("stop", "start", "delete") if phase in phases]
+    if "browser" in phases:
+        after.append(f"VS Code interactive in the browser in {phases['browser']:.1f} s")
     return text + (f"; {', '.join(after)}" if after else "")

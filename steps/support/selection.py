@@ -9,8 +9,8 @@ from behave.configuration import Configuration
 from behave.model import Scenario
 from behave.runner_util import collect_feature_locations, parse_features
 
+from workspace_spec import browser
 from workspace_spec.plan import Need
-from workspace_spec.settings import Settings
 from workspace_spec.target import Target
 
 # Scenarios that only ask the platform (its configuration, its reachability) and create nothing; a
@@ -45,8 +45,16 @@ def scenario_key(scenario: Scenario) -> str:
     return f"{Path(scenario.filename).resolve()}:{scenario.line}"
 
 
-def skip_reason(scenario: Scenario, settings: Settings) -> str:
+def skip_reason(scenario: Scenario, target: Target) -> str:
     """Why an optional check is off in this run ('' when it runs): reported as skipped, never as passed."""
+    settings = target.settings
+    if "browser" in scenario.effective_tags:
+        if reason := browser.browser_unavailable(settings.browser):
+            return reason
+        if target.lab is not None and not target.lab.ide:
+            return (
+                "the lab's workspaces run a stand-in code-server, no workbench: bin/setup --ide installs the real one"
+            )
     if "extension" in scenario.effective_tags and not settings.vscode_extensions:
         return "no code-server extensions are expected (SPEC_VSCODE_EXTENSIONS is empty)"
     if "codex" in scenario.effective_tags and settings.codex == "off":
@@ -54,10 +62,11 @@ def skip_reason(scenario: Scenario, settings: Settings) -> str:
     return ""
 
 
-def workspace_needs(scenarios: list[Scenario], settings: Settings) -> dict[str, list[Need]]:
+def workspace_needs(scenarios: list[Scenario], target: Target) -> dict[str, list[Need]]:
     """Scenario key -> the workspaces it needs (a scenario that will be skipped needs none)."""
+    settings = target.settings
     needs: dict[str, list[Need]] = {}
-    for scenario in (s for s in scenarios if not skip_reason(s, settings)):
+    for scenario in (s for s in scenarios if not skip_reason(s, target)):
         key = scenario_key(scenario)
         for step in scenario.all_steps:
             if (wanted := WORKSPACE_STEPS.get(step.name)) is not None:

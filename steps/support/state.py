@@ -12,6 +12,7 @@ from behave.model import Scenario
 from behave.runner import Context
 
 from workspace_spec.apps import AppVisit
+from workspace_spec.browser import WorkbenchVisit
 from workspace_spec.coder import Template, Workspace
 from workspace_spec.codeserver import Health
 from workspace_spec.e2e import Proposal
@@ -50,9 +51,10 @@ class AcrossStop:
 
 @dataclass
 class AppProxy:
-    """context.app_proxy: what opening the app through Coder's app proxy showed."""
+    """context.app_proxy: what opening the app through Coder's app proxy showed (over HTTP, in a browser)."""
 
     visit: AppVisit | None = None
+    workbench: WorkbenchVisit | None = None
 
 
 @dataclass

@@ -1,5 +1,5 @@
-"""A real code-server for the tests that open VS Code in a browser: found on this machine, started on a
-loopback port for one folder, stopped by its own process id."""
+"""A real code-server for the tests that open VS Code in a browser: the lab's (lab/ide.py finds it), started
+on a loopback port for one folder, stopped with its whole process group."""
 
 from __future__ import annotations
 
@@ -15,20 +15,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent.parent
-ENTRY = Path("node_modules/code-server/out/node/entry.js")
-NODE = Path("node_modules/node/bin/node")  # the npm package `node`: code-server 4.1xx wants Node 22+
+from lab.ide import CodeServerInstall
+
 LISTENING = re.compile(r"HTTP server listening on (http://127\.0\.0\.1:\d+)/")
 START_TIMEOUT = 30.0
-
-
-def code_server_dir() -> Path | None:
-    """The npm prefix that holds code-server (and the Node it runs on): the repo's `.lab-tools/ide` first,
-    then `LAB_CODE_SERVER_DIR`. This is the one place that knows where to look."""
-    candidates = [REPO / ".lab-tools/ide"]
-    if os.environ.get("LAB_CODE_SERVER_DIR"):
-        candidates.append(Path(os.environ["LAB_CODE_SERVER_DIR"]))
-    return next((d for d in candidates if (d / ENTRY).is_file() and (d / NODE).is_file()), None)
 
 
 @dataclass(frozen=True)
@@ -38,10 +28,10 @@ class CodeServer:
 
 
 @contextmanager
-def code_server(prefix: Path, home: Path, folder: Path) -> Iterator[CodeServer]:
+def code_server(install: CodeServerInstall, home: Path, folder: Path) -> Iterator[CodeServer]:
     """code-server without auth on a free loopback port, its home, settings and extensions under `home`."""
     command = [
-        str(prefix / NODE), str(prefix / ENTRY), "--auth", "none", "--bind-addr", "127.0.0.1:0",
+        str(install.node), str(install.entry), "--auth", "none", "--bind-addr", "127.0.0.1:0",
         "--disable-telemetry", "--disable-update-check", "--user-data-dir", str(home / "ud"),
         "--extensions-dir", str(home / "ext"), str(folder),
     ]  # fmt: skip

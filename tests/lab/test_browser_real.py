@@ -2,7 +2,7 @@
 stands for Coder's path-based app proxy (a path prefix, the session cookie, WebSockets passed through),
 with a switch for each way the proxy can break VS Code.
 
-Skipped without chromium and Playwright; the tests of a real code-server also need one (tests/helpers/ide.py).
+Skipped without chromium and Playwright; the tests of a real code-server also need one (bin/setup --ide).
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from tests.helpers.ide import CodeServer, code_server, code_server_dir
+from lab.ide import find_code_server
+from tests.helpers.ide import CodeServer, code_server
 from tests.helpers.serving import serving
 from workspace_spec.browser import WorkbenchVisit, browser_executable, browser_unavailable, open_workbench
 
-CODE_SERVER = code_server_dir()
-NO_CODE_SERVER = "code-server is not installed (.lab-tools/ide, or LAB_CODE_SERVER_DIR)"
+CODE_SERVER = find_code_server()
+NO_CODE_SERVER = "code-server is not installed: bin/setup --ide"
 pytestmark = pytest.mark.skipif(bool(browser_unavailable()), reason=browser_unavailable() or "-")
 
 PREFIX = "/@admin/ws.main/apps/code-server"
