@@ -12,6 +12,7 @@ PERSISTENCE = "Stopping and starting a workspace keeps its volume (§1.1 check 5
 DELETE = "A deleted workspace is gone (§1.1 check 6)"
 PROXY_SIGNED_IN = "A signed-in developer reaches code-server through the app proxy (§1.1 check 2)"
 PROXY_ANONYMOUS = "The app proxy does not serve the app without a session (§1.1 check 2)"
+BROWSER = "A developer works in VS Code in the browser through the app proxy (§0, §1.1 check 2)"
 CHECKOUT = "The repository is checked out (§1.1 check 3)"
 TOOLCHAIN = "The toolchain is installed (§1.1 check 3)"
 IDE_HEALTH = "code-server is healthy inside the workspace (§1.1 check 4)"
@@ -33,6 +34,11 @@ class Breaks:
     step: str  # the name of the step that must fail (Given, When or Then)
     message: str  # what the failure must say
     env: dict[str, str] = field(default_factory=dict)  # settings the row runs with
+
+    @property
+    def browser_only(self) -> bool:
+        """A fault only the browser scenario can see: every other scenario must pass under it."""
+        return self.scenario == BROWSER
 
     def __str__(self) -> str:
         return self.fault
@@ -66,6 +72,25 @@ SMOKE = [
         PROXY_ANONYMOUS,
         "they are redirected to the Coder login page",
         "did not send an anonymous visitor to /login (expected 303): it answered 200",
+    ),
+    # Only a browser sees these: the HTTP-level checks of the app still pass under them.
+    Breaks(
+        "app-websocket-dropped",
+        BROWSER,
+        "VS Code shows the repository and stays connected to its server",
+        "VS Code loaded, but cannot connect to its server: the WebSocket to",
+    ),
+    Breaks(
+        "app-websocket-cut",
+        BROWSER,
+        "VS Code shows the repository and stays connected to its server",
+        "VS Code connected, then lost its server: the WebSocket to",
+    ),
+    Breaks(
+        "app-assets-404",
+        BROWSER,
+        "VS Code shows the repository and stays connected to its server",
+        "VS Code did not load: the page came, but",
     ),
     Breaks(
         "ide-port-refused", IDE_HEALTH, "code-server answers that it is up", "code-server is down: http://127.0.0.1:"

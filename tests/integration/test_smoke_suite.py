@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from lab.ide import find_code_server
 from tests.helpers.breakage import SMOKE, Breaks
 from tests.helpers.lab import Lab
 from tests.helpers.suite import (
@@ -21,8 +22,14 @@ from tests.helpers.suite import (
     leaks,
     run_suite,
 )
+from workspace_spec.browser import browser_unavailable
 
-SMOKE_SCENARIOS = 12
+# The browser scenario runs where a browser opens the real code-server (bin/setup --dev installs both).
+BROWSER_RUNS = not browser_unavailable() and find_code_server() is not None
+SMOKE_SCENARIOS = 13 if BROWSER_RUNS else 12
+# The rows of the other faults run without the browser scenario: it shares their workspace, and would only add
+# a browser's time to every row.
+WITHOUT_BROWSER = "--tags=@smoke and not @browser"
 # Faults caught before any workspace exists: their diagnostics are the control plane's only.
 NO_WORKSPACE = {
     "first-user-missing",
@@ -79,16 +86,22 @@ def test_smoke_passes_where_a_healthy_platform_differs(condition: str, lab: Lab,
 
 @pytest.mark.parametrize("breaks", SMOKE, ids=str)
 def test_each_fault_fails_the_check_that_covers_it(breaks: Breaks, lab: Lab, tmp_path: Path) -> None:
+    if breaks.browser_only and not BROWSER_RUNS:
+        pytest.skip("no browser and real code-server here: bin/setup --dev installs them")
+    tags = "--tags=@smoke" if breaks.browser_only else WITHOUT_BROWSER
     with lab.faults(breaks.fault):
-        run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS, **breaks.env), "--tags=@smoke")
+        run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS, **breaks.env), tags)
     statuses, scenario = run.statuses(), breaks.scenario
-    assert len(statuses) == SMOKE_SCENARIOS, run.output[-3000:]
+    assert len(statuses) == (SMOKE_SCENARIOS if breaks.browser_only else 12), run.output[-3000:]
     assert run.returncode != 0, f"the suite passed although {breaks.fault} was injected"
     assert statuses[scenario] == "failed", (
         f"{scenario} is {statuses[scenario]} under {breaks.fault}:\n{run.output[-3000:]}"
     )
     assert run.failed_step_name(scenario) == breaks.step, run.failure(scenario)
     assert breaks.message in run.failure(scenario), run.failure(scenario)
+    if breaks.browser_only:  # the page and code-server's health still answer over HTTP: only the browser sees it
+        others = {name: status for name, status in statuses.items() if name != scenario}
+        assert set(others.values()) == {"passed"}, others
     expected = {"coder-control-plane.log"} | (
         set() if breaks.fault in NO_WORKSPACE else {"workspace.json", "build.log"}
     )
@@ -97,3 +110,33 @@ def test_each_fault_fails_the_check_that_covers_it(breaks: Breaks, lab: Lab, tmp
     workspaces, namespaces = lab.wait_until_clean()
     assert not workspaces, f"workspaces left behind under {breaks.fault}: {[w['name'] for w in workspaces]}"
     assert not namespaces, f"namespaces left behind under {breaks.fault}: {namespaces}"
+
+
+def test_without_a_browser_the_browser_scenario_is_skipped_and_says_why(healthy_lab: Lab, tmp_path: Path) -> None:
+    env = healthy_lab.suite_env(**FAST_TIMEOUTS, SPEC_BROWSER="/nonexistent/chromium")
+    run = run_suite(tmp_path, env, str(ROOT / "features/app_proxy.feature"), features=False)
+    assert run.returncode == 0, run.output[-3000:]
+    scenarios = run.scenarios()
+    browser = next(s for name, s in scenarios.items() if "in the browser" in name)
+    assert browser["status"] == "skipped", browser
+    assert "no browser: /nonexistent/chromium is not an executable file" in run.output
+    assert [s["status"] for name, s in scenarios.items() if s is not browser] == ["passed", "passed"]
+
+
+def test_on_a_lab_without_code_server_the_smoke_passes_with_the_stand_in_named(tmp_path: Path) -> None:
+    """bin/setup without --ide: the lab's workspaces run the stand-in IDE, the first line says so, and the browser
+    scenario (no workbench to load) is skipped with that reason; everything else passes as before."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("SPEC_", "CODER_"))}
+    env["LAB_CODE_SERVER_PREFIX"] = str(tmp_path / "nothing-installed")
+    run = run_suite(tmp_path, env, "--tags=@smoke")  # no target configured: the suite starts a lab of its own
+    assert run.returncode == 0, run.output[-4000:]
+    banner = next(line for line in run.output.splitlines() if line.startswith("target: "))
+    assert (
+        banner.startswith("target: lab (") and "a stand-in code-server: bin/setup --ide installs the real one" in banner
+    )
+    assert "the lab's workspaces run a stand-in code-server, no workbench" in run.output
+    statuses = run.scenarios()
+    browser = next(name for name in statuses if "in the browser" in name)
+    assert statuses[browser]["status"] == "skipped"
+    assert sorted({s["status"] for name, s in statuses.items() if name != browser}) == ["passed"], run.output[-3000:]
+    assert len(statuses) == 13
