@@ -1,19 +1,28 @@
-"""coderd's path-based app proxy: `/@{owner}/{workspace}[.{agent}]/apps/{slug}[/...]`, any method.
+"""coderd's path-based app proxy (coderd/workspaceapps/proxy.go, v2.24):
+`/@{owner}/{workspace}[.{agent}]/apps/{slug}[/...]`, any method, WebSocket upgrades included
+(appwebsocket.py).
 
-Answers like coderd/workspaceapps (proxy.go, db.go, errors.go): 307 to add the slug's trailing slash,
-303 to /login without a valid session, HTML error pages (404 not found, 400 workspace offline, 502 agent
-unavailable, with coderd's log line for it), else a real reverse proxy to the app's URL with Coder's
-credentials stripped and a signed app token set. Faults: `app-proxy-502`, `app-open-without-login`,
-`app-foreign-page` (the dashboard's page of site.py answers instead).
+In coderd's order (provider.go `ResolveRequest`, db.go `Issue`, proxy.go `proxyWorkspaceApp`): a signed
+app token for this very app lets a request through; else the app is resolved (404 not found, 400
+workspace offline), then a request without a valid session is sent to /login (303), then the agent must
+be connected (502), and only then the slash and query redirects (307). What goes to the app is what Go's
+httputil.ReverseProxy (NewSingleHostReverseProxy) sends: the path below the app's base, the request's
+own query and Host, X-Forwarded-For and -Proto, and every header but hop-by-hop ones and Coder's
+cookies (httpapi.StripCoderCookies); the app's CORS headers are dropped from its answer.
+
+Faults: `app-proxy-502`, `app-open-without-login`, `app-foreign-page` (the dashboard's page of site.py
+answers instead).
 """
 
 from __future__ import annotations
 
+import email.utils
 import html
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import aiohttp
@@ -21,18 +30,26 @@ from aiohttp import web
 from multidict import CIMultiDict
 from yarl import URL
 
+from lab.coderd import appwebsocket
 from lab.coderd.deployment import USER, Deployment, deployment
-from lab.coderd.http import SESSION_COOKIE, SESSION_HEADER, SIGNED_OUT, check_token, session_token
+from lab.coderd.http import SESSION_COOKIE, SIGNED_OUT, check_token, session_token
 from lab.coderd.site import DASHBOARD_PAGE
 from lab.faults import APP_FOREIGN_PAGE, APP_OPEN_WITHOUT_LOGIN, APP_PROXY_502
 from lab.model import Agent, App
 
+PATH = "path"  # workspaceapps.AccessMethod
 SIGNED_APP_COOKIE = "coder_signed_app_token"
-SIGNED_APP_TTL = 60.0
-# Cookies coderd removes before a request reaches the app.
-CODER_COOKIES = (SESSION_COOKIE, SIGNED_APP_COOKIE, "coder_path_app_session_token", "coder_subdomain_app_session_token")
+PATH_APP_COOKIE = "coder_path_app_session_token"
+SUBDOMAIN_APP_COOKIE = "coder_subdomain_app_session_token"  # its per-proxy hash suffix came later (#19930)
+SMUGGLED_KEY_PARAM = "coder_application_connect_api_key_35e783"  # workspaceapps.SubdomainProxyAPIKeyParam
+SIGNED_APP_TTL = 60.0  # workspaceapps.DefaultTokenExpiry
+# codersdk's cookie names that StripCoderCookies removes before a request reaches the app.
+CODER_COOKIES = frozenset(
+    {SESSION_COOKIE, "oauth_state", "oauth_redirect", PATH_APP_COOKIE, SUBDOMAIN_APP_COOKIE, SIGNED_APP_COOKIE}
+)
 HOP_BY_HOP = {
     "connection",
+    "proxy-connection",
     "keep-alive",
     "proxy-authenticate",
     "proxy-authorization",
@@ -40,13 +57,38 @@ HOP_BY_HOP = {
     "trailer",
     "transfer-encoding",
     "upgrade",
-    "host",
 }
+# proxyWorkspaceApp's ModifyResponse: the app's own CORS answer never reaches the browser.
+CORS_HEADERS = {
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "access-control-allow-methods",
+    "access-control-allow-headers",
+}
+CORS_VARY = {"origin", "access-control-request-methods", "access-control-request-headers"}
 routes = web.RouteTableDef()
 HTTP = web.AppKey("app-proxy-http", aiohttp.ClientSession)
 NOT_FOUND_TEXT = (
     "The application or workspace you are trying to access does not exist or you do not have permission to access it."
 )
+
+
+@dataclass(frozen=True)
+class AppRequest:
+    """Which app a request names and how (workspaceapps.Request)."""
+
+    access_method: str  # PATH
+    owner: str
+    workspace: str
+    agent: str  # '' when a path app's URL names none
+    slug: str
+    base_path: str  # `/@owner/ws.agent/apps/slug/`
+
+    @property
+    def token_key(self) -> str:
+        """What a signed app token must match (SignedToken.MatchesRequest)."""
+        names = (self.access_method, self.base_path, self.owner, self.workspace, self.agent, self.slug)
+        return "|".join(names)
 
 
 def error_page(status: int, title: str, description: str) -> web.Response:
@@ -63,18 +105,25 @@ def _redirect(status: int, location: str) -> web.Response:
     return web.Response(status=status, headers={"Location": location})
 
 
+def _raw_query(request: web.Request) -> str:
+    """The query as the client sent it (Go's URL.RawQuery); aiohttp's own forms are decoded."""
+    return request.raw_path.partition("?")[2]
+
+
 class _Refused(Exception):
     def __init__(self, response: web.Response) -> None:
         self.response = response
 
 
-def _resolve(dep: Deployment, owner: str, target: str, slug: str) -> tuple[Agent, App]:
+# -- which app, and may this request have it -----------------------------------------------------------
+
+
+def _resolve(dep: Deployment, wanted: AppRequest) -> tuple[Agent, App]:
     not_found = _Refused(error_page(404, "Application Not Found", NOT_FOUND_TEXT))
     store = dep.store
-    if owner.lower() not in (store.owner.username, store.owner.id):
+    if wanted.owner.lower() not in (store.owner.username, store.owner.id):
         raise not_found
-    name, _, agent_name = target.partition(".")
-    workspace = store.live_workspace(store.owner, name)
+    workspace = store.live_workspace(store.owner, wanted.workspace)
     if workspace is None:
         raise not_found
     latest = workspace.latest_build
@@ -86,20 +135,92 @@ def _resolve(dep: Deployment, owner: str, target: str, slug: str) -> tuple[Agent
                 'Last workspace transition was to the "stop" state. Start the workspace to access its applications.',
             )
         )
-    agents = [a for a in latest.agents if not agent_name or a.name == agent_name]
+    agents = [a for a in latest.agents if not wanted.agent or a.name == wanted.agent]
     if len(agents) != 1:
         raise not_found
-    app = next((a for a in agents[0].apps if a.slug == slug), None)
+    app = next((a for a in agents[0].apps if a.slug == wanted.slug), None)
     if app is None:
         raise not_found
     return agents[0], app
 
 
-def _authenticated(request: web.Request, dep: Deployment, base: str) -> bool:
+def _signed(request: web.Request, dep: Deployment, wanted: AppRequest) -> bool:
+    """Whether the request carries a live signed app token for this app."""
     signed = dep.signed_app_tokens.get(request.cookies.get(SIGNED_APP_COOKIE, ""))
-    if signed is not None and signed[0] > time.monotonic() and signed[1] == base:
-        return True
-    return check_token(dep.store, session_token(request)) is None
+    return signed is not None and signed[0] > time.monotonic() and signed[1] == wanted.token_key
+
+
+def _signed_in(request: web.Request, dep: Deployment, wanted: AppRequest) -> bool:
+    """AppConnectSessionTokenFromRequest: Coder's usual token places first, then the path app cookie."""
+    token = session_token(request) or request.cookies.get(PATH_APP_COOKIE)
+    return check_token(dep.store, token) is None
+
+
+def _sign(dep: Deployment, wanted: AppRequest) -> str:
+    clock = time.monotonic()
+    for token in [t for t, (expires, _) in dep.signed_app_tokens.items() if expires <= clock]:
+        del dep.signed_app_tokens[token]
+    token = secrets.token_urlsafe(32)
+    dep.signed_app_tokens[token] = (clock + SIGNED_APP_TTL, wanted.token_key)
+    return token
+
+
+def _set_signed_cookie(response: web.StreamResponse, token: str, wanted: AppRequest) -> None:
+    # ResolveRequest's cookie: the app's base path, an Expires, and nothing else (no HttpOnly, no SameSite).
+    expires = email.utils.formatdate(time.time() + SIGNED_APP_TTL, usegmt=True)
+    response.set_cookie(SIGNED_APP_COOKIE, token, path=wanted.base_path, expires=expires)
+
+
+def _to_sign_in(request: web.Request, dep: Deployment) -> web.Response:
+    """db.go Issue for an anonymous visitor of a path app on the access URL: httpmw.RedirectToLogin."""
+    query = _raw_query(request)
+    back = request.path + (f"?{query}" if query else "")
+    return _redirect(303, f"{dep.access_url}/login?" + urlencode({"message": SIGNED_OUT, "redirect": back}))
+
+
+# -- the request flow -----------------------------------------------------------------------------------
+
+
+async def _serve(request: web.Request, wanted: AppRequest, app_path: str | None) -> web.StreamResponse:
+    """An app request, from resolving the app to the app's answer; `app_path` is the path below the
+    app's base (None: a path app's URL without its trailing slash)."""
+    dep = deployment(request)
+    try:
+        agent, app = _resolve(dep, wanted)
+    except _Refused as refused:
+        return refused.response
+    signed = _signed(request, dep, wanted)
+    authenticated = signed or _signed_in(request, dep, wanted)
+    # app-open-without-login: as if app auth were off (sharing level public), anonymous requests reach the app.
+    if not authenticated and not dep.faults.on(APP_OPEN_WITHOUT_LOGIN):
+        return _to_sign_in(request, dep)
+    if authenticated:
+        request[USER] = dep.store.owner  # for coderd's request log
+    if dep.faults.on(APP_PROXY_502):
+        return _unavailable(dep, agent, app, _refused_port(app))
+    if agent.status != "connected":
+        return _unavailable(dep, agent, app, f'agent state is "{agent.status}", not "connected"')
+    if app_path is None:
+        return _redirect(307, request.path + "/")
+    app_query = URL(app.url).raw_query_string
+    if app_path == "/" and not _raw_query(request) and app_query:
+        # The app's own URL has a query (code-server's ?folder=): coderd sends the browser there first.
+        return _redirect(307, f"{request.path}?{app_query}")
+    token = None if signed else _sign(dep, wanted)  # a token is issued only when none was presented
+
+    def prepare(response: web.StreamResponse) -> None:
+        if token is not None:
+            _set_signed_cookie(response, token, wanted)
+
+    url, headers = _upstream_url(app, app_path, request), _forward_headers(request)
+    try:
+        if appwebsocket.wants_websocket(request):
+            return await appwebsocket.pass_through(request, url, headers, request.app[HTTP], prepare)
+        return await _forward(request, url, headers, prepare)
+    except aiohttp.ClientConnectorError:
+        return _unavailable(dep, agent, app, _refused_port(app))  # as Go's dialer words it
+    except (aiohttp.ClientError, TimeoutError) as error:
+        return _unavailable(dep, agent, app, str(error) or type(error).__name__)
 
 
 def _unavailable(dep: Deployment, agent: Agent, app: App, error: str) -> web.Response:
@@ -121,43 +242,62 @@ def _refused_port(app: App) -> str:
     return f"dial tcp 127.0.0.1:{url.port}: connect: connection refused"
 
 
-def _sign(dep: Deployment, base: str) -> str:
-    clock = time.monotonic()
-    for token in [t for t, (expires, _) in dep.signed_app_tokens.items() if expires <= clock]:
-        del dep.signed_app_tokens[token]
-    token = secrets.token_urlsafe(32)
-    dep.signed_app_tokens[token] = (clock + SIGNED_APP_TTL, base)
-    return token
+def _strip_coder_cookies(header: str) -> str:
+    kept = [part.strip() for part in header.split(";") if part.strip()]
+    return "; ".join(part for part in kept if part.split("=", 1)[0] not in CODER_COOKIES)
 
 
-def _forward_headers(request: web.Request, token: str | None) -> CIMultiDict[str]:
+def _forward_headers(request: web.Request) -> CIMultiDict[str]:
     headers = CIMultiDict(
-        (k, v)
-        for k, v in request.headers.items()
-        if k.lower() not in HOP_BY_HOP and k.lower() != SESSION_HEADER.lower()
+        (k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP and k.lower() != "cookie"
     )
-    if token and headers.get("Authorization", "").partition(" ")[2].strip() == token:
-        del headers["Authorization"]
-    cookies = [
-        c
-        for c in request.headers.get("Cookie", "").split(";")
-        if c.strip() and not c.strip().split("=", 1)[0].startswith(CODER_COOKIES)
-    ]
-    headers.popall("Cookie", None)
-    if cookies:
-        headers["Cookie"] = ";".join(cookies).strip()
-    headers["X-Forwarded-For"] = request.remote or ""
-    headers["X-Forwarded-Host"] = request.host
-    headers["X-Forwarded-Proto"] = request.scheme
+    for header in request.headers.getall("Cookie", []):
+        if stripped := _strip_coder_cookies(header):
+            headers.add("Cookie", stripped)
+    # httpmw.EnsureXForwardedForHeader sets the client's address, and ReverseProxy appends it once more.
+    remote = request.remote or ""
+    headers["X-Forwarded-For"] = f"{remote}, {remote}"
+    headers.setdefault("X-Forwarded-Proto", request.scheme)
+    headers["Host"] = request.host  # NewSingleHostReverseProxy's director leaves the client's Host
     return headers
 
 
-def _upstream_url(app: App, tail: str, request: web.Request) -> URL:
+def _upstream_url(app: App, app_path: str, request: web.Request) -> URL:
     base = URL(app.url)
-    # Only the request's own query goes upstream; the app URL's query was a redirect's business.
-    query = [(k, v) for k, v in request.query.items() if k != SESSION_COOKIE]
     host = "127.0.0.1" if base.host == "localhost" else base.host
-    return base.with_host(host or "127.0.0.1").with_path("/" + tail, encoded=False).with_query(query)
+    # Only the request's own query goes upstream; the app URL's query was a redirect's business.
+    target = base.with_host(host or "127.0.0.1").with_path(app_path).with_query(None)
+    query = _raw_query(request)
+    return URL(str(target) + (f"?{query}" if query else ""), encoded=True)
+
+
+def _app_headers(upstream: aiohttp.ClientResponse) -> CIMultiDict[str]:
+    kept: CIMultiDict[str] = CIMultiDict()
+    for key, value in upstream.headers.items():
+        lowered = key.lower()
+        if lowered in HOP_BY_HOP or lowered in CORS_HEADERS:
+            continue
+        if lowered == "vary":
+            value = ", ".join(v.strip() for v in value.split(",") if v.strip().lower() not in CORS_VARY)
+            if not value:
+                continue
+        kept.add(key, value)
+    return kept
+
+
+async def _forward(
+    request: web.Request, url: URL, headers: CIMultiDict[str], prepare: Callable[[web.StreamResponse], None]
+) -> web.StreamResponse:
+    async with request.app[HTTP].request(
+        request.method, url, data=await request.read() or None, headers=headers, allow_redirects=False
+    ) as upstream:
+        response = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=_app_headers(upstream))
+        prepare(response)
+        await response.prepare(request)
+        async for chunk in upstream.content.iter_any():
+            await response.write(chunk)
+        await response.write_eof()
+        return response
 
 
 async def http_client(app: web.Application) -> AsyncIterator[None]:
@@ -167,70 +307,30 @@ async def http_client(app: web.Application) -> AsyncIterator[None]:
     await app[HTTP].close()
 
 
+# -- path apps -----------------------------------------------------------------------------------------
+
+
 @routes.route("*", "/@{owner}/{target}/apps/{slug}/{tail:.*}")
 @routes.route("*", "/@{owner}/{target}/apps/{slug}")
-async def proxy(request: web.Request) -> web.StreamResponse:
-    """In coderd's order (workspaceapps db.go Issue, proxy.go): resolve the app (404, 400 offline), then
-    authorize (303 to login), then the agent (502), and only then the slash and query redirects (307)."""
+async def path_app(request: web.Request) -> web.StreamResponse:
+    """proxy.go workspaceAppsProxyPath."""
     if deployment(request).faults.on(APP_FOREIGN_PAGE):
         # The path-app route never reaches the proxy (mis-routed, or path apps not mounted): the
         # dashboard's SPA answers instead, 200 for any path, as coderd's site handler does.
         return web.Response(text=DASHBOARD_PAGE, content_type="text/html")
     owner, target, slug = (request.match_info[k] for k in ("owner", "target", "slug"))
-    tail = request.match_info.get("tail")
-    base = f"/@{owner}/{target}/apps/{slug}/"
-    dep = deployment(request)
     if owner == "me":
         return error_page(
             404, "Application Not Found", "Applications must be accessed with the full username, not @me."
         )
-    try:
-        agent, app = _resolve(dep, owner, target, slug)
-    except _Refused as refused:
-        return refused.response
-    authenticated = _authenticated(request, dep, base)
-    # app-open-without-login: as if path-app auth were off, anonymous requests reach the app.
-    if not authenticated and not dep.faults.on(APP_OPEN_WITHOUT_LOGIN):
-        back = request.path + (f"?{request.query_string}" if request.query_string else "")
-        return _redirect(303, f"{dep.access_url}/login?" + urlencode({"message": SIGNED_OUT, "redirect": back}))
-    if authenticated:
-        request[USER] = dep.store.owner  # for coderd's request log
-    if dep.faults.on(APP_PROXY_502):
-        return _unavailable(dep, agent, app, _refused_port(app))
-    if agent.status != "connected":
-        return _unavailable(dep, agent, app, f'agent state is "{agent.status}", not "connected"')
-    if tail is None:
-        return _redirect(307, request.path + "/")
-    app_query = URL(app.url).query_string
-    if tail == "" and not request.query_string and app_query:
-        # The app's own URL has a query (code-server's ?folder=): coderd sends the browser there first.
-        return _redirect(307, f"{base}?{app_query}")
-    try:
-        async with request.app[HTTP].request(
-            request.method,
-            _upstream_url(app, tail, request),
-            data=await request.read() or None,
-            headers=_forward_headers(request, session_token(request)),
-            allow_redirects=False,
-        ) as upstream:
-            response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
-            for key, value in upstream.headers.items():
-                if key.lower() not in HOP_BY_HOP:
-                    response.headers.add(key, value)
-            response.set_cookie(
-                SIGNED_APP_COOKIE,
-                _sign(dep, base),
-                path=base,
-                httponly=True,
-                samesite="Lax",
-                max_age=int(SIGNED_APP_TTL),
-            )
-            await response.prepare(request)
-            async for chunk in upstream.content.iter_any():
-                await response.write(chunk)
-            await response.write_eof()
-            return response
-    except aiohttp.ClientConnectorError:
-        return _unavailable(dep, agent, app, _refused_port(app))  # as Go's dialer words it
-    except (aiohttp.ClientError, TimeoutError) as error:
-        return _unavailable(dep, agent, app, str(error) or type(error).__name__)
+    if SMUGGLED_KEY_PARAM in request.query:
+        return error_page(
+            400,
+            "Bad Request",
+            "Could not decrypt API key. Workspace app API key smuggling is not permitted on the primary access "
+            "URL. Please remove the query parameter and try again.",
+        )
+    workspace, _, agent = target.partition(".")
+    wanted = AppRequest(PATH, owner, workspace, agent, slug, f"/@{owner}/{target}/apps/{slug}/")
+    tail = request.match_info.get("tail")
+    return await _serve(request, wanted, None if tail is None else "/" + tail)
