@@ -11,7 +11,8 @@ own query and Host, X-Forwarded-For and -Proto, and every header but hop-by-hop 
 cookies (httpapi.StripCoderCookies); the app's CORS headers are dropped from its answer.
 
 Faults: `app-proxy-502`, `app-open-without-login`, `app-foreign-page` (the dashboard's page of site.py
-answers instead).
+answers instead), and three only a browser notices, which plain requests for the page and its health
+pass: `app-websocket-dropped`, `app-websocket-cut`, `app-assets-404`.
 """
 
 from __future__ import annotations
@@ -33,8 +34,16 @@ from yarl import URL
 from lab.coderd import appwebsocket
 from lab.coderd.deployment import USER, Deployment, deployment
 from lab.coderd.http import SESSION_COOKIE, SIGNED_OUT, check_token, session_token
+from lab.coderd.ingress import nginx_page
 from lab.coderd.site import DASHBOARD_PAGE
-from lab.faults import APP_FOREIGN_PAGE, APP_OPEN_WITHOUT_LOGIN, APP_PROXY_502
+from lab.faults import (
+    APP_ASSETS_404,
+    APP_FOREIGN_PAGE,
+    APP_OPEN_WITHOUT_LOGIN,
+    APP_PROXY_502,
+    APP_WEBSOCKET_CUT,
+    APP_WEBSOCKET_DROPPED,
+)
 from lab.model import Agent, App
 
 PATH = "path"  # workspaceapps.AccessMethod
@@ -66,6 +75,7 @@ CORS_HEADERS = {
     "access-control-allow-headers",
 }
 CORS_VARY = {"origin", "access-control-request-methods", "access-control-request-headers"}
+WEBSOCKET_CUT_AFTER = 1.0
 routes = web.RouteTableDef()
 HTTP = web.AppKey("app-proxy-http", aiohttp.ClientSession)
 NOT_FOUND_TEXT = (
@@ -178,6 +188,29 @@ def _to_sign_in(request: web.Request, dep: Deployment) -> web.Response:
     return _redirect(303, f"{dep.access_url}/login?" + urlencode({"message": SIGNED_OUT, "redirect": back}))
 
 
+# -- what the faults only a browser sees change ---------------------------------------------------------
+
+
+def _ingress_answer(request: web.Request, dep: Deployment) -> web.Response | None:
+    """app-assets-404: an ingress whose rule routes the app's page but not its assets answers for them."""
+    if dep.faults.on(APP_ASSETS_404) and "/static/" in request.path:
+        return nginx_page(404, "Not Found")
+    return None
+
+
+@dataclass(frozen=True)
+class _Upgrade:
+    cut_after: float | None  # app-websocket-cut: seconds until the proxy drops the socket
+
+
+def _upgrade(request: web.Request, dep: Deployment) -> _Upgrade | None:
+    """The WebSocket upgrade to pass through, or None: a plain request, or an upgrade that an ingress
+    without upgrade support passes on as a plain request (app-websocket-dropped)."""
+    if not appwebsocket.wants_websocket(request) or dep.faults.on(APP_WEBSOCKET_DROPPED):
+        return None
+    return _Upgrade(WEBSOCKET_CUT_AFTER if dep.faults.on(APP_WEBSOCKET_CUT) else None)
+
+
 # -- the request flow -----------------------------------------------------------------------------------
 
 
@@ -185,6 +218,9 @@ async def _serve(request: web.Request, wanted: AppRequest, app_path: str | None)
     """An app request, from resolving the app to the app's answer; `app_path` is the path below the
     app's base (None: a path app's URL without its trailing slash)."""
     dep = deployment(request)
+    ingress = _ingress_answer(request, dep)
+    if ingress is not None:
+        return ingress
     try:
         agent, app = _resolve(dep, wanted)
     except _Refused as refused:
@@ -213,9 +249,11 @@ async def _serve(request: web.Request, wanted: AppRequest, app_path: str | None)
             _set_signed_cookie(response, token, wanted)
 
     url, headers = _upstream_url(app, app_path, request), _forward_headers(request)
+    upgrade = _upgrade(request, dep)
     try:
-        if appwebsocket.wants_websocket(request):
-            return await appwebsocket.pass_through(request, url, headers, request.app[HTTP], prepare)
+        if upgrade is not None:
+            http = request.app[HTTP]
+            return await appwebsocket.pass_through(request, url, headers, http, prepare, upgrade.cut_after)
         return await _forward(request, url, headers, prepare)
     except aiohttp.ClientConnectorError:
         return _unavailable(dep, agent, app, _refused_port(app))  # as Go's dialer words it

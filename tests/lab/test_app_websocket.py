@@ -1,4 +1,4 @@
-"""WebSockets through coderd's app proxy, on the lab's coderd app run in
+"""WebSockets through coderd's app proxy, and the faults only a browser sees, on the lab's coderd app run in
 this process in front of an app of the test's own, shaped like code-server: its page, `/healthz`, a static
 asset under `/stable-<commit>/static/`, and a WebSocket at `/stable-<commit>` that echoes every frame (and
 tells what it was sent). The workspace is laid into coderd's store as a finished build leaves it, so the
@@ -7,6 +7,7 @@ proxy is what is under test, in milliseconds."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -208,5 +209,63 @@ def test_an_app_refusing_the_upgrade_is_answered_as_it_answered() -> None:
             with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
                 await p.http.ws_connect(p.socket("/forbidden"), headers=p.signed_in)
             assert refused.value.status == 403
+
+    run(test)
+
+
+async def _page_and_health(p: Proxy) -> tuple[tuple[int, str], tuple[int, str]]:
+    headers = {"Coder-Session-Token": p.token}
+    async with p.http.get(f"{p.url}{BASE}", headers=headers) as page:
+        page_answer = (page.status, await page.text())
+    async with p.http.get(f"{p.url}{BASE}healthz", headers=headers) as health:
+        health_answer = (health.status, await health.text())
+    return page_answer, health_answer
+
+
+def test_websocket_dropped_refuses_the_upgrade_but_serves_the_page() -> None:
+    async def test() -> None:
+        async with proxy("app-websocket-dropped") as p:
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await p.http.ws_connect(p.socket(), headers=p.signed_in)
+            assert refused.value.status == 400  # the app's answer to a GET that lost its upgrade
+            assert "Upgrade" not in p.seen.requests[-1].headers
+            page, health = await _page_and_health(p)
+            assert page == (200, "<title>code-server</title>")
+            assert health == (200, '{"status": "expired", "lastHeartbeat": 0}')
+
+    run(test)
+
+
+def test_websocket_cut_drops_an_open_socket_after_a_second() -> None:
+    async def test() -> None:
+        async with proxy("app-websocket-cut") as p:
+            async with p.http.ws_connect(p.socket(), headers=p.signed_in) as socket:
+                opened = time.monotonic()
+                await socket.send_str("still there?")
+                assert (await socket.receive()).data == "still there?"
+                message = await socket.receive()
+                lasted = time.monotonic() - opened
+            assert message.type in (WSMsgType.CLOSED, WSMsgType.CLOSE, WSMsgType.ERROR)
+            assert socket.close_code == 1006  # no close frame: the connection was dropped
+            assert 0.8 < lasted < 3
+            assert (await _page_and_health(p))[0][0] == 200
+
+    run(test)
+
+
+def test_assets_404_answers_static_paths_only() -> None:
+    async def test() -> None:
+        async with proxy() as p, p.http.get(f"{p.url}{BASE}{ASSET[1:]}", headers=p.signed_in) as asset:
+            assert (asset.status, await asset.text()) == (200, "/* workbench */")
+        async with proxy("app-assets-404") as p:
+            async with p.http.get(f"{p.url}{BASE}{ASSET[1:]}", headers=p.signed_in) as asset:
+                assert asset.status == 404 and asset.headers["Server"] == "nginx"
+                assert "<title>404 Not Found</title>" in await asset.text()
+                assert "X-Coder-Build-Version" not in asset.headers  # the ingress answered, not coderd
+            page, health = await _page_and_health(p)
+            assert page[0] == 200 and health[0] == 200
+            async with p.http.ws_connect(p.socket(), headers=p.signed_in) as socket:
+                await socket.send_str("x")
+                assert (await socket.receive()).data == "x"
 
     run(test)
