@@ -1,5 +1,6 @@
 """Steps about workspace apps reached through Coder's app proxy."""
 
+import allure
 from behave import then, when
 from behave.runner import Context
 
@@ -9,9 +10,12 @@ from workspace_spec import apps
 def _open(context: Context, with_session: bool) -> None:
     world, settings = context.world, context.world.settings
     workspace = context.workspace.require()
-    context.app_proxy.visit = apps.visit(
+    context.app_proxy.visit = visit = apps.visit(
         world.coder, workspace, settings.app_slug, settings.agent, with_session, settings.app_timeout
     )
+    where = f"{settings.app_slug}: {visit.location.describe()}"  # which kind of app URL Coder gave
+    print(where)  # behave shows it with a failing step
+    allure.attach(where, name="app location", attachment_type=allure.attachment_type.TEXT)
 
 
 @when("the developer opens the code-server app with their session")
