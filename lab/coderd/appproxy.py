@@ -1,30 +1,36 @@
-"""coderd's path-based app proxy (coderd/workspaceapps/proxy.go, v2.24):
-`/@{owner}/{workspace}[.{agent}]/apps/{slug}[/...]`, any method, WebSocket upgrades included
-(appwebsocket.py).
+"""coderd's app proxy (coderd/workspaceapps/proxy.go, v2.24): path apps at
+`/@{owner}/{workspace}[.{agent}]/apps/{slug}[/...]`, and subdomain apps on the wildcard access URL,
+`{slug}--{agent}--{workspace}--{owner}.<wildcard>` on coderd's own listener, told apart by their Host
+header before any route (`HandleSubdomain`, `parseHostname`; appurl/appurl.go). Any method, WebSocket
+upgrades included (appwebsocket.py).
 
 In coderd's order (provider.go `ResolveRequest`, db.go `Issue`, proxy.go `proxyWorkspaceApp`): a signed
 app token for this very app lets a request through; else the app is resolved (404 not found, 400
-workspace offline), then a request without a valid session is sent to /login (303), then the agent must
-be connected (502), and only then the slash and query redirects (307). What goes to the app is what Go's
+workspace offline), then a request without a valid session is sent to sign in (303: a path app to
+/login, a subdomain app to `/api/v2/applications/auth-redirect` on the access URL, which comes back with
+a one-minute key that the app host trades for its own cookie, 303 again), then the agent must be
+connected (502), and only then the slash and query redirects (307). What goes to the app is what Go's
 httputil.ReverseProxy (NewSingleHostReverseProxy) sends: the path below the app's base, the request's
 own query and Host, X-Forwarded-For and -Proto, and every header but hop-by-hop ones and Coder's
 cookies (httpapi.StripCoderCookies); the app's CORS headers are dropped from its answer.
 
 Faults: `app-proxy-502`, `app-open-without-login`, `app-foreign-page` (the dashboard's page of site.py
-answers instead), and three only a browser notices, which plain requests for the page and its health
-pass: `app-websocket-dropped`, `app-websocket-cut`, `app-assets-404`.
+answers on the path route), and three only a browser notices, which plain requests for the page and its
+health pass: `app-websocket-dropped`, `app-websocket-cut`, `app-assets-404`.
 """
 
 from __future__ import annotations
 
 import email.utils
 import html
+import posixpath
+import re
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
 from aiohttp import web
@@ -33,7 +39,7 @@ from yarl import URL
 
 from lab.coderd import appwebsocket
 from lab.coderd.deployment import USER, Deployment, deployment
-from lab.coderd.http import SESSION_COOKIE, SIGNED_OUT, check_token, session_token
+from lab.coderd.http import SESSION_COOKIE, SIGNED_OUT, check_token, dumps, session_token
 from lab.coderd.ingress import nginx_page
 from lab.coderd.site import DASHBOARD_PAGE
 from lab.faults import (
@@ -46,7 +52,7 @@ from lab.faults import (
 )
 from lab.model import Agent, App
 
-PATH = "path"  # workspaceapps.AccessMethod
+PATH, SUBDOMAIN = "path", "subdomain"  # workspaceapps.AccessMethod
 SIGNED_APP_COOKIE = "coder_signed_app_token"
 PATH_APP_COOKIE = "coder_path_app_session_token"
 SUBDOMAIN_APP_COOKIE = "coder_subdomain_app_session_token"  # its per-proxy hash suffix came later (#19930)
@@ -75,29 +81,39 @@ CORS_HEADERS = {
     "access-control-allow-headers",
 }
 CORS_VARY = {"origin", "access-control-request-methods", "access-control-request-headers"}
+NAME = r"[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*"  # appurl's nameRegex
+APP_LABEL = re.compile(rf"^(?P<slug>{NAME})--(?P<agent>{NAME})--(?P<workspace>{NAME})--(?P<owner>{NAME})$")
+LOGOUT_LABEL = "coder-logout"  # proxy.go appLogoutHostname: the deprecated logout flow
 WEBSOCKET_CUT_AFTER = 1.0
 routes = web.RouteTableDef()
 HTTP = web.AppKey("app-proxy-http", aiohttp.ClientSession)
 NOT_FOUND_TEXT = (
     "The application or workspace you are trying to access does not exist or you do not have permission to access it."
 )
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True)
 class AppRequest:
     """Which app a request names and how (workspaceapps.Request)."""
 
-    access_method: str  # PATH
+    access_method: str  # PATH | SUBDOMAIN
     owner: str
     workspace: str
     agent: str  # '' when a path app's URL names none
     slug: str
-    base_path: str  # `/@owner/ws.agent/apps/slug/`
+    base_path: str  # `/@owner/ws.agent/apps/slug/`, or `/` on an app host
+    prefix: str = ""  # a subdomain's optional `<prefix>---`
+
+    @property
+    def label(self) -> str:
+        """The app host's first label (appurl.ApplicationURL.String)."""
+        return f"{self.prefix}{self.slug}--{self.agent}--{self.workspace}--{self.owner}"
 
     @property
     def token_key(self) -> str:
         """What a signed app token must match (SignedToken.MatchesRequest)."""
-        names = (self.access_method, self.base_path, self.owner, self.workspace, self.agent, self.slug)
+        names = (self.access_method, self.base_path, self.prefix, self.owner, self.workspace, self.agent, self.slug)
         return "|".join(names)
 
 
@@ -161,9 +177,11 @@ def _signed(request: web.Request, dep: Deployment, wanted: AppRequest) -> bool:
 
 
 def _signed_in(request: web.Request, dep: Deployment, wanted: AppRequest) -> bool:
-    """AppConnectSessionTokenFromRequest: Coder's usual token places first, then the path app cookie."""
-    token = session_token(request) or request.cookies.get(PATH_APP_COOKIE)
-    return check_token(dep.store, token) is None
+    """AppConnectSessionTokenFromRequest: Coder's usual token places first, then the access method's own
+    cookie; the owner's session key or an application_connect key that auth-redirect minted."""
+    cookie = PATH_APP_COOKIE if wanted.access_method == PATH else SUBDOMAIN_APP_COOKIE
+    token = session_token(request) or request.cookies.get(cookie)
+    return bool(token) and (check_token(dep.store, token) is None or token in dep.app_connect_keys)
 
 
 def _sign(dep: Deployment, wanted: AppRequest) -> str:
@@ -181,11 +199,24 @@ def _set_signed_cookie(response: web.StreamResponse, token: str, wanted: AppRequ
     response.set_cookie(SIGNED_APP_COOKIE, token, path=wanted.base_path, expires=expires)
 
 
-def _to_sign_in(request: web.Request, dep: Deployment) -> web.Response:
-    """db.go Issue for an anonymous visitor of a path app on the access URL: httpmw.RedirectToLogin."""
+def _to_sign_in(
+    request: web.Request, dep: Deployment, wanted: AppRequest, app: App, app_path: str | None
+) -> web.Response:
+    """db.go Issue for an anonymous visitor: a path app on the access URL goes to /login (httpmw
+    RedirectToLogin), a subdomain app to auth-redirect with the URL it asked for (request.go AppBaseURL)."""
     query = _raw_query(request)
-    back = request.path + (f"?{query}" if query else "")
-    return _redirect(303, f"{dep.access_url}/login?" + urlencode({"message": SIGNED_OUT, "redirect": back}))
+    if wanted.access_method == PATH:
+        back = request.path + (f"?{query}" if query else "")
+        return _redirect(303, f"{dep.access_url}/login?" + urlencode({"message": SIGNED_OUT, "redirect": back}))
+    access = URL(dep.access_url)
+    host = dep.app_hostname().replace("*", wanted.label, 1)
+    # path.Join(base, AppPath) cleans the path; a query meets the app URL's own query as Issue writes it.
+    path = "/" + posixpath.normpath("/" + (app_path or "")).lstrip("/")
+    app_query = URL(app.url).raw_query_string
+    query = app_query if query and app_query else query
+    back = str(URL.build(scheme=access.scheme, authority=host, path=path)) + (f"?{query}" if query else "")
+    location = f"{dep.access_url}/api/v2/applications/auth-redirect?" + urlencode({"redirect_uri": back})
+    return _redirect(303, location)
 
 
 # -- what the faults only a browser sees change ---------------------------------------------------------
@@ -211,7 +242,7 @@ def _upgrade(request: web.Request, dep: Deployment) -> _Upgrade | None:
     return _Upgrade(WEBSOCKET_CUT_AFTER if dep.faults.on(APP_WEBSOCKET_CUT) else None)
 
 
-# -- the request flow -----------------------------------------------------------------------------------
+# -- the request flow, for both access methods ---------------------------------------------------------
 
 
 async def _serve(request: web.Request, wanted: AppRequest, app_path: str | None) -> web.StreamResponse:
@@ -229,7 +260,7 @@ async def _serve(request: web.Request, wanted: AppRequest, app_path: str | None)
     authenticated = signed or _signed_in(request, dep, wanted)
     # app-open-without-login: as if app auth were off (sharing level public), anonymous requests reach the app.
     if not authenticated and not dep.faults.on(APP_OPEN_WITHOUT_LOGIN):
-        return _to_sign_in(request, dep)
+        return _to_sign_in(request, dep, wanted, app, app_path)
     if authenticated:
         request[USER] = dep.store.owner  # for coderd's request log
     if dep.faults.on(APP_PROXY_502):
@@ -372,3 +403,74 @@ async def path_app(request: web.Request) -> web.StreamResponse:
     wanted = AppRequest(PATH, owner, workspace, agent, slug, f"/@{owner}/{target}/apps/{slug}/")
     tail = request.match_info.get("tail")
     return await _serve(request, wanted, None if tail is None else "/" + tail)
+
+
+# -- subdomain apps ------------------------------------------------------------------------------------
+
+
+def parse_label(label: str) -> AppRequest:
+    """appurl.ParseSubdomainAppURL (v2.24: the agent's name is required); ValueError as it words it."""
+    prefix, separator, rest = label.rpartition("---")
+    match = APP_LABEL.match(rest)
+    if match is None:
+        raise ValueError(f"invalid application url format: {dumps(rest)}")
+    names = match.groupdict()
+    return AppRequest(
+        SUBDOMAIN, names["owner"], names["workspace"], names["agent"], names["slug"], "/", prefix + separator
+    )
+
+
+def wildcard_match(wildcard: str, host: str) -> str | None:
+    """What the wildcard's `*` stands for in `host` (any port), or None: appurl.CompileHostnamePattern,
+    which lowercases the pattern (not the host) and drops its port, then ExecuteHostnamePattern."""
+    if not wildcard:
+        return None
+    pattern = re.sub(r":\d+$", "", wildcard.lower())
+    match = re.match(rf"^\s*([^.]+){re.escape(pattern[1:])}\.?(:\d+)?\s*$", host)
+    return match.group(1) if match else None
+
+
+def _app_label(dep: Deployment, host: str) -> str | None:
+    """An app host's first label (parseHostname), or None for a host that is not one: the access URL's
+    (ports aside), one without a dot, or one outside the wildcard."""
+    hostname = re.sub(r":\d+$", "", host).strip(".").lower()
+    if "." not in host or hostname == (URL(dep.access_url).host or "").lower():
+        return None
+    return wildcard_match(dep.app_hostname(), host)
+
+
+def _trade_smuggled_key(request: web.Request, dep: Deployment) -> web.Response | None:
+    """handleAPIKeySmuggling: the key auth-redirect sent becomes the app host's own cookie, and a 303
+    takes the key out of the URL. None when the request carries no key."""
+    value = request.query.get(SMUGGLED_KEY_PARAM)
+    if not value:
+        return None
+    smuggled = dep.smuggled_keys.get(value)
+    if smuggled is None or smuggled[0] <= time.monotonic():
+        return error_page(
+            400, "Bad Request", "Could not decrypt API key. Please remove the query parameter and try again."
+        )
+    rest = sorted((k, v) for k, v in parse_qsl(_raw_query(request), keep_blank_values=True) if k != SMUGGLED_KEY_PARAM)
+    answer = _redirect(303, (request.path or "/") + (f"?{urlencode(rest)}" if rest else ""))
+    # Domain would be "." + the wildcard after its first dot; with the port in the wildcard that is no
+    # domain name, and Go's http.SetCookie drops it: the cookie stays the app host's own.
+    answer.set_cookie(SUBDOMAIN_APP_COOKIE, smuggled[1], path="/", httponly=True, samesite="Lax")
+    return answer
+
+
+@web.middleware
+async def subdomain_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """proxy.go HandleSubdomain: a request for an app host is the app's, whatever its path."""
+    dep = deployment(request)
+    label = _app_label(dep, request.host)
+    if label is None:
+        return await handler(request)
+    if label == LOGOUT_LABEL:
+        return _redirect(303, dep.access_url)
+    try:
+        wanted = parse_label(label)
+    except ValueError as error:
+        return error_page(
+            400, "Invalid Application URL", f"Could not parse subdomain application URL {dumps(label)}: {error}"
+        )
+    return _trade_smuggled_key(request, dep) or await _serve(request, wanted, request.path)

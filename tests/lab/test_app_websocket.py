@@ -19,7 +19,7 @@ from aiohttp import WSMsgType, web
 
 from lab.coderd import coderd_app
 from lab.coderd.deployment import Deployment
-from lab.faults import Faults
+from lab.faults import APP_ON_SUBDOMAIN, Faults
 from lab.model import Agent, App, Build, Job, Resource, Workspace, create_store
 from lab.provisioner import Provisioner
 from lab.render import Renderer
@@ -84,6 +84,7 @@ def deployment_with_workspace(app_url: str, faults: Faults) -> Deployment:
     job = Job(type="workspace_build", input={}, status="succeeded")
     build = Build(workspace.id, 1, "start", template.active_version, store.owner, job)
     app = App("code-server", "code-server", app_url, f"{app_url}healthz", health="healthy")
+    app.subdomain = faults.on(APP_ON_SUBDOMAIN)
     agent = Agent(workspace.id, "resource", "/tmp", [app], status="connected", lifecycle="ready")
     build.resources.append(Resource(job.id, "start", "kubernetes_pod", "main", [agent]))
     workspace.builds.append(build)
@@ -267,5 +268,22 @@ def test_assets_404_answers_static_paths_only() -> None:
             async with p.http.ws_connect(p.socket(), headers=p.signed_in) as socket:
                 await socket.send_str("x")
                 assert (await socket.receive()).data == "x"
+
+    run(test)
+
+
+def test_a_subdomain_app_passes_websockets_too() -> None:
+    async def test() -> None:
+        async with proxy("app-on-subdomain") as p:
+            port = p.url.rsplit(":", 1)[1]
+            host = f"code-server--main--ws--admin.apps.localhost:{port}"
+            headers = {"Host": host, "Coder-Session-Token": p.token}
+            url = f"{p.url}{SOCKET}?reconnectionToken=abc"
+            async with p.http.ws_connect(url, headers=headers) as socket:
+                await socket.send_str("over the app host")
+                assert (await socket.receive()).data == "over the app host"
+                assert socket._response.cookies["coder_signed_app_token"]["path"] == "/"
+            seen = p.seen.requests[-1]
+            assert (seen.path, seen.headers["Host"]) == (SOCKET, host)
 
     run(test)
