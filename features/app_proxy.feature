@@ -1,12 +1,13 @@
 @smoke @allure.label.owner:platform-devx
 Feature: VS Code in the browser through Coder's app proxy
-  Spec 629 §0 and §1.1, check 2. From outside the workspace, code-server is reachable at its app URL on
-  the Coder deployment, and only for a signed-in user: without a session, Coder sends the visitor to its
-  login page instead of serving the app. What answers must be code-server itself, not some other page the
-  ingress or the dashboard serves on that path. And VS Code works there in a real browser: the workbench
-  loads, opens the repository and keeps its connection to code-server, which passes through the same
-  proxy as a WebSocket (a proxy that serves the page but drops the connection leaves the developer with
-  "Reconnecting..." forever).
+  Spec 629 §0 and §1.1, check 2. From outside the workspace, code-server is reachable at the app URL Coder
+  gives it (a path under the Coder access URL, or a subdomain of the deployment's wildcard app host), and
+  only for a signed-in user: without a session, Coder sends the visitor to its login page instead of
+  serving the app. What answers must be code-server itself, not some other page the ingress or the
+  dashboard serves on that URL. And VS Code works there in a real browser: the workbench loads, opens the
+  repository and keeps its connection to code-server, which passes through the same proxy as a WebSocket
+  (a proxy that serves the page but drops the connection leaves the developer with "Reconnecting..."
+  forever).
 
   Background:
     Given a ready workspace

@@ -7,6 +7,7 @@ Lifecycle, as Coder reports it: status connecting -> connected, lifecycle create
 on stop shutting_down -> off and disconnected. A startup script that times out leaves the lifecycle at
 start_timeout for good (agent/agent.go: nothing sets ready after agentscripts.ErrTimeout). A devcontainer
 sub-agent (faults sub-agent-first, sub-agent-fails) has `parent_id` set and no apps; its parent starts it.
+Under app-on-subdomain the template declares code-server with `subdomain = true`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from lab.faults import (
     AGENT_DISCONNECTED,
     AGENT_NEVER_READY,
     AGENT_START_TIMEOUT,
+    APP_ON_SUBDOMAIN,
     IDE_PORT_REFUSED,
     IDE_WEDGED,
     SUB_AGENT_FAILS,
@@ -78,6 +80,7 @@ class Agents:
             display_name="code-server",
             url=f"http://localhost:{port}/?folder={folder}",
             healthcheck_url=f"http://localhost:{port}/healthz",
+            subdomain=self.faults.on(APP_ON_SUBDOMAIN),  # the template's `subdomain = true`
         )
         agent = Agent(workspace_id=workspace.id, resource_id=resource_id, home=str(placement.home), apps=[app])
         # As the agent's process has them: `coder external-auth ...` in a session talks to coderd with these.

@@ -52,6 +52,19 @@ APP_FOREIGN_PAGE = _declare(
 APP_OPEN_WITHOUT_LOGIN = _declare(
     "app-open-without-login", "coder", "the path-app proxy serves apps to requests without a session"
 )
+APP_ON_SUBDOMAIN = _declare(
+    "app-on-subdomain", "coder", "code-server is a subdomain app on a wildcard access URL; a healthy platform"
+)
+# Seen only by a browser: HTTP requests to the app still get the page and its health.
+APP_WEBSOCKET_DROPPED = _declare(
+    "app-websocket-dropped", "coder", "WebSocket upgrades to an app reach it as plain requests: never a 101"
+)
+APP_WEBSOCKET_CUT = _declare(
+    "app-websocket-cut", "coder", "the app proxy cuts every proxied WebSocket one second after it opens"
+)
+APP_ASSETS_404 = _declare(
+    "app-assets-404", "coder", "the app's page is served, but its static assets (paths with /static/) answer 404"
+)
 IDE_PORT_REFUSED = _declare(
     "ide-port-refused",
     "workspace",

@@ -161,6 +161,7 @@ class App:
     healthcheck_url: str
     id: str = field(default_factory=new_id)
     health: str = "initializing"
+    subdomain: bool = False  # the template's coder_app `subdomain`: served on the wildcard access URL
 
 
 @dataclass

@@ -212,15 +212,21 @@ class Renderer:
             "output": line.output,
         }
 
-    def app(self, app: App) -> Json:
-        return {
+    def app(self, app: App, agent: Agent) -> Json:
+        body: Json = {
             "id": app.id,
             "url": app.url,
             "external": False,
             "slug": app.slug,
             "display_name": app.display_name,
             "icon": "/icon/code.svg",
-            "subdomain": False,
+            "subdomain": app.subdomain,
+        }
+        workspace = self.store.workspaces.get(agent.workspace_id)
+        if app.subdomain and workspace is not None:
+            # db2sdk.Apps: appurl.ApplicationURL{slug, agent, workspace, owner}.String(); omitted when empty.
+            body["subdomain_name"] = f"{app.slug}--{agent.name}--{workspace.name}--{workspace.owner.username}"
+        return body | {
             "sharing_level": "owner",
             "healthcheck": {"url": app.healthcheck_url} | HEALTHCHECK,
             "health": app.health,
@@ -286,7 +292,7 @@ class Renderer:
             "api_version": "2.6",
             "logs_length": sum(len(line.output) for line in agent.logs),
             "logs_overflowed": False,
-            "apps": [self.app(app) for app in agent.apps],
+            "apps": [self.app(app, agent) for app in agent.apps],
             "connection_timeout_seconds": 120,
             "troubleshooting_url": "https://coder.com/docs/admin/templates/troubleshooting",
             "subsystems": ["envbuilder"],

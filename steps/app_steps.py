@@ -10,9 +10,12 @@ from workspace_spec import apps
 def _open(context: Context, with_session: bool) -> None:
     world, settings = context.world, context.world.settings
     workspace = context.workspace.require()
-    context.app_proxy.visit = apps.visit(
+    context.app_proxy.visit = visit = apps.visit(
         world.coder, workspace, settings.app_slug, settings.agent, with_session, settings.app_timeout
     )
+    where = f"{settings.app_slug}: {visit.location.describe()}"  # which kind of app URL Coder gave
+    print(where)  # behave shows it with a failing step
+    allure.attach(where, name="app location", attachment_type=allure.attachment_type.TEXT)
 
 
 @when("the developer opens the code-server app with their session")
@@ -44,15 +47,16 @@ def then_redirected_to_login(context: Context) -> None:
 @when("the developer opens VS Code in a browser signed in to Coder")
 def when_open_vscode_in_browser(context: Context) -> None:
     world = context.world
-    visit = context.app_proxy.workbench = apps.open_in_browser(
+    visit = context.app_proxy.browser = apps.open_in_browser(
         world.coder, context.workspace.require(), world.settings, world.timings
     )
-    if visit.screenshot:
-        allure.attach(visit.screenshot, name="VS Code in the browser", attachment_type=allure.attachment_type.PNG)
+    if visit.workbench.screenshot:
+        screenshot = visit.workbench.screenshot
+        allure.attach(screenshot, name="VS Code in the browser", attachment_type=allure.attachment_type.PNG)
     allure.attach(visit.describe(), name="browser visit", attachment_type=allure.attachment_type.TEXT)
 
 
 @then("VS Code shows the repository and stays connected to its server")
 def then_vscode_works(context: Context) -> None:
-    visit = context.app_proxy.workbench
-    assert not visit.problem, visit.problem
+    problem = context.app_proxy.browser.workbench.problem
+    assert not problem, problem

@@ -16,6 +16,7 @@ from httpx_sse import connect_sse
 from tenacity import RetryCallState, retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from workspace_spec.errors import PlatformFailure
+from workspace_spec.loopback import LoopbackTransport
 from workspace_spec.secrets import scrub
 
 T = TypeVar("T")
@@ -88,6 +89,8 @@ class App:
     slug: str
     health: str
     healthcheck_url: str | None
+    subdomain: bool = False  # served on the deployment's wildcard host, not under the access URL's path
+    subdomain_name: str = ""  # its host's first label, `{slug}--{agent}--{workspace}--{owner}`
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> App:
@@ -95,6 +98,8 @@ class App:
             slug=data["slug"],
             health=data.get("health", ""),
             healthcheck_url=(data.get("healthcheck") or {}).get("url") or None,
+            subdomain=bool(data.get("subdomain")),
+            subdomain_name=str(data.get("subdomain_name") or ""),
         )
 
 
@@ -260,9 +265,12 @@ class CoderClient:
             headers={SESSION_HEADER: token, "Accept": "application/json"},
             timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
             follow_redirects=False,
+            transport=LoopbackTransport(),  # subdomain apps may live under *.localhost
         )
         # App requests without a session must not carry the token, not even by accident.
-        self._anonymous = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)))
+        self._anonymous = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)), transport=LoopbackTransport()
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -453,11 +461,14 @@ class CoderClient:
                 raise CoderError(500, "GET", "/api/v2/workspaces/{id}/watch", message, detail)
 
     # -- apps -----------------------------------------------------------------------------------
-    def app_path(self, workspace: Workspace, agent: Agent, slug: str) -> str:
-        """The path-based app URL path: /@owner/workspace.agent/apps/slug/."""
-        return f"/@{workspace.owner_name}/{workspace.name}.{agent.name}/apps/{slug}/"
+    def app_host(self) -> str:
+        """The wildcard host of subdomain apps (`*.apps.example.com`, with a port if the access URL has
+        one), or '' where the deployment has none (coderd/workspaceapps.go `appHost`)."""
+        path = "/api/v2/applications/host"
+        return parsed("GET", path, self._get(path), lambda data: str(data["host"]))
 
-    def open_app(self, path: str, with_session: bool) -> httpx.Response:
-        """One request to a path app, following no redirects, with or without the session."""
+    def open_app(self, url: str, with_session: bool) -> httpx.Response:
+        """One request to an app URL, following no redirects, with or without the session (as the
+        Coder-Session-Token header, which Coder's app proxy takes on any app host)."""
         client = self._http if with_session else self._anonymous
-        return client.get(f"{self.url}{path}", headers={"Accept": "text/html"})
+        return client.get(url, headers={"Accept": "text/html"})

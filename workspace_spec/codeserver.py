@@ -75,12 +75,13 @@ def inside(shell: WorkspaceShell, port: int) -> Health:
     return judge(where, int(code) if code.isdigit() else 0, content_type, body)
 
 
-def through_app_proxy(coder: CoderClient, app_base: str) -> Health:
-    """Ask through Coder's app proxy: only code-server itself answers its /healthz this way."""
-    path = app_base.rstrip("/") + "/healthz"
-    where = f"{path} through the app proxy"
+def through_app_proxy(coder: CoderClient, app_url: str) -> Health:
+    """Ask through Coder's app proxy (`app_url`: where Coder serves the app, path or subdomain): only
+    code-server itself answers its /healthz this way."""
+    url = app_url.rstrip("/") + "/healthz"
+    where = f"{url} through the app proxy"
     try:
-        response = coder.open_app(path, with_session=True)
+        response = coder.open_app(url, with_session=True)
     except httpx.HTTPError as error:
         return Health(where, f"no answer: {type(error).__name__}")
     return judge(where, response.status_code, response.headers.get("content-type", ""), response.text)

@@ -1,5 +1,5 @@
-"""The lab's coderd: Coder's REST API v2, the path-app proxy, the site's pages, DERP's handshake and the
-lab-only routes, behind the lab's stand-in for the ingress.
+"""The lab's coderd: Coder's REST API v2, the app proxy (path and subdomain apps), the site's pages,
+DERP's handshake and the lab-only routes, behind the lab's stand-in for the ingress.
 
 One module per part of coderd, each with a route table (`routes`) whose handlers find the deployment
 through the application (`deployment(request)`); lab/README.md lists which module serves which paths.
@@ -11,6 +11,7 @@ from aiohttp import web
 
 from lab.coderd import (
     agents,
+    applications,
     appproxy,
     buildinfo,
     builds,
@@ -32,8 +33,10 @@ from lab.coderd.ingress import FLAKY, Flaky, ingress_middleware
 
 
 def coderd_app(deployment: Deployment) -> web.Application:
-    # Outermost first: the ingress, then coderd's request logger, then its API conventions.
-    app = web.Application(middlewares=[ingress_middleware, request_log_middleware, api_middleware])
+    # Outermost first: the ingress, then coderd's request logger, then subdomain apps (any path on an app
+    # host is the app's), then its API conventions.
+    middlewares = [ingress_middleware, request_log_middleware, appproxy.subdomain_middleware, api_middleware]
+    app = web.Application(middlewares=middlewares)
     app[DEPLOYMENT] = deployment
     app[FLAKY] = Flaky()
     app.on_response_prepare.append(add_build_version)
@@ -49,6 +52,7 @@ def coderd_app(deployment: Deployment) -> web.Application:
         builds,
         agents,
         external_auth,
+        applications,
         derp,
         lab_routes,
         appproxy,

@@ -2,7 +2,8 @@
 secrets left out) and `GET /api/v2/deployment/ssh` (coderd/deployment.go `deploymentValues`, `sshConfig`).
 
 The OIDC issuer it names is the lab's Keycloak realm, another realm under `wrong-oidc-issuer`, or an
-Okta-style authorization server on the same host under `issuer-not-keycloak`.
+Okta-style authorization server on the same host under `issuer-not-keycloak`. The wildcard access URL is
+set under `app-on-subdomain` only.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ async def deployment_config(request: web.Request) -> web.Response:
     }
     config = {
         "access_url": dep.access_url,
-        "wildcard_access_url": "",
+        "wildcard_access_url": dep.app_hostname(),
         "http_address": dep.access_url.removeprefix("http://"),
         "oidc": oidc,
         "oauth2": {
@@ -103,6 +104,13 @@ async def deployment_config(request: web.Request) -> web.Response:
 
     options = [
         option("Access URL", "access-url", "CODER_ACCESS_URL", "accessURL", dep.access_url),
+        option(
+            "Wildcard Access URL",
+            "wildcard-access-url",
+            "CODER_WILDCARD_ACCESS_URL",
+            "wildcardAccessURL",
+            dep.app_hostname(),
+        ),
         option("OIDC Issuer URL", "oidc-issuer-url", "CODER_OIDC_ISSUER_URL", "issuerURL", issuer_url),
         option("OIDC Client ID", "oidc-client-id", "CODER_OIDC_CLIENT_ID", "clientID", OIDC_CLIENT_ID),
         option("OIDC Client Secret", "oidc-client-secret", "CODER_OIDC_CLIENT_SECRET", "", "", True),

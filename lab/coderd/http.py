@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -24,6 +25,8 @@ NOT_FOUND = "Resource not found or you do not have access to this resource"
 PUBLIC = {"/api/v2/", "/api/v2/buildinfo", "/api/v2/users/first", "/api/v2/users/authmethods"}
 # Routes a workspace agent calls with its own token (`agent_param`) instead of a session.
 AGENT_PREFIX = "/api/v2/workspaceagents/me/"
+# Behind coderd's apiKeyMiddlewareRedirect: a browser without a session is sent to sign in, not told 401.
+AUTH_REDIRECT = "/api/v2/applications/auth-redirect"
 # Set on answers of the ingress that never reached coderd: they carry no X-Coder-Build-Version.
 FROM_INGRESS = web.ResponseKey("from-ingress", bool)
 
@@ -103,6 +106,8 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     if path not in PUBLIC and not path.startswith(AGENT_PREFIX):
         store = deployment(request).store
         problem = check_token(store, session_token(request))
+        if problem is not None and path == AUTH_REDIRECT:
+            return redirect_to_login(request)
         if problem is not None:
             return respond({"message": SIGNED_OUT, "detail": problem}, 401)
         request[USER] = store.owner
@@ -116,6 +121,16 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
             detail = error.body.get("detail")
             return respond(error.body | {"detail": f"{detail}; {echoed}" if detail else echoed}, error.status)
         return respond(error.body, error.status)
+
+
+def redirect_to_login(request: web.Request) -> web.Response:
+    """httpmw.RedirectToLogin without a dashboard URL: 303 to the relative `/login`, with the path and the
+    query as the client sent it to come back to."""
+    query = request.raw_path.partition("?")[2]
+    back = request.path + (f"?{query}" if query else "")
+    return web.Response(
+        status=303, headers={"Location": "/login?" + urlencode({"message": SIGNED_OUT, "redirect": back})}
+    )
 
 
 async def add_build_version(request: web.Request, response: web.StreamResponse) -> None:

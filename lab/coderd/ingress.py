@@ -25,12 +25,6 @@ from lab.coderd.http import AGENT_PREFIX, FROM_INGRESS, check_token, dumps, sess
 from lab.faults import CODER_FLAKY, WEBSOCKET_BLOCKED
 
 EVERY = 3
-# ngx_http_error_503_page and ngx_http_error_tail, as ingress-nginx serves them (server_tokens off).
-NGINX_503 = (
-    "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n"
-    "<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n"
-    "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
-)
 # coderd/httpmw/ratelimit.go with the default --api-rate-limit (coder-api.md §12).
 RATE_LIMIT = 512
 RATE_LIMITED = f"You've been rate limited for sending more than {RATE_LIMIT} requests in 1m0s."
@@ -54,12 +48,23 @@ def _exempt(request: web.Request) -> bool:
     )
 
 
-def ingress_503() -> web.Response:
+def nginx_page(status: int, reason: str) -> web.Response:
+    """ingress-nginx's own error page (ngx_http_error_<status>_page and ngx_http_error_tail, server_tokens
+    off): an answer that never reached coderd, so without X-Coder-Build-Version."""
+    title = f"{status} {reason}"
+    page = (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n"
+        "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    )
     # Bytes, so that aiohttp adds no charset: nginx sends a bare text/html.
     headers = {"Server": "nginx", "Content-Type": "text/html"}
-    response = web.Response(status=503, body=NGINX_503.encode(), headers=headers)
+    response = web.Response(status=status, body=page.encode(), headers=headers)
     response[FROM_INGRESS] = True
     return response
+
+
+def ingress_503() -> web.Response:
+    return nginx_page(503, "Service Temporarily Unavailable")
 
 
 def rate_limited() -> web.Response:

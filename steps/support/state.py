@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from behave.model import Scenario
 from behave.runner import Context
 
-from workspace_spec.apps import AppVisit
-from workspace_spec.browser import WorkbenchVisit
+from workspace_spec.apps import AppVisit, BrowserVisit
 from workspace_spec.coder import Template, Workspace
 from workspace_spec.codeserver import Health
 from workspace_spec.e2e import Proposal
@@ -54,7 +53,7 @@ class AppProxy:
     """context.app_proxy: what opening the app through Coder's app proxy showed (over HTTP, in a browser)."""
 
     visit: AppVisit | None = None
-    workbench: WorkbenchVisit | None = None
+    browser: BrowserVisit | None = None
 
 
 @dataclass

@@ -1,9 +1,11 @@
 """Faults that each break one promise of the spec: the namespace on delete, path-app login, OIDC sign-in,
-the issuer's discovery document, the repository checkout and TTL inheritance."""
+the issuer's discovery document, the repository checkout and TTL inheritance; and those only a browser
+sees, which leave what plain requests find alone."""
 
 from __future__ import annotations
 
 import httpx
+import pytest
 from kubernetes import client as kube_client
 
 from tests.helpers.coderd import build, create, ready, ssh, wait
@@ -34,6 +36,26 @@ def test_app_open_without_login(own_lab: Lab, api: httpx.Client) -> None:
     with own_lab.faults("app-open-without-login"):
         page = httpx.get(url)
     assert page.status_code == 200 and "<title>code-server</title>" in page.text
+
+
+@pytest.mark.parametrize("fault", ["app-websocket-dropped", "app-websocket-cut", "app-assets-404"])
+def test_faults_only_a_browser_sees_leave_the_page_and_its_health_alone(
+    own_lab: Lab, api: httpx.Client, fault: str
+) -> None:
+    workspace = wait(api, create(api, f"seen-{fault.removeprefix('app-')}")["id"], ready)
+    base = f"/@admin/{workspace['name']}.main/apps/code-server/"
+    asset = f"{base}stable-0123abcd/static/out/vs/code/browser/workbench/workbench.js"
+    before = api.get(f"{base}?folder=/x"), api.get(f"{base}healthz"), api.get(asset)
+    with own_lab.faults(fault):
+        page, health, static = api.get(f"{base}?folder=/x"), api.get(f"{base}healthz"), api.get(asset)
+    assert (page.status_code, page.text) == (before[0].status_code, before[0].text) == (200, page.text)
+    assert "<title>code-server</title>" in page.text
+    assert health.status_code == 200 and health.json()["status"] == "alive"
+    if fault == "app-assets-404":  # the ingress's page, not the app's own 404
+        assert (static.status_code, static.headers["Server"]) == (404, "nginx")
+        assert before[2].status_code == 404 and "nginx" not in before[2].text
+    else:
+        assert (static.status_code, static.text) == (before[2].status_code, before[2].text)
 
 
 def test_oidc_disabled_keeps_the_configured_issuer(own_lab: Lab, api: httpx.Client) -> None:
