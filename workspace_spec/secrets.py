@@ -33,6 +33,10 @@ SHAPES = re.compile(
             # sits inside a string, and what follows it must survive.
             r"(?<=authorization: )(?:bearer|token|basic) [^\s\"'\\]+",
             r"(?<=coder-session-token: )[^\s\"'\\]+",
+            # Coder's one-time app key on a subdomain app's redirect (coderd's auth-redirect), and a session
+            # token in a query: URLs reach logs (httpx at INFO) and reports.
+            r"(?<=coder_application_connect_api_key_35e783=)[^&\s\"'\\]+",
+            r"(?<=coder_session_token=)[^&\s\"'\\]+",
         ]
     ),
     re.IGNORECASE,

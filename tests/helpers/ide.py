@@ -15,8 +15,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.ide import CodeServerInstall
+from lab.ide import CodeServerInstall, find_code_server
+from workspace_spec.browser import browser_unavailable
 
+# The browser scenario runs where a browser opens the real code-server (bin/setup --dev installs both).
+BROWSER_RUNS = not browser_unavailable() and find_code_server() is not None
 LISTENING = re.compile(r"HTTP server listening on (http://127\.0\.0\.1:\d+)/")
 START_TIMEOUT = 30.0
 

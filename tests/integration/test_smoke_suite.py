@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.ide import find_code_server
 from tests.helpers.breakage import SMOKE, Breaks
+from tests.helpers.ide import BROWSER_RUNS
 from tests.helpers.lab import Lab
 from tests.helpers.suite import (
     FAST_TIMEOUTS,
@@ -22,10 +22,7 @@ from tests.helpers.suite import (
     leaks,
     run_suite,
 )
-from workspace_spec.browser import browser_unavailable
 
-# The browser scenario runs where a browser opens the real code-server (bin/setup --dev installs both).
-BROWSER_RUNS = not browser_unavailable() and find_code_server() is not None
 SMOKE_SCENARIOS = 13 if BROWSER_RUNS else 12
 # The rows of the other faults run without the browser scenario: it shares their workspace, and would only add
 # a browser's time to every row.
@@ -135,8 +132,7 @@ def test_on_a_lab_without_code_server_the_smoke_passes_with_the_stand_in_named(t
         banner.startswith("target: lab (") and "a stand-in code-server: bin/setup --ide installs the real one" in banner
     )
     assert "the lab's workspaces run a stand-in code-server, no workbench" in run.output
-    statuses = run.scenarios()
-    browser = next(name for name in statuses if "in the browser" in name)
-    assert statuses[browser]["status"] == "skipped"
-    assert sorted({s["status"] for name, s in statuses.items() if name != browser}) == ["passed"], run.output[-3000:]
-    assert len(statuses) == 13
+    browser = next(name for name in run.scenarios() if "in the browser" in name)
+    assert run.scenarios()[browser]["status"] == "skipped"
+    assert browser not in run.statuses() and len(run.statuses()) == 12, run.output[-3000:]
+    assert set(run.statuses().values()) == {"passed"}, run.output[-3000:]

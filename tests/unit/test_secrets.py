@@ -112,3 +112,15 @@ def test_a_header_echoed_in_a_json_report_is_masked_and_the_json_stays_whole(tmp
     scrubbed = json.loads(result.read_text())["statusDetails"]["message"]
     assert "abc123secret" not in scrubbed and "ghx99secret" not in scrubbed
     assert scrubbed == f'header "Coder-Session-Token: {MASK}" rejected; Authorization: {MASK}'
+
+
+def test_app_keys_and_session_tokens_in_a_url_query_are_masked() -> None:
+    """A subdomain app's redirect carries Coder's one-time app key, and a session may ride in a query; httpx
+    logs those URLs. The rest of the URL stays readable."""
+    from workspace_spec.secrets import MASK, Redactor
+
+    url = "http://code-server--main--ws--admin.apps.example.com/healthz?coder_application_connect_api_key_35e783="
+    text = f"GET {url}lDzr2iC0LkY_a84uqc6W&x=1 and /login?coder_session_token=Zq9opaque&y=2"
+    scrubbed = Redactor().scrub(text)
+    assert "lDzr2iC0LkY" not in scrubbed and "Zq9opaque" not in scrubbed
+    assert f"{url}{MASK}&x=1" in scrubbed and f"coder_session_token={MASK}&y=2" in scrubbed
