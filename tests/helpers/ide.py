@@ -20,6 +20,14 @@ from workspace_spec.browser import browser_unavailable
 
 # The browser scenario runs where a browser opens the real code-server (bin/setup --dev installs both).
 BROWSER_RUNS = not browser_unavailable() and find_code_server() is not None
+
+
+def code_server_page(html: str) -> bool:
+    """Whether a page is code-server's workbench page: the real one's (it carries VS Code's web configuration)
+    or the lab's stand-in's."""
+    return "vscode-workbench-web-configuration" in html or "<title>code-server</title>" in html
+
+
 LISTENING = re.compile(r"HTTP server listening on (http://127\.0\.0\.1:\d+)/")
 START_TIMEOUT = 30.0
 

@@ -146,21 +146,27 @@ def attachments(tmp_path: Path, scenario: str) -> set[str]:
     }
 
 
-def attachment_text(tmp_path: Path, scenario: str, name: str) -> str:
-    """The content of the scenario's Allure attachment of that name."""
+def attachment_file(tmp_path: Path, scenario: str, name: str) -> Path | None:
+    """The file of the scenario's Allure attachment of that name (on the scenario or one of its steps)."""
     results = tmp_path / "reports" / "allure-results"
 
     def found(node: dict) -> str:  # a step's attachments hang on the step
         for attachment in node.get("attachments", []):
             if attachment["name"] == name:
-                return (results / attachment["source"]).read_text()
-        return next((text for step in node.get("steps", []) if (text := found(step))), "")
+                return str(attachment["source"])
+        return next((source for step in node.get("steps", []) if (source := found(step))), "")
 
     for path in results.glob("*-result.json"):
         result = json.loads(path.read_text())
-        if result["name"] == scenario and (text := found(result)):
-            return text
-    return ""
+        if result["name"] == scenario and (source := found(result)):
+            return results / source
+    return None
+
+
+def attachment_text(tmp_path: Path, scenario: str, name: str) -> str:
+    """The content of the scenario's Allure attachment of that name."""
+    path = attachment_file(tmp_path, scenario, name)
+    return path.read_text() if path else ""
 
 
 # -- secrets -------------------------------------------------------------------------------------------------

@@ -116,8 +116,8 @@ def test_a_killed_run_leaves_what_the_sweeper_finds(healthy_lab: Lab, tmp_path: 
 
 
 def test_a_failure_comes_with_its_diagnostics_and_a_pass_with_none(lab: Lab, tmp_path: Path) -> None:
-    with lab.faults("app-proxy-502"):
-        run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), "--tags=@smoke")
+    with lab.faults("app-proxy-502"):  # which also fails the browser's visit: that scenario is left out
+        run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), "--tags=@smoke and not @browser")
     assert run.statuses()[PROXY_SCENARIO] == "failed"
     folders = list((tmp_path / "reports" / "diagnostics").iterdir())
     assert len(folders) == 1, "diagnostics were collected for a scenario that passed"

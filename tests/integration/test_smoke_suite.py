@@ -3,6 +3,7 @@ the scenario that covers the broken part fail, with a message naming it, leaving
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from tests.helpers.lab import Lab
 from tests.helpers.suite import (
     FAST_TIMEOUTS,
     ROOT,
+    attachment_file,
     attachment_text,
     attachments,
     behave_as_readme,
@@ -136,3 +138,19 @@ def test_on_a_lab_without_code_server_the_smoke_passes_with_the_stand_in_named(t
     assert run.scenarios()[browser]["status"] == "skipped"
     assert browser not in run.statuses() and len(run.statuses()) == 12, run.output[-3000:]
     assert set(run.statuses().values()) == {"passed"}, run.output[-3000:]
+
+
+@pytest.mark.skipif(not BROWSER_RUNS, reason="no browser and real code-server here: bin/setup --dev installs them")
+def test_the_browser_scenario_attaches_a_screenshot_and_times_vs_code(healthy_lab: Lab, tmp_path: Path) -> None:
+    feature = ROOT / "features" / "app_proxy.feature"
+    run = run_suite(tmp_path, healthy_lab.suite_env(**FAST_TIMEOUTS), f"{feature}", "--tags=@browser", features=False)
+    assert run.returncode == 0, run.output[-3000:]
+    (scenario,) = run.statuses()
+    screenshot = attachment_file(tmp_path, scenario, "VS Code in the browser")
+    assert screenshot is not None and screenshot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    visit = attachment_text(tmp_path, scenario, "browser visit")
+    assert visit.startswith("path app at http://127.0.0.1:") and "no problem" in visit, visit
+    (workspace,) = json.loads((tmp_path / "reports" / "timings.json").read_text())["workspaces"]
+    seconds = workspace["phases"]["browser"]
+    assert 0 < seconds < 60 and f"time to interactive: {seconds:.1f} s" in visit
+    assert "VS Code interactive in the browser in" in run.output  # the run's closing timings line
