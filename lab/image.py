@@ -155,16 +155,9 @@ class Image:
     @staticmethod
     def _lay_extension(extensions: Path) -> None:
         """What code-server 4.139.1 writes for `--install-extension` of the VSIX (seen on this lab's real one)."""
-        publisher, name = EXTENSION_ID.split(".")
         folder = f"{EXTENSION_ID}-{EXTENSION_VERSION}"
         (extensions / folder).mkdir(parents=True)
-        manifest = {
-            "name": name,
-            "publisher": publisher,
-            "version": EXTENSION_VERSION,
-            "displayName": EXTENSION_NAME,
-            "engines": {"vscode": "^1.96.0"},
-        }
+        manifest = vsix.package_json(EXTENSION_ID, EXTENSION_VERSION, EXTENSION_NAME)
         (extensions / folder / "package.json").write_text(json.dumps(manifest, indent=2))
         location = extensions / folder
         entry = {

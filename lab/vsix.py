@@ -36,16 +36,22 @@ MANIFEST = """<?xml version="1.0" encoding="utf-8"?>
 """
 
 
-def pack(path: Path, extension_id: str, version: str, display_name: str) -> Path:
-    """Write `<publisher>.<name>-<version>.vsix` for an extension that contributes nothing."""
+def package_json(extension_id: str, version: str, display_name: str) -> dict[str, object]:
+    """The extension's manifest (its package.json), for an extension that contributes nothing."""
     publisher, name = extension_id.split(".", 1)
-    manifest = {
+    return {
         "name": name,
         "publisher": publisher,
         "version": version,
         "displayName": display_name,
         "engines": {"vscode": "^1.96.0"},
     }
+
+
+def pack(path: Path, extension_id: str, version: str, display_name: str) -> Path:
+    """Write `<publisher>.<name>-<version>.vsix` for an extension that contributes nothing."""
+    publisher, name = extension_id.split(".", 1)
+    manifest = package_json(extension_id, version, display_name)
     fields = {"name": name, "publisher": publisher, "version": version}
     xml = MANIFEST.format(**{key: escape(value) for key, value in fields.items()}, display=escape(display_name))
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -30,6 +30,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.helpers.serving import relay
+
 FAULTS = frozenset(
     {"lost_after_create", "not_json", "html_sse_error", "null_fields", "token_echo", "rate_limited", "hold"}
 )
@@ -210,19 +212,9 @@ class Injector:
         socket = web.WebSocketResponse(protocols=[upstream.protocol] if upstream.protocol else (), max_msg_size=0)
         await socket.prepare(request)
 
-        async def pipe(source: aiohttp.ClientWebSocketResponse | web.WebSocketResponse, sink: object) -> None:
-            async for message in source:
-                if message.type == aiohttp.WSMsgType.TEXT:
-                    await sink.send_str(message.data)  # type: ignore[attr-defined]
-                elif message.type == aiohttp.WSMsgType.BINARY:
-                    await sink.send_bytes(message.data)  # type: ignore[attr-defined]
-
-        tasks = [asyncio.ensure_future(pipe(socket, upstream)), asyncio.ensure_future(pipe(upstream, socket))]
         try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            await relay(socket, upstream)
         finally:
-            for task in tasks:
-                task.cancel()
             with contextlib.suppress(Exception):
                 await upstream.close()
             with contextlib.suppress(Exception):

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 
+import aiohttp
 from aiohttp import web
+
+WebSocket = web.WebSocketResponse | aiohttp.ClientWebSocketResponse
 
 
 @contextmanager
@@ -27,3 +30,26 @@ def serving(app: web.Application) -> Iterator[str]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
+
+
+async def relay(one: WebSocket, other: WebSocket, *also: Awaitable[object]) -> None:
+    """Pass text and binary messages between two WebSockets, both ways, until either side ends (or one of
+    `also`, a cut say, is done); no reader is left behind while the caller closes the sockets."""
+    tasks = [asyncio.ensure_future(_pump(one, other)), asyncio.ensure_future(_pump(other, one))]
+    tasks += [asyncio.ensure_future(extra) for extra in also]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _pump(source: WebSocket, sink: WebSocket) -> None:
+    async for message in source:
+        if message.type == aiohttp.WSMsgType.TEXT:
+            await sink.send_str(message.data)
+        elif message.type == aiohttp.WSMsgType.BINARY:
+            await sink.send_bytes(message.data)
+        else:
+            break

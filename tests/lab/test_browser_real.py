@@ -20,7 +20,7 @@ from aiohttp import web
 
 from lab.ide import find_code_server
 from tests.helpers.ide import CodeServer, code_server
-from tests.helpers.serving import serving
+from tests.helpers.serving import relay, serving
 from workspace_spec.browser import WorkbenchVisit, browser_executable, browser_unavailable, open_workbench
 
 CODE_SERVER = find_code_server()
@@ -113,15 +113,10 @@ def _proxy_app(proxy: Proxy, upstream: str) -> web.Application:
         upstream_ws = target.replace("http", "ws", 1)
         closing = aiohttp.ClientWSTimeout(ws_close=CLOSE_TIMEOUT)
         async with session.ws_connect(upstream_ws, headers=passed, max_msg_size=0, timeout=closing) as server:
-            pumps = [asyncio.ensure_future(_pump(client, server)), asyncio.ensure_future(_pump(server, client))]
-            if proxy.cut_after is not None:
-                pumps.append(asyncio.ensure_future(asyncio.sleep(proxy.cut_after)))
-            try:  # either side ending (or the cut) ends both: no reader may linger while the sockets close
-                await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+            cut = [asyncio.sleep(proxy.cut_after)] if proxy.cut_after is not None else []
+            try:  # either side ending (or the cut) ends both
+                await relay(client, server, *cut)
             finally:
-                for task in pumps:
-                    task.cancel()
-                await asyncio.gather(*pumps, return_exceptions=True)
                 await client.close()
         return client
 
@@ -139,16 +134,6 @@ def _proxy_app(proxy: Proxy, upstream: str) -> web.Application:
     app.on_cleanup.append(stop)
     app.router.add_route("*", "/{tail:.*}", handle)
     return app
-
-
-async def _pump(source: web.WebSocketResponse | aiohttp.ClientWebSocketResponse, sink: object) -> None:
-    async for message in source:
-        if message.type == aiohttp.WSMsgType.TEXT:
-            await sink.send_str(message.data)  # type: ignore[attr-defined]
-        elif message.type == aiohttp.WSMsgType.BINARY:
-            await sink.send_bytes(message.data)  # type: ignore[attr-defined]
-        else:
-            break
 
 
 def _chromium() -> str:
