@@ -45,6 +45,7 @@ def then_agent_ready(context: Context) -> None:
 @then("the code-server app becomes healthy")
 def then_app_healthy(context: Context) -> None:
     context.workspace.current = context.world.plan.usable(shared(context))
+    context.world.workspaces.require_app_health(context.workspace.current)
 
 
 @given("a ready workspace of its own with a marker file in its volume")

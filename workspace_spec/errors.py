@@ -10,3 +10,12 @@ class PlatformFailure(AssertionError):
 
     def __init__(self, message: str = "") -> None:
         super().__init__(scrub(message))
+
+
+class TemplateChoice(AssertionError):
+    """The template chose not to provide what a check judges (an app without a health check): the check
+    fails, its promise unproven, but the message names the template's choice and what would make the check
+    possible, not a fault of the platform."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(scrub(message))

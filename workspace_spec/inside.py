@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from workspace_spec import codeserver
 from workspace_spec.coder import Workspace
-from workspace_spec.errors import PlatformFailure
+from workspace_spec.errors import TemplateChoice
 from workspace_spec.secrets import scrub
 from workspace_spec.shell import CommandResult, WorkspaceShell, shell_path
 from workspace_spec.world import World
@@ -73,12 +73,16 @@ def tool_versions(world: World, workspace: Workspace, tools: list[str]) -> dict[
 
 
 def code_server_health(world: World, workspace: Workspace) -> codeserver.Health:
-    """code-server's health on localhost, at the port of the app's own health check URL."""
+    """code-server's health on localhost, at the port of the app's own health check URL (SPEC_CODE_SERVER_PORT
+    where the template declares none)."""
     slug = world.settings.app_slug
     app = workspace.app(slug, world.settings.agent)
-    port = codeserver.health_port(app.healthcheck_url if app else None)
+    port = codeserver.health_port(app.healthcheck_url if app else None) or world.settings.code_server_port
     if not port:
-        raise PlatformFailure(f"app {slug} declares no health check URL, so its port inside the workspace is unknown")
+        raise TemplateChoice(
+            f"app {slug} declares no health check URL (the template's choice), so code-server's port inside the "
+            "workspace is unknown: give the template's coder_app a healthcheck url, or set SPEC_CODE_SERVER_PORT"
+        )
     with world.shell(workspace) as shell:
         return codeserver.inside(shell, port)
 

@@ -74,7 +74,9 @@ class Settings(BaseSettings):
     template_version: str = ""  # a pushed, not yet active version of it to check; '' for the active one
     organization: str = "default"
     app_slug: str = "code-server"
-    agent: str = ""  # the workspace agent developers work in; unset: the one that serves app_slug
+    agent: str = ""  # the workspace agent developers work in; unset: the root agent that serves app_slug
+    # code-server's port inside the workspace; unset: the port of the app's health check URL.
+    code_server_port: int | None = Field(default=None, gt=0, lt=65536)
     workspace_dir: str = "/workspaces"
     repo_dir: str = ""  # defaults to <workspace_dir>/ameide
     repo_url: str = "https://github.com/ameideio/ameide"

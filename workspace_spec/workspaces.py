@@ -7,12 +7,13 @@ import time
 
 from workspace_spec.cleanup import Entry, Ledger
 from workspace_spec.coder import BadAnswer, CoderClient, CoderError, CoderUnreachable, Template, Workspace
-from workspace_spec.errors import PlatformFailure
+from workspace_spec.errors import PlatformFailure, TemplateChoice
 from workspace_spec.naming import Namer
 from workspace_spec.settings import Settings
 from workspace_spec.timings import Timings
 from workspace_spec.waiting import (
     WaitFailed,
+    undeclared_health,
     wait_for_agent_ready,
     wait_for_app_healthy,
     wait_for_build,
@@ -78,6 +79,12 @@ class Workspaces:
     def app_healthy(self, workspace: Workspace) -> Workspace:
         settings = self.settings
         return wait_for_app_healthy(self.coder, workspace.id, settings.app_slug, settings.app_timeout, settings.agent)
+
+    def require_app_health(self, workspace: Workspace) -> None:
+        """That Coder judged the app's health: a template that declares no health check leaves it unjudged,
+        said as the template's choice (TemplateChoice), not as a fault of the platform."""
+        if problem := undeclared_health(workspace, self.settings.app_slug, self.settings.agent):
+            raise TemplateChoice(problem)
 
     def usable(self, workspace: Workspace) -> Workspace:
         """Build succeeded, agent ready, app healthy: 'connected' alone is not ready (peer lesson)."""
@@ -150,8 +157,9 @@ class Workspaces:
             current: Workspace | None = self.coder.workspace(workspace_id)
         except (BadAnswer, CoderUnreachable):
             current = None  # cleanup never stops at an unreadable answer: the delete is sent all the same
-        if current is not None and current.matched_provisioners == 0:
-            # No daemon will ever take it: waiting is pointless, and Coder lets anyone cancel a pending job.
+        if current is not None and current.never_picked_up():
+            # No daemon will take it (none matches, or none was seen lately): waiting is pointless, and Coder
+            # lets anyone cancel a pending job.
             self.coder.cancel_build(current.build_id, expect_status="pending")
         elif current is not None and current.job_status in ("pending", "running", "canceling"):
             # Coder refuses a second build while one is active (409): let the active one end first,
@@ -173,7 +181,7 @@ class Workspaces:
     def _unmatched_and_never_provisioned(self, workspace_id: str, delete_build_id: str) -> bool:
         """The delete waits for a provisioner that will not come, and no start ever ran: nothing to destroy."""
         current = self.coder.workspace(workspace_id)
-        if current.build_id != delete_build_id or current.matched_provisioners != 0:
+        if current.build_id != delete_build_id or not current.never_picked_up():
             return False
         builds = self.coder.builds(workspace_id)
         return not any(
@@ -181,7 +189,8 @@ class Workspaces:
         )
 
     def _orphan_delete(self, workspace_id: str, delete_build_id: str, deadline: float) -> Workspace | None:
-        """An orphan delete, which coderd (v2.24+) completes itself when no provisioner is there."""
+        """An orphan delete, which coderd (v2.24+) completes itself when no provisioner was seen lately
+        (wsbuilder: no eligible daemon younger than the stale interval)."""
         self.coder.cancel_build(delete_build_id, expect_status="pending")
         build = self.coder.start_build(workspace_id, "delete", orphan=True)
         return self._cleanup_wait(workspace_id, build["id"], deadline)

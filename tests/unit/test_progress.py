@@ -39,7 +39,7 @@ def workspace(job_status: str, agent_name: str = "main") -> Workspace:
         job_status=job_status,
         job_error="",
         deadline=None,
-        matched_provisioners=None,
+        provisioners=None,
         agents=(agent,),
         raw={},
     )
