@@ -23,6 +23,14 @@ from workspace_spec.waiting import (
 DELETE_ATTEMPTS = 3
 
 
+class VersionRefused(Exception):
+    """The run cannot check the configured template version as asked; nothing has been created for it."""
+
+
+class VersionNotBuilt(PlatformFailure):
+    """Coder created the workspace from another version than the one the run asked for."""
+
+
 class Workspaces:
     """Creates workspaces from the configured template and guarantees their removal through the ledger."""
 
@@ -43,26 +51,44 @@ class Workspaces:
 
     def version_id(self, template: Template) -> str:
         """The pushed, not yet active version the run checks (SPEC_TEMPLATE_VERSION and its E2E twin);
-        '' for the template's active version."""
-        settings = self.settings
-        wanted = {settings.template: settings.template_version, settings.e2e_template: settings.e2e_template_version}
-        name = wanted.get(template.name, "")
+        '' for the template's active version. Refused (VersionRefused) on a template that requires its active
+        version: Coder would build the active one on every later start, and the gate would credit a version
+        the workspaces did not run."""
+        name, setting = self.candidate(template.name)
+        if name and template.require_active_version:
+            raise VersionRefused(
+                f"template {template.name!r} requires its active version (require_active_version), so version "
+                f"{name!r} ({setting}) cannot be what its workspaces run: unset {setting}, or lift the requirement"
+            )
         return self.coder.template_version_id(template.id, name) if name else ""
+
+    def candidate(self, template_name: str) -> tuple[str, str]:
+        """The version setting for the template: (version name, setting name); ('', ...) for none."""
+        settings = self.settings
+        wanted = {
+            settings.template: (settings.template_version, "SPEC_TEMPLATE_VERSION"),
+            settings.e2e_template: (settings.e2e_template_version, "SPEC_E2E_TEMPLATE_VERSION"),
+        }
+        return wanted.get(template_name, ("", ""))
 
     def create(self, scope: str, ttl_ms: int | None = None, template_name: str | None = None) -> Workspace:
         """Create a workspace. Its name enters the ledger before the request: an answer that is lost (a
         timeout, a 502 after the create, a body that cannot be read, a signal) may hide a workspace that
         Coder did create, which cleanup then finds by name and removes."""
         template = self.template(template_name)
+        version_id = self.version_id(template)
         name = self.namer.workspace()
         entry = self.ledger.register("workspace", name, scope, lambda: self.remove_named(name))
-        workspace = self.coder.create_workspace(template.id, name, ttl_ms=ttl_ms, version_id=self.version_id(template))
+        workspace = self.coder.create_workspace(template.id, name, ttl_ms=ttl_ms, version_id=version_id)
         entry.remove = lambda: self.remove(workspace.id)
-        build = workspace.raw.get("latest_build") or {}
-        self.built_from.add(
-            (template.name, str(build.get("template_version_name", "")), str(build.get("template_version_id", "")))
-        )
         self._entries[workspace.id] = entry
+        if version_id and workspace.template_version_id != version_id:
+            raise VersionNotBuilt(
+                f"workspace {workspace.name} was asked to build version {self.candidate(template.name)[0]!r} of "
+                f"template {template.name!r} ({version_id}), but Coder builds {workspace.template_version_id}"
+            )
+        build = workspace.raw.get("latest_build") or {}
+        self.built_from.add((template.name, str(build.get("template_version_name", "")), workspace.template_version_id))
         return workspace
 
     # -- waits ----------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import shutil
 from functools import cached_property
 
 from workspace_spec.cleanup import Ledger
-from workspace_spec.coder import CoderClient, CoderError, NotCoderError, Workspace
+from workspace_spec.coder import CoderClient, CoderError, NotCoderError, Template, Workspace
 from workspace_spec.github import PullRequests
 from workspace_spec.kube import Cluster, ClusterUnavailable
 from workspace_spec.naming import Namer
@@ -15,7 +15,7 @@ from workspace_spec.plan import Plan
 from workspace_spec.shell import WorkspaceShell
 from workspace_spec.target import Target
 from workspace_spec.timings import Timings
-from workspace_spec.workspaces import Workspaces
+from workspace_spec.workspaces import VersionRefused, Workspaces
 
 # POST /api/v2/users/{user}/workspaces and the `default` organization alias arrived in v2.14.
 MINIMUM_VERSION = (2, 14)
@@ -101,13 +101,9 @@ class World:
                     f"{self.settings.organization!r} on {self.coder.url}"
                 ) from None
             raise PreflightError(f"cannot read template {self.settings.template!r}: {error}") from None
-        try:
-            self.workspaces.version_id(template)
-        except CoderError as error:
-            raise PreflightError(
-                f"version {self.settings.template_version!r} of template {template.name!r} (SPEC_TEMPLATE_VERSION): "
-                f"{error.message}"
-            ) from None
+        self._preflight_version(template)
+        if self.settings.e2e_template_version and self.settings.e2e_template != template.name:
+            self._preflight_version(self._e2e_template())
         if needs_cluster:
             self._preflight_cluster()
             if shutil.which(self.settings.coder_cli) is None:
@@ -117,6 +113,28 @@ class World:
                 )
         username = user.get("username", "?")
         return f"Coder {version} as {username}, template {self.settings.template}, run {self.namer.run_id}"
+
+    def _preflight_version(self, template: Template) -> None:
+        """The candidate version the run would build from the template exists, and the template lets the
+        run's workspaces build it (VersionRefused)."""
+        try:
+            self.workspaces.version_id(template)
+        except VersionRefused as refused:
+            raise PreflightError(str(refused)) from None
+        except CoderError as error:
+            name, setting = self.workspaces.candidate(template.name)
+            raise PreflightError(
+                f"version {name!r} of template {template.name!r} ({setting}): {error.message}"
+            ) from None
+
+    def _e2e_template(self) -> Template:
+        name = self.settings.e2e_template
+        try:
+            return self.workspaces.template(name)
+        except CoderError as error:
+            raise PreflightError(
+                f"template {name!r} (SPEC_E2E_TEMPLATE_VERSION is set for it): {error.message}"
+            ) from None
 
     def _preflight_cluster(self) -> None:
         """The cluster answers and the identity may do what the checks do (what `kubectl auth can-i` asks)."""

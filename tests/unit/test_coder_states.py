@@ -14,8 +14,10 @@ import httpx
 import pytest
 
 from workspace_spec import inside
-from workspace_spec.coder import Workspace
+from workspace_spec.cleanup import Ledger
+from workspace_spec.coder import Template, Workspace
 from workspace_spec.errors import PlatformFailure, TemplateChoice
+from workspace_spec.naming import Namer
 from workspace_spec.settings import load_settings
 from workspace_spec.waiting import (
     Progress,
@@ -29,6 +31,7 @@ from workspace_spec.waiting import (
     wait_for_app_healthy,
     wait_for_build,
 )
+from workspace_spec.workspaces import VersionNotBuilt, VersionRefused, Workspaces
 
 QUIET = Progress(interval=0)
 
@@ -375,3 +378,58 @@ def test_dormancy_and_failing_agents_explain_a_timeout() -> None:
     assert "agent a-workspace-agent disconnected/ready (Coder: agent is not connected)" in text
     assert "Coder counts agent(s) a-workspace-agent against the workspace's health" in text
     assert "queue position" not in state(workspace())  # shown for pending jobs only
+
+
+# -- 6. a candidate version on a template that requires its active version --------------------------
+
+
+class FakeTemplates:
+    """Coder for Workspaces.create: its template, its versions, and the workspace it creates."""
+
+    def __init__(self, require_active: bool, builds_version: str = "candidate-id") -> None:
+        self.require_active = require_active
+        self.builds_version = builds_version
+        self.created: list[str] = []
+
+    def template(self, organization: str, name: str) -> Template:
+        return Template("test-template", name, "my-organization-id", "active-id", 0, self.require_active)
+
+    def template_version_id(self, template_id: str, name: str) -> str:
+        return "candidate-id"
+
+    def create_workspace(
+        self, template_id: str, name: str, ttl_ms: int | None = None, version_id: str = ""
+    ) -> Workspace:
+        self.created.append(version_id)
+        return workspace(BUILD | {"template_version_id": self.builds_version, "template_version_name": "v2"}, name=name)
+
+
+def manager(coder: FakeTemplates) -> Workspaces:
+    settings = load_settings({"coder_url": "", "template": "test-template", "template_version": "v2"})
+    return Workspaces(coder, settings, Ledger(), Namer("spec"))  # type: ignore[arg-type]
+
+
+def test_a_candidate_version_of_a_template_requiring_its_active_version_is_refused_before_any_create() -> None:
+    coder = FakeTemplates(require_active=True)
+    with pytest.raises(VersionRefused) as refused:
+        manager(coder).create(scope="run")
+    assert str(refused.value) == (
+        "template 'test-template' requires its active version (require_active_version), so version 'v2' "
+        "(SPEC_TEMPLATE_VERSION) cannot be what its workspaces run: unset SPEC_TEMPLATE_VERSION, or lift the "
+        "requirement"
+    )
+    assert coder.created == []
+
+
+def test_a_candidate_version_is_built_and_credited() -> None:
+    workspaces = manager(FakeTemplates(require_active=False))
+    workspaces.create(scope="run")
+    assert workspaces.built_from == {("test-template", "v2", "candidate-id")}
+
+
+def test_a_workspace_built_from_another_version_is_not_credited_and_is_removed() -> None:
+    workspaces = manager(FakeTemplates(require_active=False, builds_version="active-id"))
+    with pytest.raises(VersionNotBuilt, match=r"asked to build version 'v2' .* but Coder builds active-id"):
+        workspaces.create(scope="run")
+    assert workspaces.built_from == set()
+    assert len(workspaces.ledger.pending()) == 1  # cleanup removes it
