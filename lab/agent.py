@@ -7,7 +7,8 @@ Lifecycle, as Coder reports it: status connecting -> connected, lifecycle create
 on stop shutting_down -> off and disconnected. A startup script that times out leaves the lifecycle at
 start_timeout for good (agent/agent.go: nothing sets ready after agentscripts.ErrTimeout). A devcontainer
 sub-agent (faults sub-agent-first, sub-agent-fails) has `parent_id` set and no apps; its parent starts it.
-Under app-on-subdomain the template declares code-server with `subdomain = true`.
+Under app-on-subdomain the template declares code-server with `subdomain = true`; under no-healthcheck
+without a healthcheck, so Coder reports its health `disabled` and checks nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from lab.faults import (
     APP_ON_SUBDOMAIN,
     IDE_PORT_REFUSED,
     IDE_WEDGED,
+    NO_HEALTHCHECK,
     SUB_AGENT_FAILS,
     SUB_AGENT_FIRST,
     Faults,
@@ -75,11 +77,13 @@ class Agents:
         folder = str(placement.volume / REPO_DIR)
         ide = await self._start_ide(folder, env)
         port = ide.port
+        undeclared = self.faults.on(NO_HEALTHCHECK)  # the template's coder_app has no healthcheck block
         app = App(
             slug="code-server",
             display_name="code-server",
             url=f"http://localhost:{port}/?folder={folder}",
-            healthcheck_url=f"http://localhost:{port}/healthz",
+            healthcheck_url="" if undeclared else f"http://localhost:{port}/healthz",
+            health="disabled" if undeclared else "initializing",
             subdomain=self.faults.on(APP_ON_SUBDOMAIN),  # the template's `subdomain = true`
         )
         agent = Agent(workspace_id=workspace.id, resource_id=resource_id, home=str(placement.home), apps=[app])
@@ -142,9 +146,10 @@ class Agents:
         """Coder's app health check: 2xx/3xx is a pass; `threshold` failures in a row is unhealthy."""
         if self._http is None:
             self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2))
-        failures = {app.id: 0 for app in agent.apps}
+        checked = [app for app in agent.apps if app.healthcheck_url]  # the agent checks only what declares one
+        failures = {app.id: 0 for app in checked}
         while True:
-            for app in agent.apps:
+            for app in checked:
                 url = app.healthcheck_url.replace("//localhost:", "//127.0.0.1:", 1)
                 try:
                     async with self._http.get(url) as response:
@@ -162,7 +167,7 @@ class Agents:
                     workspace.changed()
                 if passed and self.faults.on(IDE_PORT_REFUSED):
                     await self._crash_ide(agent)  # reported healthy once: now it goes away
-            initializing = any(app.health == "initializing" for app in agent.apps)
+            initializing = any(app.health == "initializing" for app in checked)
             await asyncio.sleep(FIRST_CHECK_INTERVAL if initializing else HEALTHCHECK["interval"])
 
     async def _crash_ide(self, agent: Agent) -> None:

@@ -32,6 +32,16 @@ BUILD_FAILS = _declare("build-fails", "coder", "every start build's provisioner 
 NO_PROVISIONER = _declare(
     "no-provisioner", "coder", "new builds stay pending: no provisioner daemon matches their tags (matched count 0)"
 )
+PROVISIONER_STALE = _declare(
+    "provisioner-stale",
+    "coder",
+    "new builds stay pending: the daemon that matches them was last seen long ago (available 0)",
+)
+BUILD_REPLACED = _declare(
+    "build-replaced",
+    "coder",
+    "every start build is replaced, as it succeeds, by a stop (reason autostop, by the owner)",
+)
 AGENT_NEVER_READY = _declare("agent-never-ready", "coder", "the agent connects but its lifecycle stays starting")
 AGENT_START_TIMEOUT = _declare(
     "agent-start-timeout", "coder", "the agent's startup script times out: lifecycle start_timeout, for good"
@@ -44,6 +54,9 @@ SUB_AGENT_FIRST = _declare(
 )
 SUB_AGENT_FAILS = _declare(
     "sub-agent-fails", "coder", "the workspace's devcontainer sub-agent fails its startup (lifecycle start_error)"
+)
+NO_HEALTHCHECK = _declare(
+    "no-healthcheck", "coder", "the template declares no healthcheck for code-server: its health is disabled"
 )
 APP_PROXY_502 = _declare("app-proxy-502", "coder", "the path-app proxy answers 502 for every app request")
 APP_FOREIGN_PAGE = _declare(

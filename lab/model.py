@@ -105,6 +105,8 @@ class Job:
     canceled_at: datetime | None = None
     # No provisioner daemon accepts the job's tags: it stays pending until one does.
     unmatched: bool = False
+    # The daemon that accepts its tags was last seen then, too long ago to count as available.
+    stale_since: datetime | None = None
     logs: list[LogLine] = field(default_factory=list)
     log_signal: Signal = field(default_factory=Signal)
 

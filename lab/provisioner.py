@@ -4,7 +4,9 @@ A job waits in the queue for ~10% of the build delay, then runs the template's s
 destroy (logging like terraform), or an import's plan, and completes when the build delay is over.
 Under `no-provisioner` no daemon accepts new jobs: they stay pending (matched count 0) until the fault is lifted, can be
 canceled (coderd: a pending job goes straight to canceled), and an orphan delete of such a workspace
-is completed by coderd itself (wsbuilder, "no eligible provisioners").
+is completed by coderd itself (wsbuilder, "no eligible provisioners"). Under `provisioner-stale` the same,
+but the daemon that matches was last seen long ago (matched count 1, available 0). Under `build-replaced` a
+start build that succeeds is followed at once by a stop, as coderd's autobuild queues one (reason autostop).
 """
 
 from __future__ import annotations
@@ -18,7 +20,16 @@ from typing import Any
 
 from lab.agent import Agents
 from lab.controlplane import ControlPlane
-from lab.faults import DELETE_FAILS, DELETE_FAILS_ONCE, DELETED_STILL_SERVED_ONCE, NO_DEADLINE, NO_PROVISIONER, Faults
+from lab.faults import (
+    BUILD_REPLACED,
+    DELETE_FAILS,
+    DELETE_FAILS_ONCE,
+    DELETED_STILL_SERVED_ONCE,
+    NO_DEADLINE,
+    NO_PROVISIONER,
+    PROVISIONER_STALE,
+    Faults,
+)
 from lab.model import (
     Agent,
     Build,
@@ -35,6 +46,8 @@ from lab.template import PVC, AmeideTemplate, BuildFailed
 
 log = logging.getLogger(__name__)
 BUILT_IN_DAEMONS = 3
+# Under provisioner-stale, how long ago the one matching daemon was last seen (coderd's stale interval is 90 s).
+STALE_FOR = timedelta(minutes=10)
 STAGE = {"start": "Starting workspace", "stop": "Stopping workspace", "delete": "Destroying workspace"}
 # provisionerd/runner.go: how an import whose plan for the start transition fails ends.
 IMPORT_FAILED = "template import provision for start: terraform plan: exit status 1"
@@ -73,6 +86,7 @@ class Provisioner:
         initiator: User,
         version: TemplateVersion | None = None,
         orphan: bool = False,
+        reason: str = "initiator",
     ) -> Build:
         """Queue a build; the caller has checked that no build of the workspace is active.
 
@@ -81,18 +95,18 @@ class Provisioner:
         if version is None:
             version = workspace.latest_build.template_version if workspace.builds else workspace.template.active_version
         job = Job(type="workspace_build", input={})
-        build = Build(workspace.id, len(workspace.builds) + 1, transition, version, initiator, job)
+        build = Build(workspace.id, len(workspace.builds) + 1, transition, version, initiator, job, reason)
         job.input["workspace_build_id"] = build.id
         workspace.builds.append(build)
         self.store.builds[build.id] = build
-        if self.faults.on(NO_PROVISIONER):
-            if orphan:  # wsbuilder completes an orphan delete that no daemon could take, and deletes
+        if self._no_daemon_for(job):
+            if orphan:  # wsbuilder completes an orphan delete that no recently seen daemon could take
                 job.status, job.started_at, job.completed_at = "succeeded", now(), now()
+                job.unmatched, job.stale_since = False, None
                 workspace.deleted = True
             else:
-                job.unmatched = True
                 self._unmatched.append((workspace, build))
-                log.info("build %s of %s: no provisioner matches its tags", build.number, workspace.name)
+                log.info("build %s of %s: no provisioner takes it", build.number, workspace.name)
         else:
             self._start(workspace, build, orphan)
         workspace.changed()
@@ -100,8 +114,7 @@ class Provisioner:
 
     def import_version(self, version: TemplateVersion) -> None:
         """Queue a pushed version's import job: coderd's plan of its start and stop transitions."""
-        if self.faults.on(NO_PROVISIONER):
-            version.job.unmatched = True
+        if self._no_daemon_for(version.job):
             self._unmatched_imports.append(version)
         else:
             self._spawn(version.job.id, self._run_import(version))
@@ -119,19 +132,26 @@ class Provisioner:
         task.add_done_callback(self._tasks.discard)
         task.add_done_callback(lambda _: self._running.pop(job_id, None))
 
+    def _no_daemon_for(self, job: Job) -> bool:
+        """Whether no daemon will take the job now: none matches its tags (no-provisioner), or the one that does
+        was last seen too long ago (provisioner-stale). It is marked so, and waits pending."""
+        job.unmatched = self.faults.on(NO_PROVISIONER)
+        job.stale_since = now() - STALE_FOR if self.faults.on(PROVISIONER_STALE) and not job.unmatched else None
+        return job.unmatched or job.stale_since is not None
+
     def _pick_up_unmatched(self) -> None:
         """A daemon that accepts the jobs came online (the fault was lifted): the pending ones start."""
-        if self.faults.on(NO_PROVISIONER):
+        if self.faults.on(NO_PROVISIONER) or self.faults.on(PROVISIONER_STALE):
             return
         waiting, self._unmatched = self._unmatched, []
         for workspace, build in waiting:
             if build.job.status == "pending":
-                build.job.unmatched = False
+                build.job.unmatched, build.job.stale_since = False, None
                 self._start(workspace, build)
                 workspace.changed()
         imports, self._unmatched_imports = self._unmatched_imports, []
         for version in imports:
-            version.job.unmatched = False
+            version.job.unmatched, version.job.stale_since = False, None
             self._spawn(version.job.id, self._run_import(version))
 
     async def _run_import(self, version: TemplateVersion) -> None:
@@ -228,6 +248,9 @@ class Provisioner:
             workspace.served_after_delete = workspace.served_after_delete or kept
             workspace.deleted = not kept
         self._finish(workspace, build, "succeeded")
+        if build.transition == "start" and self.faults.on(BUILD_REPLACED):
+            # Queued in the same step as the success (no await between): no reader sees the start as latest.
+            self.build(workspace, "stop", workspace.owner, reason="autostop")
         if agent is not None:
             self.agents.launch(workspace, agent)
 

@@ -28,6 +28,7 @@ DEFAULT_TTL_MS = 8 * 3600 * 1000
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
 ACTIVITY_BUMP_MS = 3600 * 1000
 HEALTHCHECK = {"interval": 5, "threshold": 6}
+NO_HEALTHCHECK = {"interval": 0, "threshold": 0}
 # The rich parameter both templates declare.
 PARAMETERS: list[Json] = [
     {
@@ -167,6 +168,8 @@ class Renderer:
         for pending jobs, so any other job reads zero."""
         if job.status != "pending":
             return {"count": 0, "available": 0, "most_recently_seen": None}
+        if job.stale_since is not None:  # matched, but not seen within the stale interval
+            return {"count": 1, "available": 0, "most_recently_seen": iso(job.stale_since)}
         count = 0 if job.unmatched else 1
         return {"count": count, "available": count, "most_recently_seen": iso(now()) if count else None}
 
@@ -228,7 +231,8 @@ class Renderer:
             body["subdomain_name"] = f"{app.slug}--{agent.name}--{workspace.name}--{workspace.owner.username}"
         return body | {
             "sharing_level": "owner",
-            "healthcheck": {"url": app.healthcheck_url} | HEALTHCHECK,
+            # A coder_app without a healthcheck block: Coder reports it zeroed, and its health disabled.
+            "healthcheck": {"url": app.healthcheck_url} | (HEALTHCHECK if app.healthcheck_url else NO_HEALTHCHECK),
             "health": app.health,
             "hidden": False,
             "open_in": "slim-window",

@@ -50,6 +50,19 @@ SMOKE = [
     # pod log and every API error body: the run's output and reports must still hold none of them.
     Breaks("secrets-echoed", USABLE, "the workspace build succeeds", "the start build #1 failed"),
     Breaks("no-provisioner", USABLE, "the workspace build succeeds", "no provisioner accepts its tags"),
+    Breaks(
+        "provisioner-stale",
+        USABLE,
+        "the workspace build succeeds",
+        "have not been seen lately (matched_provisioners.available 0",
+    ),
+    Breaks(
+        "build-replaced",
+        USABLE,
+        "the workspace build succeeds",
+        "was replaced by the stop build #2, started by admin (reason autostop)",
+    ),
+    Breaks("no-healthcheck", USABLE, "the code-server app becomes healthy", "that is the template's choice"),
     Breaks("agent-never-ready", USABLE, "the workspace agent becomes ready", "workspace agent readiness of workspace"),
     Breaks(
         "agent-start-timeout",

@@ -63,6 +63,48 @@ def test_a_pending_build_starts_when_a_provisioner_comes(own_lab: Lab, api: http
     assert done["latest_build"]["matched_provisioners"]["count"] == 0  # counted only while pending
 
 
+def test_a_build_whose_provisioner_went_stale_stays_pending_and_orphan_deletes(own_lab: Lab, api: httpx.Client) -> None:
+    """db2sdk.MatchedProvisioners: the daemon matches (count 1) but was not seen lately (available 0); wsbuilder
+    completes an orphan delete itself when no eligible daemon is younger than the stale interval."""
+    with own_lab.faults("provisioner-stale"):
+        workspace = create(api, "stale")
+        latest = api.get(f"/api/v2/workspaces/{workspace['id']}").json()["latest_build"]
+        assert latest["job"]["status"] == "pending"
+        matched = latest["matched_provisioners"]
+        assert (matched["count"], matched["available"]) == (1, 0) and matched["most_recently_seen"] < latest[
+            "created_at"
+        ]
+        cancel = api.patch(f"/api/v2/workspacebuilds/{latest['id']}/cancel", params={"expect_status": "pending"})
+        assert cancel.status_code == 200, cancel.text
+        orphan = api.post(f"/api/v2/workspaces/{workspace['id']}/builds", json={"transition": "delete", "orphan": True})
+        assert orphan.status_code == 201 and orphan.json()["job"]["status"] == "succeeded"
+        assert api.get(f"/api/v2/workspaces/{workspace['id']}").status_code == 410
+
+
+def test_a_start_build_is_replaced_by_an_autostop_as_it_succeeds(own_lab: Lab, api: httpx.Client) -> None:
+    with own_lab.faults("build-replaced"):
+        workspace = create(api, "replaced")
+        stopped = wait(api, workspace["id"], lambda w: w["latest_build"]["status"] == "stopped")
+    stop, start = api.get(f"/api/v2/workspaces/{stopped['id']}/builds").json()  # newest first
+    assert (start["transition"], start["job"]["status"]) == ("start", "succeeded")
+    assert (stop["build_number"], stop["transition"], stop["reason"], stop["initiator_name"]) == (
+        2,
+        "stop",
+        "autostop",
+        "admin",
+    )
+
+
+def test_an_app_without_a_healthcheck_reports_health_disabled(own_lab: Lab, api: httpx.Client) -> None:
+    with own_lab.faults("no-healthcheck"):
+        workspace = wait(
+            api, create(api, "unchecked")["id"], lambda w: [a["lifecycle_state"] for a in agents(w)] == ["ready"]
+        )
+    (app,) = agents(workspace)[0]["apps"]
+    assert app["health"] == "disabled"
+    assert app["healthcheck"] == {"url": "", "interval": 0, "threshold": 0}
+
+
 def test_a_timed_out_startup_stays_start_timeout(own_lab: Lab, api: httpx.Client) -> None:
     with own_lab.faults("agent-start-timeout"):
         workspace = wait(
