@@ -241,14 +241,13 @@ class Renderer:
 
     @staticmethod
     def agent_health(agent: Agent) -> Json:
-        # Same precedence as coderd's db2sdk.WorkspaceAgent.
-        if agent.status != "connected":
-            if agent.lifecycle == "off":
-                reason = "agent is not running"
-            elif agent.status == "timeout":
-                reason = "agent is taking too long to connect"
-            else:
-                reason = "agent has lost connection"
+        # Same precedence as coderd's db2sdk.WorkspaceAgent: an agent still connecting is judged by its lifecycle.
+        if agent.status != "connected" and agent.lifecycle == "off":
+            reason = "agent is not running"
+        elif agent.status == "timeout":
+            reason = "agent is taking too long to connect"
+        elif agent.status == "disconnected":
+            reason = "agent has lost connection"
         elif agent.lifecycle == "start_error":
             reason = "agent startup script exited with an error"
         elif agent.lifecycle in ("shutting_down", "shutdown_timeout", "shutdown_error", "off"):
