@@ -12,7 +12,7 @@ import pytest
 from github import Auth, Github, GithubException
 
 from lab.faults import Faults
-from lab.github import GitHub, install
+from lab.github import BOT, DEVELOPER, GitHub, install
 from lab.github.githost import GitHost
 from tests.helpers.git import git
 from tests.helpers.serving import serving
@@ -61,7 +61,7 @@ def host(tmp_path: Path) -> Iterator[Host]:
     githost.create_repo("ameideio", "ameide", {"README.md": "# ameide\n"})
     githost.create_repo("ameideio", "workspace-spec-sandbox", {"README.md": README}, bot_writable=True)
     app = githost.app()
-    install(app, GitHub(githost, faults))
+    install(app, GitHub(githost, faults, {BOT_TOKEN: BOT, LINKED_TOKEN: DEVELOPER}))
     with serving(app) as base:
         githost.base_url = base
         yield Host(base, faults, tmp_path)
