@@ -376,6 +376,7 @@ async def _pull(ctx: Context, repo: BareRepo, pull: Pull) -> Json:
         "assignees": _paged([]),
         "labels": _paged([]),
         "comments": _paged([]),
+        "projectItems": _paged([]),  # in no project
         "milestone": None,
         "reactionGroups": _reaction_groups(),
         "autoMergeRequest": None,
