@@ -25,6 +25,7 @@ PULLS_DOCS = f"{DOCS}/pulls/pulls"
 # Under pr-head-moved: the formatting bot that pushes onto a pull request's branch once it opens.
 FORMAT_BOT = "ameide-format-bot[bot] <format-bot@users.noreply.example.invalid>"
 FORMAT_STAMP = ".ameide/formatted"
+MERGE_JOB_DELAY = 0.1  # seconds before GitHub's mergeability job answers: the opening answer has no verdict
 
 
 def stamp(moment: datetime) -> str:
@@ -207,6 +208,7 @@ class GitHub:
 
     async def _check_merge(self, repo: BareRepo, key: tuple[str, str]) -> None:
         try:
+            await asyncio.sleep(MERGE_JOB_DELAY)
             self._mergeable[key] = await repo.merges_cleanly(*key)
         except Exception:  # an unknown sha (a branch force-pushed away): it stays unknown
             log.warning("cannot tell whether %s merges into %s", key[1], key[0], exc_info=True)
