@@ -31,7 +31,7 @@ from lab.coderd import coderd_app
 from lab.coderd.deployment import Deployment, GitHubLink
 from lab.controlplane import ControlPlane
 from lab.faults import REGISTRY, Faults, UnknownFault, validate
-from lab.github import BOT, GitHub, install
+from lab.github import BOT, DEVELOPER, GitHub, install
 from lab.github.githost import GitHost
 from lab.ide import find_code_server
 from lab.identity import idp_app
@@ -162,7 +162,7 @@ class Lab:
         external_auth_token = options.external_auth_token or github_style_token("gho_")
         githost = GitHost(self.state_dir / "git", [github_token, external_auth_token], self.faults)
         git_app = githost.app()
-        install(git_app, GitHub(githost, self.faults))
+        install(git_app, GitHub(githost, self.faults, {github_token: BOT, external_auth_token: DEVELOPER}))
         git_port = await self._serve(git_app, ssl_context=self.ca.server_context("lab-github"))
         githost.base_url = f"https://127.0.0.1:{git_port}"
         bundle = self.ca.write_bundle(self.state_dir / "ca-bundle.pem")
@@ -200,7 +200,9 @@ class Lab:
             oidc_issuer=issuer,
             control_plane=control_plane,
         )
-        deployment.github = GitHubLink(external_auth_token, BOT.login, BOT.name, BOT.id, githost.base_url, now())
+        deployment.github = GitHubLink(
+            external_auth_token, DEVELOPER.login, DEVELOPER.name, DEVELOPER.id, githost.base_url, now()
+        )
         deployment.access_url = f"http://127.0.0.1:{await self._serve(coderd_app(deployment))}"
         agents.coder_url = deployment.access_url
         control_plane.started(deployment.access_url)

@@ -17,10 +17,20 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from lab.github import graphql, rest
-from lab.github.render import PREFIX, request_id, respond
-from lab.github.state import BOT, GITHUB, ORGANIZATION, Account, GitHub, GitHubError, github, not_found
+from lab.github.render import GHES_VERSION, PREFIX, VIEWER, request_id, respond
+from lab.github.state import (
+    BOT,
+    DEVELOPER,
+    GITHUB,
+    ORGANIZATION,
+    Account,
+    GitHub,
+    GitHubError,
+    github,
+    not_found,
+)
 
-__all__ = ["BOT", "ORGANIZATION", "Account", "GitHub", "install"]
+__all__ = ["BOT", "DEVELOPER", "ORGANIZATION", "Account", "GitHub", "install"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SCOPES = "repo, read:org, workflow"  # what `gh auth status` lists; enough for `gh pr create`
@@ -28,6 +38,7 @@ SCOPES = "repo, read:org, workflow"  # what `gh auth status` lists; enough for `
 
 def _headers(resource: str) -> dict[str, str]:
     return {
+        "X-GitHub-Enterprise-Version": GHES_VERSION,
         "X-GitHub-Media-Type": "github.v3; format=json",
         "X-GitHub-Request-Id": request_id(),
         "X-OAuth-Scopes": SCOPES,
@@ -40,9 +51,18 @@ def _headers(resource: str) -> dict[str, str]:
     }
 
 
-def _authorized(request: web.Request) -> bool:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() in ("token", "bearer") and github(request).accepts(token.strip())
+def _authorized(request: web.Request, anonymous: bool = False) -> bool:
+    """Whether the request may go on; a token the lab issued makes its account the request's viewer.
+    Without an Authorization header only an `anonymous` route answers (the API root, `/meta`)."""
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return anonymous
+    scheme, _, token = header.partition(" ")
+    user = github(request).user_of(token.strip()) if scheme.lower() in ("token", "bearer") else None
+    if user is None:
+        return False
+    request[VIEWER] = user
+    return True
 
 
 @web.middleware
@@ -57,7 +77,7 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     if not (request.path == PREFIX or request.path.startswith(f"{PREFIX}/")):
         return await handler(request)
     try:
-        if not _authorized(request):
+        if not _authorized(request, anonymous=request.path.rstrip("/") in (PREFIX, f"{PREFIX}/meta")):
             raise GitHubError(401, "Bad credentials")
         if request.match_info.http_exception is not None:
             raise not_found()

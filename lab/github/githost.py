@@ -11,6 +11,7 @@ import hmac
 import subprocess
 import time
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
@@ -47,6 +48,7 @@ class GitHost:
         self.faults = faults or Faults()
         self.base_url = ""
         self._bot_writable: set[tuple[str, str]] = set()
+        self._pushed: dict[tuple[str, str], datetime] = {}
 
     def accepts(self, token: str) -> bool:
         """Whether `token` is one the host issued; compares with every token in constant time."""
@@ -77,6 +79,19 @@ class GitHost:
             check=True,
             env=env,
         )
+
+    def repo_names(self, owner: str) -> list[str]:
+        """The names of the owner's repositories that clients see."""
+        found = sorted(path.name.removesuffix(".git") for path in (self.root / owner).glob("*.git"))
+        return [name for name in found if self.repo(owner, name) is not None]
+
+    def pushed(self, owner: str, name: str) -> None:
+        """Note a push to the repository (its `pushed_at`): over git, or a ref the API changed."""
+        self._pushed[(owner, name)] = datetime.now(UTC)
+
+    def pushed_at(self, owner: str, name: str) -> datetime | None:
+        """When the repository was last pushed to; None when never since it was created."""
+        return self._pushed.get((owner, name))
 
     def repo(self, owner: str, name: str) -> BareRepo | None:
         """The repository as clients see it: None when there is none (or the fault hides it)."""

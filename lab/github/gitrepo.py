@@ -14,6 +14,9 @@ from pathlib import Path
 
 ZERO_SHA = "0" * 40
 STATUS = {"A": "added", "D": "removed", "M": "modified", "T": "changed"}
+COMMIT_FIELDS = ("sha", "tree", "parents", "author_name", "author_email", "author_date")
+COMMIT_FIELDS += ("committer_name", "committer_email", "committer_date", "message")
+LOG_FORMAT = "%H%x00%T%x00%P%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%B"
 
 
 def git_env() -> dict[str, str]:
@@ -77,17 +80,57 @@ class BareRepo:
 
     async def commit(self, ref: str) -> dict[str, str] | None:
         """A commit's metadata (sha, tree, parents, author, committer, message), or None if unknown."""
-        fields = ("sha", "tree", "parents", "author_name", "author_email", "author_date")
-        fields += ("committer_name", "committer_email", "committer_date", "message")
-        code, out = await self._git(
-            "show",
-            "-s",
-            "--format=%H%x00%T%x00%P%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%B",
-            ref,
-            "--",
-            check=False,
+        code, out = await self._git("show", "-s", f"--format={LOG_FORMAT}", ref, "--", check=False)
+        return dict(zip(COMMIT_FIELDS, out.split("\x00"), strict=False)) if code == 0 and out else None
+
+    async def log(self, base: str, head: str) -> list[dict[str, str]]:
+        """The commits reachable from `head` and not from `base`, oldest first (as a pull request lists
+        them), each as `commit` gives it."""
+        _, out = await self._git("log", "--reverse", f"--format={LOG_FORMAT}%x1e", f"{base}..{head}", "--")
+        return [
+            dict(zip(COMMIT_FIELDS, entry.lstrip("\n").split("\x00"), strict=False)) for entry in out.split("\x1e")[:-1]
+        ]
+
+    async def merges_cleanly(self, base: str, head: str) -> bool:
+        """Whether `head` merges into `base` without conflicts (git's merge-ort, writing no ref)."""
+        code, _ = await self._git("merge-tree", "--write-tree", "--no-messages", base, head, check=False)
+        if code not in (0, 1):
+            raise GitError(f"git merge-tree: exit {code}")
+        return code == 0
+
+    async def file(self, ref: str, path: str) -> tuple[str, bytes] | None:
+        """The blob at `path` in `ref`'s tree: (its sha, its bytes), or None when there is none."""
+        code, out = await self._git("rev-parse", "--verify", "--quiet", f"{ref}:{path}", check=False)
+        if code != 0:
+            return None
+        sha = out.strip()
+        code, kind = await self._git("cat-file", "-t", sha, check=False)
+        if code != 0 or kind.strip() != "blob":
+            return None
+        return sha, await self._blob(sha)
+
+    async def _blob(self, sha: str) -> bytes:
+        process = await asyncio.create_subprocess_exec(
+            "git",
+            "--git-dir",
+            str(self.path),
+            "cat-file",
+            "blob",
+            sha,
+            env=git_env(),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
-        return dict(zip(fields, out.split("\x00"), strict=False)) if code == 0 and out else None
+        out, err = await process.communicate()
+        if process.returncode:
+            raise GitError(f"git cat-file: {err.decode(errors='replace').strip()}")
+        return out
+
+    async def tree_paths(self, ref: str) -> list[str]:
+        """The paths at the top of `ref`'s tree."""
+        code, out = await self._git("ls-tree", "--name-only", ref, check=False)
+        return out.splitlines() if code == 0 else []
 
     async def merge_base(self, base: str, head: str) -> str | None:
         code, out = await self._git("merge-base", base, head, check=False)

@@ -1,197 +1,190 @@
-"""GitHub's GraphQL API at /api/graphql: the part of GitHub's public schema the GitHub CLI selects for
-`gh auth status`, `gh api user` and `gh pr create`, validated and executed by graphql-core.
+"""GitHub's GraphQL API at /api/graphql: the cut of GitHub's public schema in schema.graphql (made by
+schema.py from npm `@octokit/graphql-schema`; what the GitHub CLI selects for `gh auth status`,
+`gh pr create`, `gh pr view` and `gh pr close`), validated and executed by graphql-core.
 
-A query naming a field the subset lacks gets GitHub's `undefinedField` error, as an unknown field would
-on GitHub. Pull requests are the REST API's own (same numbers, same node ids).
+A query naming a field the cut lacks gets GitHub's `undefinedField` error, as an unknown field would on
+GitHub. Objects are the REST API's own (same numbers, same node ids). Connections page as GitHub's do:
+opaque cursors, `first`/`after` and `last`/`before`, at most 100 a page, and one of `first` or `last`
+required to select `nodes` or `edges`.
 Fault: `graphql-fails` (the endpoint answers 502 as GitHub's front end does; REST still works).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from inspect import isawaitable
 from typing import Any
 
 from aiohttp import web
-from graphql import GraphQLError, GraphQLSchema, build_schema
-from graphql import graphql as execute
+from graphql import (
+    ExecutionResult,
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    InlineFragmentNode,
+    build_schema,
+    execute,
+    parse,
+    validate,
+)
 
 from lab.faults import GRAPHQL_FAILS, PR_FORBIDDEN
 from lab.github.gitrepo import BareRepo
-from lab.github.render import Urls, request_id, respond
-from lab.github.state import GitHub, GitHubError, Json, Pull, github, owner_account, stamp
+from lab.github.render import Urls, pull_counts, request_id, respond, viewer
+from lab.github.schema import RULES, SUBSET
+from lab.github.state import (
+    ACCOUNTS,
+    Account,
+    GitHub,
+    GitHubError,
+    Json,
+    Pull,
+    commit_node_id,
+    github,
+    node_id,
+    now,
+    owner_account,
+    parse_node_id,
+    ref_node_id,
+    ref_of_node,
+    stamp,
+)
 
 routes = web.RouteTableDef()
 PATH = "/api/graphql"
 DOCS = "https://docs.github.com/graphql"
-
-# A subset of https://docs.github.com/public/fpt/schema.docs.graphql: names, types and nullability as there.
-SDL = """
-scalar DateTime
-scalar URI
-scalar GitObjectID
-
-interface Node { id: ID! }
-interface Actor { login: String! url: URI! avatarUrl(size: Int): URI! }
-interface RepositoryOwner { id: ID! login: String! url: URI! avatarUrl(size: Int): URI! }
-
-type User implements Node & Actor & RepositoryOwner {
-  id: ID!
-  databaseId: Int
-  login: String!
-  name: String
-  url: URI!
-  avatarUrl(size: Int): URI!
-}
-
-type Organization implements Node & Actor & RepositoryOwner {
-  id: ID!
-  databaseId: Int
-  login: String!
-  name: String
-  url: URI!
-  avatarUrl(size: Int): URI!
-}
-
-enum RepositoryPermission { ADMIN MAINTAIN WRITE TRIAGE READ }
-enum RepositoryVisibility { PRIVATE PUBLIC INTERNAL }
-enum PullRequestState { OPEN CLOSED MERGED }
-enum OrderDirection { ASC DESC }
-enum IssueOrderField { CREATED_AT UPDATED_AT COMMENTS }
-input IssueOrder { field: IssueOrderField! direction: OrderDirection! }
-
-type Commit implements Node { id: ID! oid: GitObjectID! }
-type Ref implements Node { id: ID! name: String! prefix: String! target: Commit }
-
-type PageInfo { hasNextPage: Boolean! hasPreviousPage: Boolean! startCursor: String endCursor: String }
-
-type Repository implements Node {
-  id: ID!
-  databaseId: Int
-  name: String!
-  nameWithOwner: String!
-  owner: RepositoryOwner!
-  description: String
-  url: URI!
-  sshUrl: String!
-  isPrivate: Boolean!
-  isFork: Boolean!
-  isArchived: Boolean!
-  visibility: RepositoryVisibility!
-  hasIssuesEnabled: Boolean!
-  hasWikiEnabled: Boolean!
-  viewerPermission: RepositoryPermission
-  defaultBranchRef: Ref
-  parent: Repository
-  mergeCommitAllowed: Boolean!
-  rebaseMergeAllowed: Boolean!
-  squashMergeAllowed: Boolean!
-  createdAt: DateTime!
-  pushedAt: DateTime
-  pullRequest(number: Int!): PullRequest
-  pullRequests(
-    first: Int, after: String, last: Int, before: String,
-    states: [PullRequestState!], headRefName: String, baseRefName: String, orderBy: IssueOrder
-  ): PullRequestConnection!
-}
-
-type PullRequest implements Node {
-  id: ID!
-  databaseId: Int
-  number: Int!
-  title: String!
-  body: String!
-  state: PullRequestState!
-  url: URI!
-  isDraft: Boolean!
-  closed: Boolean!
-  merged: Boolean!
-  author: Actor
-  baseRefName: String!
-  headRefName: String!
-  headRefOid: GitObjectID!
-  baseRefOid: GitObjectID!
-  headRepository: Repository
-  headRepositoryOwner: RepositoryOwner
-  baseRepository: Repository
-  isCrossRepository: Boolean!
-  maintainerCanModify: Boolean!
-  createdAt: DateTime!
-  updatedAt: DateTime!
-  closedAt: DateTime
-}
-
-enum IssueState { OPEN CLOSED }
-enum IssueStateReason { COMPLETED NOT_PLANNED REOPENED DUPLICATE }
-type Issue implements Node {
-  id: ID!
-  number: Int!
-  title: String!
-  state: IssueState!
-  stateReason: IssueStateReason
-  url: URI!
-}
-
-type PullRequestConnection { nodes: [PullRequest] totalCount: Int! pageInfo: PageInfo! }
-
-input CreatePullRequestInput {
-  repositoryId: ID!
-  baseRefName: String!
-  headRefName: String!
-  headRepositoryId: ID
-  title: String!
-  body: String
-  draft: Boolean = false
-  maintainerCanModify: Boolean = true
-  clientMutationId: String
-}
-
-type CreatePullRequestPayload { clientMutationId: String pullRequest: PullRequest }
-
-type Query {
-  viewer: User!
-  repository(owner: String!, name: String!, followRenames: Boolean = true): Repository
-  node(id: ID!): Node
-}
-
-type Mutation {
-  createPullRequest(input: CreatePullRequestInput!): CreatePullRequestPayload
-}
-"""
+MAX_PAGE = 100
+# GitHub lists a subject's reaction groups in this order, each one even when nobody reacted so.
+REACTIONS = ("THUMBS_UP", "THUMBS_DOWN", "LAUGH", "HOORAY", "CONFUSED", "HEART", "ROCKET", "EYES")
+MERGEABLE = {None: "UNKNOWN", True: "MERGEABLE", False: "CONFLICTING"}
+MERGE_STATE = {None: "UNKNOWN", True: "CLEAN", False: "DIRTY"}
+PATCH_STATUS = {"added": "ADDED", "removed": "DELETED", "modified": "MODIFIED", "changed": "CHANGED"}
+Lazy = Callable[..., Awaitable[Any]]
 
 
 class Context:
-    """What resolvers see: the shared state and the request's URLs."""
+    """What resolvers see: the shared state, the request's URLs and its viewer."""
 
     def __init__(self, request: web.Request) -> None:
         self.state = github(request)
         self.urls = Urls(request)
+        self.viewer = viewer(request)
 
 
-def _account(urls: Urls, login: str) -> Json:
-    account = owner_account(login)
+def _error(message: str, kind: str) -> GraphQLError:
+    """A failure as GitHub reports it: `type` beside `message` (moved there in `_format`)."""
+    return GraphQLError(message, extensions={"type": kind})
+
+
+def _cursor(position: int) -> str:
+    return base64.b64encode(f"cursor:v2:{position}".encode()).decode()
+
+
+def _position(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    try:
+        text = base64.b64decode(cursor, validate=True).decode()
+        return int(text.removeprefix("cursor:v2:")) if text.startswith("cursor:v2:") else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _selects_items(info: GraphQLResolveInfo) -> bool:
+    """Whether the connection's selection asks for `nodes` or `edges` (inline fragments followed)."""
+
+    def walk(selections: Any) -> bool:
+        for selection in selections or ():
+            if isinstance(selection, FieldNode):
+                found = selection.name.value in ("nodes", "edges")
+            elif isinstance(selection, InlineFragmentNode):
+                found = walk(selection.selection_set.selections)
+            elif isinstance(selection, FragmentSpreadNode) and selection.name.value in info.fragments:
+                found = walk(info.fragments[selection.name.value].selection_set.selections)
+            else:
+                found = False
+            if found:
+                return True
+        return False
+
+    return any(walk(node.selection_set.selections if node.selection_set else ()) for node in info.field_nodes)
+
+
+def connection(info: GraphQLResolveInfo, items: list[Any], args: Json, extra: Json | None = None) -> Json:
+    """One page of `items` (already objects of the connection's node type) as GitHub's connections give it."""
+    field = info.field_name
+    first, last = args.get("first"), args.get("last")
+    for name, value in (("first", first), ("last", last)):
+        if value is not None and value < 0:
+            raise _error(f"`{name}` on the `{field}` connection cannot be less than zero.", "INVALID_PAGINATION")
+        if value is not None and value > MAX_PAGE:
+            message = (
+                f"Requesting {value} records on the `{field}` connection exceeds the `{name}` limit of 100 records."
+            )
+            raise _error(message, "EXCESSIVE_PAGINATION")
+    if first is None and last is None and _selects_items(info):
+        message = f"You must provide a `first` or `last` value to properly paginate the `{field}` connection."
+        raise _error(message, "MISSING_PAGINATION_BOUNDARIES")
+    start, end = 0, len(items)
+    if (after := _position(args.get("after"))) is not None:
+        start = max(start, min(after, end))
+    if (before := _position(args.get("before"))) is not None:
+        end = min(end, max(before - 1, start))
+    if first is not None:
+        end = min(end, start + first)
+    if last is not None:
+        start = max(start, end - last)
+    page = items[start:end]
+    edges = [{"cursor": _cursor(start + i + 1), "node": node} for i, node in enumerate(page)]
     return {
-        "__typename": "Organization" if account.type == "Organization" else "User",
-        "id": f"U_lab{account.id}" if account.type == "User" else f"O_lab{account.id}",
+        "edges": edges,
+        "nodes": page,
+        "totalCount": len(items),
+        "pageInfo": {
+            "hasNextPage": end < len(items),
+            "hasPreviousPage": start > 0,
+            "startCursor": edges[0]["cursor"] if edges else None,
+            "endCursor": edges[-1]["cursor"] if edges else None,
+        },
+    } | (extra or {})
+
+
+def _paged(items: Callable[[], Awaitable[list[Any]]] | list[Any]) -> Lazy:
+    """A connection field: resolved with its arguments when selected."""
+
+    async def resolve(info: GraphQLResolveInfo, **args: Any) -> Json:
+        found = items if isinstance(items, list) else await items()
+        return connection(info, found, args)
+
+    return resolve
+
+
+def _actor(ctx: Context, account: Account) -> Json:
+    """A User, Organization or Bot (Actor, RepositoryOwner, Node)."""
+    body: Json = {
+        "__typename": account.type,
+        "id": account.node_id,
         "databaseId": account.id,
         "login": account.login,
         "name": account.name,
-        "url": f"{urls.web}/{account.login}",
-        "avatarUrl": f"{urls.web}/avatars/{account.login}",
+        "email": "",  # no public email
+        "url": f"{ctx.urls.web}/{account.login}",
+        "resourcePath": f"/{account.login}",
+        "avatarUrl": f"{ctx.urls.web}/avatars/{account.login}",
     }
+    return body
 
 
-def _viewer(urls: Urls, state: GitHub) -> Json:
-    user = state.user
-    return {
-        "__typename": "User",
-        "id": f"U_lab{user.id}",
-        "databaseId": user.id,
-        "login": user.login,
-        "name": user.name,
-        "url": f"{urls.web}/{user.login}",
-        "avatarUrl": f"{urls.web}/avatars/{user.login}",
-    }
+def _reaction_groups() -> list[Json]:
+    return [
+        {"content": content, "createdAt": None, "viewerHasReacted": False, "users": _paged([])} for content in REACTIONS
+    ]
 
 
 def _repository(ctx: Context, owner: str, name: str) -> Json | None:
@@ -199,14 +192,19 @@ def _repository(ctx: Context, owner: str, name: str) -> Json | None:
     if repo is None:
         return None
     repo_id = ctx.state.repo_id(owner, name)
+    repository: Json = {}
 
-    async def default_branch_ref(_info: Any) -> Json | None:
-        sha = await repo.branch_sha("main")
-        if sha is None:
-            return None
-        return {"id": f"REF_lab{sha[:12]}", "name": "main", "prefix": "refs/heads/", "target": {"id": sha, "oid": sha}}
+    async def ref(_info: GraphQLResolveInfo, qualifiedName: str) -> Json | None:
+        branch = qualifiedName.removeprefix("refs/heads/")
+        return await _ref(ctx, repo, repository, branch)
 
-    async def pull_requests(info: Any, **args: Any) -> Json:
+    async def default_branch_ref(_info: GraphQLResolveInfo) -> Json | None:
+        return await _ref(ctx, repo, repository, "main")
+
+    async def pull_requests() -> list[Json]:
+        return [await _pull(ctx, repo, p) for p in ctx.state.pulls(owner, name)]
+
+    async def pull_requests_field(info: GraphQLResolveInfo, **args: Any) -> Json:
         states = set(args.get("states") or ("OPEN", "CLOSED", "MERGED"))
         head, base = args.get("headRefName"), args.get("baseRefName")
         found = [
@@ -215,35 +213,31 @@ def _repository(ctx: Context, owner: str, name: str) -> Json | None:
             if p.state.upper() in states and head in (None, p.head) and base in (None, p.base)
         ]
         order = args.get("orderBy") or {"field": "CREATED_AT", "direction": "ASC"}
+        if order["field"] == "UPDATED_AT":
+            found.sort(key=lambda p: p.updated_at)
         if order["direction"] == "DESC":
             found.reverse()
-        first = args.get("first")
-        page = found[:first] if first is not None else found
-        nodes = [await _pull(ctx, repo, p) for p in page]
-        return {
-            "nodes": nodes,
-            "totalCount": len(found),
-            "pageInfo": {"hasNextPage": len(page) < len(found), "hasPreviousPage": False},
-        }
+        return connection(info, [await _pull(ctx, repo, p) for p in found], args)
 
-    async def pull_request(_info: Any, number: int) -> Json | None:
+    async def pull_request(_info: GraphQLResolveInfo, number: int) -> Json | None:
         try:
             pull = ctx.state.pull(owner, name, number)
         except GitHubError:
-            return None
+            raise _error(f"Could not resolve to a PullRequest with the number of {number}.", "NOT_FOUND") from None
         return await _pull(ctx, repo, pull)
 
     created = stamp(ctx.state.created)
-    return {
+    pushed = ctx.state.githost.pushed_at(owner, name)
+    repository |= {
         "__typename": "Repository",
-        "id": f"R_lab{repo_id}",
+        "id": node_id("R", str(repo_id)),
         "databaseId": repo_id,
         "name": name,
         "nameWithOwner": f"{owner}/{name}",
-        "owner": _account(ctx.urls, owner),
+        "owner": _actor(ctx, owner_account(owner)),
         "description": None,
         "url": f"{ctx.urls.web}/{owner}/{name}",
-        "sshUrl": f"git@{ctx.urls.web.split('://', 1)[1]}:{owner}/{name}.git",
+        "sshUrl": ctx.urls.ssh(owner, name),
         "isPrivate": False,
         "isFork": False,
         "isArchived": False,
@@ -252,86 +246,240 @@ def _repository(ctx: Context, owner: str, name: str) -> Json | None:
         "hasWikiEnabled": False,
         "viewerPermission": "WRITE",  # REST: push true, admin false
         "defaultBranchRef": default_branch_ref,
+        "ref": ref,
         "parent": None,
         "mergeCommitAllowed": True,
         "rebaseMergeAllowed": True,
         "squashMergeAllowed": True,
         "createdAt": created,
-        "pushedAt": created,
+        "updatedAt": created,
+        "pushedAt": stamp(pushed) if pushed else created,
         "pullRequest": pull_request,
-        "pullRequests": pull_requests,
+        "pullRequests": pull_requests_field,
+    }
+    return repository
+
+
+async def _ref(ctx: Context, repo: BareRepo, repository: Json, branch: str) -> Json | None:
+    sha = await repo.branch_sha(branch)
+    if sha is None:
+        return None
+    repo_id = int(str(repository["databaseId"]))
+    return {
+        "__typename": "Ref",
+        "id": ref_node_id(repo_id, f"refs/heads/{branch}"),
+        "name": branch,
+        "prefix": "refs/heads/",
+        "repository": repository,
+        "target": await _commit(ctx, repo, repo_id, repository["nameWithOwner"], sha),
+    }
+
+
+async def _commit(
+    ctx: Context, repo: BareRepo, repo_id: int, full_name: str, sha: str, found: Json | None = None
+) -> Json | None:
+    found = found or await repo.commit(sha)
+    if found is None:
+        return None
+    message = found["message"].rstrip("\n")
+    headline, _, rest = message.partition("\n")
+    author: Json = {
+        "name": found["author_name"],
+        "email": found["author_email"],
+        "date": found["author_date"],
+        "user": None,  # no GitHub account behind the lab's commit identities
+    }
+    return {
+        "__typename": "Commit",
+        "id": commit_node_id(repo_id, found["sha"]),
+        "oid": found["sha"],
+        "abbreviatedOid": found["sha"][:7],
+        "message": message,
+        "messageHeadline": headline,
+        "messageBody": rest.strip("\n"),
+        "authoredDate": stamp(datetime.fromisoformat(found["author_date"])),
+        "committedDate": stamp(datetime.fromisoformat(found["committer_date"])),
+        "authors": _paged([author]),
+        "statusCheckRollup": None,  # no statuses or check runs on the lab's commits
+        "url": f"{ctx.urls.web}/{full_name}/commit/{found['sha']}",
     }
 
 
 async def _pull(ctx: Context, repo: BareRepo, pull: Pull) -> Json:
     await GitHub.refresh(repo, pull)
     repository = _repository(ctx, pull.owner, pull.repo)
+    repo_id = ctx.state.repo_id(pull.owner, pull.repo)
+    full_name = f"{pull.owner}/{pull.repo}"
+    url = f"{ctx.urls.web}/{full_name}/pull/{pull.number}"
+    mergeable = ctx.state.mergeable(repo, pull)
+    counts = await pull_counts(repo, pull)
+
+    async def commits() -> list[Json]:
+        base = await repo.merge_base(pull.base_sha, pull.head_sha)
+        found = await repo.log(base, pull.head_sha) if base else []
+        return [
+            {
+                "__typename": "PullRequestCommit",
+                "id": node_id("PURC", str(pull.id), c["sha"]),
+                "url": f"{url}/commits/{c['sha']}",
+                "commit": await _commit(ctx, repo, repo_id, full_name, c["sha"], c),
+            }
+            for c in found
+        ]
+
+    files = [
+        {
+            "path": change.filename,
+            "additions": change.additions,
+            "deletions": change.deletions,
+            "changeType": PATCH_STATUS.get(change.status, "MODIFIED"),
+        }
+        for change in counts["changes"]
+    ]
     return {
         "__typename": "PullRequest",
-        "id": f"PR_lab{pull.id}",
+        "id": node_id("PR", str(pull.id)),
         "databaseId": pull.id,
         "number": pull.number,
         "title": pull.title,
         "body": pull.body or "",
         "state": pull.state.upper(),
-        "url": f"{ctx.urls.web}/{pull.owner}/{pull.repo}/pull/{pull.number}",
+        "url": url,
+        "resourcePath": f"/{full_name}/pull/{pull.number}",
         "isDraft": False,
         "closed": pull.closed_at is not None,
+        "closedAt": stamp(pull.closed_at) if pull.closed_at else None,
         "merged": False,
-        "author": _viewer(ctx.urls, ctx.state) if pull.user == ctx.state.user else _account(ctx.urls, pull.user.login),
+        "mergedAt": None,
+        "author": _actor(ctx, pull.user),
         "baseRefName": pull.base,
         "headRefName": pull.head,
         "headRefOid": pull.head_sha,
         "baseRefOid": pull.base_sha,
         "headRepository": repository,
-        "headRepositoryOwner": _account(ctx.urls, pull.owner),
+        "headRepositoryOwner": _actor(ctx, owner_account(pull.owner)),
         "baseRepository": repository,
         "isCrossRepository": False,
         "maintainerCanModify": False,
         "createdAt": stamp(pull.created_at),
         "updatedAt": stamp(pull.updated_at),
-        "closedAt": stamp(pull.closed_at) if pull.closed_at else None,
+        "mergeable": MERGEABLE[mergeable],
+        "mergeStateStatus": MERGE_STATE[mergeable],
+        "reviewDecision": None,  # no branch protection asks for reviews
+        "additions": counts["additions"],
+        "deletions": counts["deletions"],
+        "changedFiles": counts["changed_files"],
+        "commits": _paged(commits),
+        "files": _paged(files),
+        "reviewRequests": _paged([]),
+        "reviews": _paged([]),
+        "assignees": _paged([]),
+        "labels": _paged([]),
+        "comments": _paged([]),
+        "projectItems": _paged([]),  # in no project
+        "milestone": None,
+        "reactionGroups": _reaction_groups(),
+        "autoMergeRequest": None,
     }
 
 
-def _error(message: str, kind: str) -> GraphQLError:
-    """A mutation's failure as GitHub reports it: `type` beside `message` (moved there in `_format`)."""
-    return GraphQLError(message, extensions={"type": kind})
-
-
-async def _viewer_field(_root: Any, info: Any) -> Json:
+async def _viewer_field(_root: Any, info: GraphQLResolveInfo) -> Json:
     ctx: Context = info.context
-    return _viewer(ctx.urls, ctx.state)
+    return _actor(ctx, ctx.viewer)
 
 
-async def _repository_field(_root: Any, info: Any, owner: str, name: str, **_: Any) -> Json | None:
-    return _repository(info.context, owner, name)
+async def _repository_field(_root: Any, info: GraphQLResolveInfo, owner: str, name: str, **_: Any) -> Json | None:
+    found = _repository(info.context, owner, name)
+    if found is None:
+        raise _error(f"Could not resolve to a Repository with the name '{owner}/{name}'.", "NOT_FOUND")
+    return found
 
 
-async def _node_field(_root: Any, info: Any, id: str) -> Json | None:
-    ctx: Context = info.context
-    if id.startswith("R_lab") and id[5:].isdigit() and (found := ctx.state.repo_by_id(int(id[5:]))):
-        return _repository(ctx, *found)
-    if id == f"U_lab{ctx.state.user.id}":
-        return _viewer(ctx.urls, ctx.state)
+def _account_field(kind: str) -> Callable[..., Awaitable[Json | None]]:
+    async def resolve(_root: Any, info: GraphQLResolveInfo, login: str) -> Json | None:
+        found = info.context.state.account(login)
+        if found is None or found.type != kind:
+            raise _error(
+                f"Could not resolve to a{'n' if kind[0] in 'O' else ''} {kind} with the login of '{login}'.",
+                "NOT_FOUND",
+            )
+        return _actor(info.context, found)
+
+    return resolve
+
+
+async def _node(ctx: Context, value: str) -> Json | None:
+    """The object a global id names, or None."""
+    parsed = parse_node_id(value)
+    if parsed is None:
+        return None
+    kind, parts = parsed
+    state = ctx.state
+    if kind in ("U", "O", "BOT") and len(parts) == 1:
+        found = next((a for a in ACCOUNTS.values() if a.node_id == value), None)
+        return _actor(ctx, found) if found else None
+    if kind == "R" and len(parts) == 1 and parts[0].isdigit() and (key := state.repo_by_id(int(parts[0]))):
+        return _repository(ctx, *key)
+    if kind == "PR" and len(parts) == 1 and parts[0].isdigit() and (pull := state.pull_by_id(int(parts[0]))):
+        repo = state.githost.repo(pull.owner, pull.repo)
+        return await _pull(ctx, repo, pull) if repo else None
+    if kind in ("C", "REF") and len(parts) == 2 and parts[0].isdigit() and (key := state.repo_by_id(int(parts[0]))):
+        repository = _repository(ctx, *key)
+        repo = state.githost.repo(*key)
+        if repository is None or repo is None:
+            return None
+        if kind == "C":
+            return await _commit(ctx, repo, int(parts[0]), "/".join(key), parts[1])
+        try:
+            ref = ref_of_node(parts[1])
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return (
+            await _ref(ctx, repo, repository, ref.removeprefix("refs/heads/"))
+            if ref.startswith("refs/heads/")
+            else None
+        )
     return None
 
 
-async def _create_pull_request(_root: Any, info: Any, input: Json) -> Json:
+async def _node_field(_root: Any, info: GraphQLResolveInfo, id: str) -> Json | None:
+    found = await _node(info.context, id)
+    if found is None:
+        raise _error(f"Could not resolve to a node with the global id of '{id}'", "NOT_FOUND")
+    return found
+
+
+async def _nodes_field(_root: Any, info: GraphQLResolveInfo, ids: list[str]) -> list[Json | None]:
+    return [await _node(info.context, value) for value in ids]
+
+
+def _pull_input(ctx: Context, value: str) -> tuple[Pull, BareRepo]:
+    parsed = parse_node_id(value)
+    pull = None
+    if parsed and parsed[0] == "PR" and len(parsed[1]) == 1 and parsed[1][0].isdigit():
+        pull = ctx.state.pull_by_id(int(parsed[1][0]))
+    repo = ctx.state.githost.repo(pull.owner, pull.repo) if pull else None
+    if pull is None or repo is None:
+        raise _error(f"Could not resolve to a node with the global id of '{value}'", "NOT_FOUND")
+    return pull, repo
+
+
+async def _create_pull_request(_root: Any, info: GraphQLResolveInfo, input: Json) -> Json:
     ctx: Context = info.context
     repository_id = str(input["repositoryId"])
-    found = ctx.state.repo_by_id(int(repository_id[5:])) if repository_id[5:].isdigit() else None
-    if not repository_id.startswith("R_lab") or found is None:
-        raise _error(f"Could not resolve to a node with the global id of '{repository_id}'", "NOT_FOUND")
-    owner, name = found
-    repo = ctx.state.githost.repo(owner, name)
-    if repo is None:
+    parsed = parse_node_id(repository_id)
+    found = None
+    if parsed and parsed[0] == "R" and len(parsed[1]) == 1 and parsed[1][0].isdigit():
+        found = ctx.state.repo_by_id(int(parsed[1][0]))
+    repo = ctx.state.githost.repo(*found) if found else None
+    if found is None or repo is None:
         raise _error(f"Could not resolve to a node with the global id of '{repository_id}'", "NOT_FOUND")
     if ctx.state.faults.on(PR_FORBIDDEN):
         raise _error("Resource not accessible by integration", "FORBIDDEN")
+    owner, name = found
     try:
         pull = await ctx.state.open_pull(
-            owner, name, input["headRefName"], input["baseRefName"], input["title"], input.get("body")
+            owner, name, input["headRefName"], input["baseRefName"], input["title"], input.get("body"), ctx.viewer
         )
     except GitHubError as error:
         # GitHub's GraphQL API words a rejected pull request as its REST API does, under UNPROCESSABLE.
@@ -340,25 +488,39 @@ async def _create_pull_request(_root: Any, info: Any, input: Json) -> Json:
     return {"clientMutationId": input.get("clientMutationId"), "pullRequest": await _pull(ctx, repo, pull)}
 
 
-def _schema() -> GraphQLSchema:
-    schema = build_schema(SDL)
-    query, mutation = schema.query_type, schema.mutation_type
-    assert query is not None and mutation is not None
-    query.fields["viewer"].resolve = _viewer_field
-    query.fields["repository"].resolve = _repository_field
-    query.fields["node"].resolve = _node_field
-    mutation.fields["createPullRequest"].resolve = _create_pull_request
-    return schema
+async def _close_pull_request(_root: Any, info: GraphQLResolveInfo, input: Json) -> Json:
+    """Close an open pull request (closing a closed one changes nothing), as REST's PATCH state=closed."""
+    ctx: Context = info.context
+    pull, repo = _pull_input(ctx, str(input["pullRequestId"]))
+    if pull.state == "open":
+        pull.closed_at = pull.updated_at = now()
+    return {"clientMutationId": input.get("clientMutationId"), "pullRequest": await _pull(ctx, repo, pull)}
 
 
 def _resolve_type(value: Json, _info: Any, _type: Any) -> str:
-    return str(value.get("__typename", "User"))
+    return str(value["__typename"])
+
+
+def _schema() -> GraphQLSchema:
+    schema = build_schema(SUBSET.read_text())
+    query, mutation = schema.query_type, schema.mutation_type
+    assert query is not None and mutation is not None
+    query.fields["id"].resolve = lambda *_: "MDU6UXVlcnk="  # GitHub's: base64 of "05:Query"
+    query.fields["viewer"].resolve = _viewer_field
+    query.fields["repository"].resolve = _repository_field
+    query.fields["user"].resolve = _account_field("User")
+    query.fields["organization"].resolve = _account_field("Organization")
+    query.fields["node"].resolve = _node_field
+    query.fields["nodes"].resolve = _nodes_field
+    mutation.fields["createPullRequest"].resolve = _create_pull_request
+    mutation.fields["closePullRequest"].resolve = _close_pull_request
+    for name, kind in schema.type_map.items():
+        if hasattr(kind, "resolve_type") and not name.startswith("__"):
+            kind.resolve_type = _resolve_type  # type: ignore[union-attr]
+    return schema
 
 
 SCHEMA = _schema()
-for _abstract in ("Node", "Actor", "RepositoryOwner"):
-    SCHEMA.get_type(_abstract).resolve_type = _resolve_type  # type: ignore[union-attr]
-
 UNDEFINED_FIELD = re.compile(r"Cannot query field '(?P<field>\w+)' on type '(?P<type>\w+)'\.")
 
 
@@ -402,13 +564,22 @@ async def graphql_endpoint(request: web.Request) -> web.Response:
     if not isinstance(query, str):
         return respond({"errors": [{"message": "A query attribute must be specified and must be a string."}]})
     variables = body.get("variables")
-    result = await execute(
+    try:
+        document = parse(query)
+    except GraphQLError as error:
+        return respond({"errors": [_format(error)]})
+    if errors := validate(SCHEMA, document, RULES):
+        return respond({"errors": [_format(e) for e in errors]})
+    result = execute(
         SCHEMA,
-        query,
+        document,
         context_value=Context(request),
         variable_values=variables if isinstance(variables, dict) else None,
         operation_name=body.get("operationName") or None,
     )
+    if isawaitable(result):
+        result = await result
+    assert isinstance(result, ExecutionResult)
     answer: Json = {}
     if result.errors:
         answer["errors"] = [_format(e) for e in result.errors]

@@ -172,6 +172,8 @@ async def serve(request: web.Request) -> web.StreamResponse:
         await response.write_eof()
         await feeding
         await process.wait()
+        if path == "git-receive-pack" and status == 200:
+            host.pushed(owner, name)
         return response
     finally:  # on a failure or a client that went away, stop the backend
         feeding.cancel()

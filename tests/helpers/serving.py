@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
@@ -14,17 +15,18 @@ WebSocket = web.WebSocketResponse | aiohttp.ClientWebSocketResponse
 
 
 @contextmanager
-def serving(app: web.Application) -> Iterator[str]:
-    """Run `app` on a free loopback port in a background thread with its own event loop; yield its URL."""
+def serving(app: web.Application, ssl_context: ssl.SSLContext | None = None) -> Iterator[str]:
+    """Run `app` on a free loopback port in a background thread with its own event loop; yield its URL
+    (https with `ssl_context`)."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     runner = web.AppRunner(app)
     asyncio.run_coroutine_threadsafe(runner.setup(), loop).result(10)
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
     asyncio.run_coroutine_threadsafe(site.start(), loop).result(10)
     try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+        yield f"{'https' if ssl_context else 'http'}://127.0.0.1:{runner.addresses[0][1]}"
     finally:
         asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)

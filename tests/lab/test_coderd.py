@@ -269,15 +269,20 @@ def test_external_auth_link_of_the_owner(own_lab: Lab, api: httpx.Client):
         "supports_revocation": False,
         "user": {
             "id": linked["user"]["id"],
-            "login": "ameide-bot",
-            "avatar_url": f"{git_host}/avatars/ameide-bot",
-            "profile_url": f"{git_host}/ameide-bot",
-            "name": "Ameide Bot",
+            "login": "lab-admin",  # the developer's GitHub account, not the bot's
+            "avatar_url": f"{git_host}/avatars/lab-admin",
+            "profile_url": f"{git_host}/lab-admin",
+            "name": "Lab Admin",
         },
         "app_installable": False,
         "installations": [],
         "app_install_url": "",
     }
+    trust = ssl.create_default_context(cafile=own_lab.env["SSL_CERT_FILE"])
+    github_user = httpx.get(
+        f"{own_lab.env['GITHUB_API_URL']}/user", headers={"Authorization": f"token {LINKED_TOKEN}"}, verify=trust
+    )
+    assert github_user.json()["login"] == linked["user"]["login"]  # the linked token is that account's
     listed = api.get("/api/v2/external-auth").json()
     assert [p["id"] for p in listed["providers"]] == ["github"]
     assert [(link["provider_id"], link["authenticated"]) for link in listed["links"]] == [("github", True)]

@@ -3,7 +3,9 @@ pushes with the real git; each fault's answer."""
 
 from __future__ import annotations
 
+import base64
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pytest
 from github import Auth, Github, GithubException
 
 from lab.faults import Faults
-from lab.github import GitHub, install
+from lab.github import BOT, DEVELOPER, GitHub, install
 from lab.github.githost import GitHost
 from tests.helpers.git import git
 from tests.helpers.serving import serving
@@ -61,7 +63,7 @@ def host(tmp_path: Path) -> Iterator[Host]:
     githost.create_repo("ameideio", "ameide", {"README.md": "# ameide\n"})
     githost.create_repo("ameideio", "workspace-spec-sandbox", {"README.md": README}, bot_writable=True)
     app = githost.app()
-    install(app, GitHub(githost, faults))
+    install(app, GitHub(githost, faults, {BOT_TOKEN: BOT, LINKED_TOKEN: DEVELOPER}))
     with serving(app) as base:
         githost.base_url = base
         yield Host(base, faults, tmp_path)
@@ -193,3 +195,125 @@ def test_repo_missing_fault(host: Host) -> None:
     assert host.github().get_repo("ameideio/ameide").name == "ameide"  # only the bot-writable one is gone
     host.faults.replace([])
     assert subprocess.run(["git", "ls-remote", host.url], capture_output=True, check=False).returncode == 0
+
+
+def graphql(host: Host, query: str, token: str = BOT_TOKEN, **variables: object) -> dict:
+    with host.http(token) as http:
+        answer = http.post(f"{host.base}/api/graphql", json={"query": query, "variables": variables}).json()
+    assert "errors" not in answer, answer["errors"]
+    return answer["data"]
+
+
+def test_one_object_one_node_id_in_both_apis(host: Host) -> None:
+    host.branch("spec/ids")
+    repo = host.github().get_repo(REPO)
+    pull = repo.create_pull(title="t", body="", head="spec/ids", base="main")
+    found = graphql(
+        host,
+        'query($n: Int!) { viewer { id } repository(owner: "ameideio", name: "workspace-spec-sandbox") {'
+        " id owner { id } pullRequest(number: $n) { id author { ... on User { id } } } } }",
+        n=pull.number,
+    )
+    assert found["repository"]["id"] == repo.node_id and found["repository"]["owner"]["id"] == repo.owner.node_id
+    assert found["repository"]["pullRequest"]["id"] == pull.node_id
+    assert found["viewer"]["id"] == found["repository"]["pullRequest"]["author"]["id"] == pull.user.node_id
+    node = graphql(
+        host, "query($id: ID!) { node(id: $id) { ... on PullRequest { number headRefName } } }", id=pull.node_id
+    )
+    assert node["node"] == {"number": pull.number, "headRefName": "spec/ids"}
+
+    # Two branches at one commit are two refs; the commit is a third object.
+    host.branch("spec/ids-twin", change=None)  # main's commit
+    main, twin = repo.get_git_ref("heads/main"), repo.get_git_ref("heads/spec/ids-twin")
+    assert main.object.sha == twin.object.sha and main.node_id != twin.node_id
+    refs = graphql(
+        host,
+        '{ repository(owner: "ameideio", name: "workspace-spec-sandbox") {'
+        ' main: ref(qualifiedName: "refs/heads/main") { id target { id oid } }'
+        ' twin: ref(qualifiedName: "refs/heads/spec/ids-twin") { id } } }',
+    )["repository"]
+    assert (refs["main"]["id"], refs["twin"]["id"]) == (main.node_id, twin.node_id)
+    assert refs["main"]["target"]["oid"] == main.object.sha
+    assert refs["main"]["target"]["id"] == repo.get_commit(main.object.sha).raw_data["node_id"] != main.node_id
+
+
+def test_cursors_page_through_a_connection(host: Host) -> None:
+    repo = host.github().get_repo(REPO)
+    for n in range(3):
+        host.branch(f"spec/page-{n}")
+        repo.create_pull(title=f"p{n}", body="", head=f"spec/page-{n}", base="main")
+    query = (
+        'query($after: String) { repository(owner: "ameideio", name: "workspace-spec-sandbox") {'
+        " pullRequests(first: 2, after: $after) { totalCount nodes { number }"
+        " pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }"
+    )
+    first = graphql(host, query, after=None)["repository"]["pullRequests"]
+    assert [n["number"] for n in first["nodes"]] == [1, 2] and first["totalCount"] == 3
+    assert first["pageInfo"]["hasNextPage"] and first["pageInfo"]["endCursor"]
+    rest = graphql(host, query, after=first["pageInfo"]["endCursor"])["repository"]["pullRequests"]
+    assert [n["number"] for n in rest["nodes"]] == [3]
+    assert (rest["pageInfo"]["hasNextPage"], rest["pageInfo"]["hasPreviousPage"]) == (False, True)
+    with host.http() as http:
+        unbounded = http.post(
+            f"{host.base}/api/graphql",
+            json={
+                "query": '{ repository(owner: "ameideio", name: "workspace-spec-sandbox") {'
+                " pullRequests { nodes { number } } } }"
+            },
+        ).json()
+    assert unbounded["errors"][0]["type"] == "MISSING_PAGINATION_BOUNDARIES"
+
+
+def test_mergeable_is_computed_shortly_after(host: Host) -> None:
+    work = host.branch("spec/clean")
+    repo = host.github().get_repo(REPO)
+    pull = repo.create_pull(title="t", body="", head="spec/clean", base="main")
+    assert (pull.mergeable, pull.mergeable_state) == (None, "unknown")  # not known yet as it opens
+
+    def settled(number: int) -> tuple[bool | None, str]:
+        deadline = time.monotonic() + 5
+        while (found := repo.get_pull(number)).mergeable is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return found.mergeable, found.mergeable_state
+
+    assert settled(pull.number) == (True, "clean")
+    state = '{ repository(owner: "ameideio", name: "workspace-spec-sandbox") {'
+    state += " pullRequest(number: %d) { mergeable mergeStateStatus } } }"
+    assert graphql(host, state % pull.number)["repository"]["pullRequest"] == {
+        "mergeable": "MERGEABLE",
+        "mergeStateStatus": "CLEAN",
+    }
+    # main moves under the same line: the branch now conflicts.
+    git("checkout", "-b", "other", "origin/main", cwd=work)
+    (work / "README.md").write_text(README.replace("three", "THREE") + "other\n")
+    git("commit", "-am", "conflicting", cwd=work)
+    assert git("push", "origin", "other:main", cwd=work, token=LINKED_TOKEN).returncode == 0
+    assert settled(pull.number) == (False, "dirty")
+    assert graphql(host, state % pull.number)["repository"]["pullRequest"]["mergeable"] == "CONFLICTING"
+
+
+def test_repository_urls_push_time_users_and_enterprise_version(host: Host) -> None:
+    hostname = "127.0.0.1"
+    with host.http() as http:
+        repo = http.get(f"/repos/{REPO}")
+        assert repo.headers["X-GitHub-Enterprise-Version"] == "3.19.0"
+        body = repo.json()
+        assert body["ssh_url"] == f"git@{hostname}:{REPO}.git"  # scp form: no room for a port
+        assert body["git_url"] == f"git://{hostname}/{REPO}.git"
+        assert body["clone_url"] == host.url
+        before = body["pushed_at"]
+        assert http.get("/meta").json()["installed_version"] == "3.19.0"
+        assert httpx.get(f"{host.api}/meta").status_code == 200  # GHES answers it without a token
+        assert http.get("/users/ameide-bot").json()["name"] == "Ameide Bot"
+        assert http.get("/users/nobody").status_code == 404
+        readme = http.get(f"/repos/{REPO}/readme").json()
+        assert base64.b64decode(readme["content"]).decode() == README and readme["path"] == "README.md"
+    time.sleep(1.1)  # timestamps are whole seconds
+    host.branch("spec/pushed")
+    with host.http() as http:
+        assert http.get(f"/repos/{REPO}").json()["pushed_at"] > before
+    gh = host.github(LINKED_TOKEN)
+    assert gh.get_user().login == "lab-admin"  # the external-auth token is the developer's, not the bot's
+    assert graphql(host, "{ viewer { login } }", token=LINKED_TOKEN)["viewer"]["login"] == "lab-admin"
+    named = host.github().get_repo(REPO).get_pulls(state="all")
+    assert all(p.user.name for p in named)  # a lazy attribute: GET /users/{login}
