@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +35,32 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, L
         yield path, lab
 
 
+@dataclass
+class Recording:
+    entries: list[dict[str, Any]]
+    marks: dict[str, tuple[int, int]]  # a stand-in CLI command -> the span of its answers
+
+    def calls(self, command: str) -> list[str]:
+        """The routes the command asked for, in order, a poll's repeats as one."""
+        start, end = self.marks[command]
+        calls = [f"{e['method']} {e['route']}" for e in self.entries[start:end]]
+        return [call for i, call in enumerate(calls) if i == 0 or calls[i - 1] != call]
+
+
 @pytest.fixture(scope="module")
-def recording(recorded: tuple[Path, Lab]) -> list[dict[str, Any]]:
+def recording(recorded: tuple[Path, Lab]) -> Recording:
     path, lab = recorded
+    marks: dict[str, tuple[int, int]] = {}
+
+    @contextmanager
+    def mark(command: str) -> Iterator[None]:
+        start = len(read_recording(path))
+        yield
+        marks[command] = (start, len(read_recording(path)))
+
     with lab.api() as api:
-        _drive(lab, api)
-    return read_recording(path)
+        _drive(lab, api, mark)
+    return Recording(read_recording(path), marks)
 
 
 def _get(api: httpx.Client, path: str, **params: str) -> Any:
@@ -47,7 +69,7 @@ def _get(api: httpx.Client, path: str, **params: str) -> Any:
     return response.json()
 
 
-def _drive(lab: Lab, api: httpx.Client) -> None:
+def _drive(lab: Lab, api: httpx.Client, mark: Callable[[str], AbstractContextManager[None]]) -> None:
     """What the suite and the coder CLI ask of coderd, once each, healthy and broken."""
     for path in (
         "/api/v2/",
@@ -100,7 +122,8 @@ def _drive(lab: Lab, api: httpx.Client) -> None:
     assert build(api, workspace["id"], "stop").status_code == 201
     assert build(api, workspace["id"], "start").status_code == 409  # a Response with detail
     wait(api, workspace["id"], lambda w: w["latest_build"]["status"] == "stopped")
-    assert build(api, workspace["id"], "start").status_code == 201
+    with mark("coder ssh (stopped)"):  # the stand-in starts it, as the real `coder ssh` does
+        assert ssh_run(lab, "contract", "true")[0] == 0
     wait(api, workspace["id"], ready)
     assert build(api, workspace["id"], "delete").status_code == 201
     wait(api, workspace["id"], lambda w: "latest_build" not in w)
@@ -126,36 +149,74 @@ def _drive(lab: Lab, api: httpx.Client) -> None:
 
     # `coder templates push --activate=false`, then `coder templates versions promote`, as the stand-in runs them.
     env = {"CODER_URL": lab.url, "CODER_SESSION_TOKEN": lab.token}
-    pushed = push_version(env, "ameide-dev", PUSHED, "contract-v2")
-    promoted = subprocess.run(
-        [
-            lab.env["CODER_CLI"],
-            "templates",
-            "versions",
-            "promote",
-            "-t",
-            "ameide-dev",
-            "--template-version",
-            "contract-v2",
-        ],
-        env=os.environ | env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    with mark("coder templates push"):
+        pushed = push_version(env, "ameide-dev", PUSHED, "contract-v2")
+    with mark("coder templates versions promote"):
+        promoted = subprocess.run(
+            [
+                lab.env["CODER_CLI"],
+                "templates",
+                "versions",
+                "promote",
+                "-t",
+                "ameide-dev",
+                "--template-version",
+                "contract-v2",
+            ],
+            env=os.environ | env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert promoted.returncode == 0, promoted.stderr
     _get(api, f"/api/v2/templateversions/{pushed['id']}/resources")
 
 
-def test_every_answer_of_coderd_is_shaped_as_codersdk_marshals_it(recording: list[dict[str, Any]]) -> None:
-    problems = check_recording(recording)
+def test_every_answer_of_coderd_is_shaped_as_codersdk_marshals_it(recording: Recording) -> None:
+    problems = check_recording(recording.entries)
     assert not problems, "\n".join(sorted(set(problems)))
 
 
-def test_the_recording_covers_every_tabled_route(recording: list[dict[str, Any]]) -> None:
-    answered = {(entry["method"], entry["route"]) for entry in recording if entry["status"] < 400}
+def test_the_recording_covers_every_tabled_route(recording: Recording) -> None:
+    answered = {(entry["method"], entry["route"]) for entry in recording.entries if entry["status"] < 400}
     missing = set(ROUTES) - answered - NOT_DRIVEN
     assert not missing, sorted(missing)
+
+
+def test_the_stand_in_cli_asks_what_the_real_one_asks_in_its_order(recording: Recording) -> None:
+    """cli/templatepush.go, cli/templateversions.go, cli/ssh.go with cli/start.go (v2.24.2); the followed logs
+    are WebSockets, which the recording leaves out."""
+    start = ["GET /api/v2/buildinfo", "GET /api/v2/users/{user}/organizations"]
+    template = "GET /api/v2/organizations/{organization}/templates/{name}"
+    version = "GET /api/v2/templateversions/{templateversion}"
+    assert recording.calls("coder templates push") == [
+        *start,
+        template,
+        "POST /api/v2/files",
+        "POST /api/v2/organizations/{organization}/templateversions",
+        version,
+        f"{version}/resources",  # and no PATCH: pushed with --activate=false
+    ]
+    assert recording.calls("coder templates versions promote") == [
+        *start,
+        template,
+        "GET /api/v2/templates/{template}/versions/{name}",
+        "PATCH /api/v2/templates/{template}/versions",
+    ]
+    workspace = "GET /api/v2/users/{user}/workspace/{name}"
+    calls = recording.calls("coder ssh (stopped)")
+    assert calls[:7] == [
+        "GET /api/v2/buildinfo",
+        workspace,
+        "GET /api/v2/workspacebuilds/{workspacebuild}/parameters",
+        version,
+        f"{version}/rich-parameters",
+        "POST /api/v2/workspaces/{workspace}/builds",
+        workspace,
+    ], calls
+    # cliui.WorkspaceBuild polls the build, then the workspace once more and cliui.Agent polls the agent.
+    assert calls[7:9] == ["GET /api/v2/workspacebuilds/{workspacebuild}", workspace], calls
+    assert set(calls[9:]) <= {"GET /api/v2/workspaceagents/{workspaceagent}"}, calls
 
 
 def test_a_difference_names_the_endpoint_and_the_field() -> None:
