@@ -1,9 +1,16 @@
 """The lab's stand-in `coder` executable, a few of the real CLI's commands:
 
-`coder ssh --stdio [--ssh-host-prefix P] <host>` (on the suite's machine): like the real CLI it resolves
-the host through the API with CODER_URL and CODER_SESSION_TOKEN, waits for a starting workspace and its
-agent, then carries the raw SSH byte stream between stdin/stdout and the agent (here over the lab's ssh
-websocket instead of tailnet). Stdout carries only SSH bytes; every message goes to stderr. Like the real
+`coder ssh --stdio [--ssh-host-prefix P] <host>` (on the suite's machine): like the real CLI (v2.24.2
+cli/ssh.go) it resolves the host through the API with CODER_URL and CODER_SESSION_TOKEN, making the real
+one's calls in its order: the version check (`GET /api/v2/buildinfo`), the workspace
+(`GET /api/v2/users/{owner}/workspace/{name}?include_deleted=false`); for a stopped one, cli/start.go's
+start (`GET /api/v2/workspacebuilds/{id}/parameters`, `GET /api/v2/templateversions/{id}` and its
+`/rich-parameters`, `POST /api/v2/workspaces/{id}/builds`) and the workspace again; for an unfinished
+build, cliui.WorkspaceBuild's wait (its log over `?follow`, `GET /api/v2/workspacebuilds/{id}` polled) and
+the workspace again; then cliui.Agent's wait on `GET /api/v2/workspaceagents/{id}` until the agent is
+connected. It then carries the raw SSH byte stream between stdin/stdout and the agent (here over the lab's
+ssh websocket instead of tailnet: `/workspaceagents/{id}/connection`, `/tailnet` and DERP are not used).
+Stdout carries only SSH bytes; every message goes to stderr. Like the real
 CLI (cli/ssh.go getWorkspaceAndAgent) it starts a stopped workspace ("Workspace was stopped, starting
 workspace to allow connecting to ...") unless `--disable-autostart` (env CODER_SSH_DISABLE_AUTOSTART)
 says not to ("workspace must be started"), and of several agents it takes the one named in the host
@@ -23,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -90,8 +98,9 @@ async def _get(http: aiohttp.ClientSession, url: str) -> Any:
 
 
 async def _workspace(http: aiohttp.ClientSession, url: str, owner: str, name: str) -> Any:
+    """codersdk WorkspaceByOwnerAndName, which always says `include_deleted` (false)."""
     try:
-        return await _get(http, f"{url}/api/v2/users/{owner}/workspace/{name}")
+        return await _get(http, f"{url}/api/v2/users/{owner}/workspace/{name}?include_deleted=false")
     except CliError as error:
         if str(error).startswith("404"):
             raise CliError(f'workspace "{owner}/{name}" not found') from error
@@ -99,7 +108,9 @@ async def _workspace(http: aiohttp.ClientSession, url: str, owner: str, name: st
 
 
 async def _autostart(http: aiohttp.ClientSession, url: str, workspace: Any, allowed: bool) -> None:
-    """cli/ssh.go: a stopped workspace is started, unless --disable-autostart."""
+    """cli/ssh.go: a stopped workspace is started, unless --disable-autostart, as cli/start.go startWorkspace
+    starts it: the last build's parameter values, the version and its parameters (prepWorkspaceBuild), then
+    the start build with those of the values the version still has."""
     build, name = workspace["latest_build"], workspace["name"]
     if not allowed:
         raise CliError("workspace must be started")
@@ -113,9 +124,53 @@ async def _autostart(http: aiohttp.ClientSession, url: str, workspace: Any, allo
             'expected "stopped"'
         )
     print(f'Workspace was stopped, starting workspace to allow connecting to "{name}"...', file=sys.stderr)
-    body = {"transition": "start", "template_version_id": build["template_version_id"]}
+    version = build["template_version_id"]
+    if workspace["automatic_updates"] == "always":
+        version = workspace["template_active_version_id"]
+    last = await _get(http, f"{url}/api/v2/workspacebuilds/{build['id']}/parameters")
+    await _get(http, f"{url}/api/v2/templateversions/{version}")
+    declared = {p["name"] for p in await _get(http, f"{url}/api/v2/templateversions/{version}/rich-parameters")}
+    body = {
+        "template_version_id": version,
+        "transition": "start",
+        "rich_parameter_values": [value for value in last if value["name"] in declared],
+    }
     async with http.post(f"{url}/api/v2/workspaces/{workspace['id']}/builds", json=body) as response:
+        if response.status == 409:
+            print(
+                "Unable to start the workspace due to conflict, the workspace may be starting, "
+                "retrying without autostart...",
+                file=sys.stderr,
+            )
+            return
         await _body(response)
+
+
+async def _follow_build_logs(http: aiohttp.ClientSession, url: str, build_id: str) -> None:
+    """The build's log over `?follow`, to stderr as cliui.WorkspaceBuild writes it, until coderd closes it."""
+    ws_url = f"{url}/api/v2/workspacebuilds/{build_id}/logs?follow&after=0".replace("http", "ws", 1)
+    async with http.ws_connect(ws_url) as socket:
+        async for message in socket:
+            if message.type != aiohttp.WSMsgType.TEXT:
+                return
+            line = json.loads(message.data)
+            print(f"{line['stage']}: {line['output']}".rstrip(": "), file=sys.stderr)
+
+
+async def _wait_for_build(http: aiohttp.ClientSession, url: str, build: Any) -> None:
+    """cliui.WorkspaceBuild: its log followed while `GET /api/v2/workspacebuilds/{id}` is polled to the end."""
+    logs = asyncio.create_task(_follow_build_logs(http, url, build["id"]))
+    deadline = time.monotonic() + WAIT_SECONDS
+    try:
+        while build["job"].get("completed_at") is None:
+            if time.monotonic() > deadline:
+                raise CliError(f"timed out waiting for build {build['build_number']} (status {build['status']})")
+            await asyncio.sleep(POLL_SECONDS)
+            build = await _get(http, f"{url}/api/v2/workspacebuilds/{build['id']}")
+        with contextlib.suppress(TimeoutError, aiohttp.ClientError):
+            await asyncio.wait_for(logs, 5)
+    finally:
+        logs.cancel()
 
 
 def _pick_agent(agents: list[Any], agent_name: str) -> Any | None:
@@ -134,32 +189,37 @@ def _pick_agent(agents: list[Any], agent_name: str) -> Any | None:
 async def _agent_id(
     http: aiohttp.ClientSession, url: str, owner: str, name: str, agent_name: str, autostart: bool
 ) -> str:
-    """Wait for the workspace's start build and its agent; the id of the connected agent."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    announced = False
+    """cli/ssh.go: the workspace (started if stopped), its build waited for, the agent picked, then
+    cliui.Agent's wait for that agent to connect; the id of the connected agent."""
+    await _get(http, f"{url}/api/v2/buildinfo")  # root.go InitClient: the client's version check
     workspace = await _workspace(http, url, owner, name)
     if workspace["latest_build"]["transition"] != "start":
         await _autostart(http, url, workspace, autostart)
-    while True:
         workspace = await _workspace(http, url, owner, name)
-        build = workspace["latest_build"]
-        status = build["status"]
-        if build["transition"] != "start" or status in ("failed", "canceling", "canceled"):
-            raise CliError(f'workspace "{name}" is not running (status {status}); start it first')
-        agent = _pick_agent([a for r in build["resources"] for a in r.get("agents", [])], agent_name)
-        if status == "running" and agent is None:
-            raise CliError(f'workspace "{name}" has no agents')
-        if agent and agent["status"] == "connected":
-            return str(agent["id"])
+    if workspace["latest_build"]["job"].get("completed_at") is None:
+        await _wait_for_build(http, url, workspace["latest_build"])
+        workspace = await _workspace(http, url, owner, name)
+    build = workspace["latest_build"]
+    status = build["status"]
+    if build["transition"] != "start" or status != "running":
+        raise CliError(f'workspace "{name}" is not running (status {status}); start it first')
+    agent = _pick_agent([a for r in build["resources"] for a in r.get("agents", [])], agent_name)
+    if agent is None:
+        raise CliError(f'workspace "{name}" has no agents')
+    deadline = time.monotonic() + WAIT_SECONDS
+    announced = False
+    while agent["status"] != "connected":
         if time.monotonic() > deadline:
-            raise CliError(f'timed out waiting for workspace "{name}" (status {status})')
+            raise CliError(f'timed out waiting for the agent of workspace "{name}" (status {agent["status"]})')
         if not announced:
             # cliui/agent.go: a lost agent is waited for; the wait says so on stderr.
-            lost = agent is not None and agent["status"] == "disconnected"
-            stage = "The workspace agent lost connection" if lost else f"Waiting for workspace {name} (status {status})"
+            lost = agent["status"] == "disconnected"
+            stage = "The workspace agent lost connection" if lost else "Waiting for the workspace agent to connect"
             print(f"==> {stage}...", file=sys.stderr)
             announced = True
         await asyncio.sleep(POLL_SECONDS)
+        agent = await _get(http, f"{url}/api/v2/workspaceagents/{agent['id']}")
+    return str(agent["id"])
 
 
 def _read_stdin(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[bytes]) -> None:
@@ -264,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     push.add_argument("--name", default="", help="the new version's name (default: a generated one)")
     push.add_argument("--activate", default="true", help="make the new version active (a bool flag)")
     push.add_argument("-m", "--message", default="Uploaded from the CLI")
-    push.add_argument("-O", "--org", default="default")
+    push.add_argument("-O", "--org", default=os.environ.get("CODER_ORGANIZATION", ""))
     push.add_argument("-y", "--yes", action="store_true", help="accepted: the lab never prompts")
     push.add_argument("--ignore-lockfile", action="store_true", help="accepted; unused")
     versions = template_commands.add_parser("versions", aliases=["version"], help="manage template versions")
@@ -272,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     promote = version_commands.add_parser("promote", help="make a version the template's active one")
     promote.add_argument("-t", "--template", default=os.environ.get("CODER_TEMPLATE_NAME", ""))
     promote.add_argument("--template-version", default=os.environ.get("CODER_TEMPLATE_VERSION_NAME", ""))
-    promote.add_argument("-O", "--org", default="default")
+    promote.add_argument("-O", "--org", default=os.environ.get("CODER_ORGANIZATION", ""))
     # A bare bool flag means true (pflag); argparse would take the next argument as its value.
     bare = {"--disable-autostart": "--disable-autostart=true", "--activate": "--activate=true"}
     argv = [bare.get(a, a) for a in (argv or sys.argv[1:])]

@@ -137,6 +137,8 @@ class TemplateVersion:
     message: str = ""
     # What was pushed; None for the seeded versions, which run the Ameide template as it is.
     source: TemplateSource | None = None
+    # The resources its import planned (start and stop transitions), once the import succeeded.
+    resources: list[Resource] = field(default_factory=list)
 
     @property
     def image(self) -> str | None:
@@ -226,6 +228,8 @@ class Build:
     updated_at: datetime = field(default_factory=now)
     resources: list[Resource] = field(default_factory=list)
     deadline: datetime | None = None
+    # The build's parameter values, every parameter of its version (wsbuilder records them all).
+    parameters: dict[str, str] = field(default_factory=dict)
 
     @property
     def status(self) -> str:

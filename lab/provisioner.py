@@ -42,6 +42,7 @@ from lab.model import (
     new_id,
     now,
 )
+from lab.render import PARAMETERS
 from lab.template import PVC, AmeideTemplate, BuildFailed
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ BUILT_IN_DAEMONS = 3
 STALE_FOR = timedelta(minutes=10)
 STAGE = {"start": "Starting workspace", "stop": "Stopping workspace", "delete": "Destroying workspace"}
 # provisionerd/runner.go: how an import whose plan for the start transition fails ends.
+PARAMETER_DEFAULTS = {str(p["name"]): str(p["default_value"]) for p in PARAMETERS}
 IMPORT_FAILED = "template import provision for start: terraform plan: exit status 1"
 
 
@@ -87,15 +89,19 @@ class Provisioner:
         version: TemplateVersion | None = None,
         orphan: bool = False,
         reason: str = "initiator",
+        parameters: dict[str, str] | None = None,
     ) -> Build:
         """Queue a build; the caller has checked that no build of the workspace is active.
 
-        Without a version the build reuses the previous build's (the active one for the first).
+        Without a version the build reuses the previous build's (the active one for the first). Its
+        parameter values are the previous build's (the defaults for the first) with `parameters` over them.
         """
         if version is None:
             version = workspace.latest_build.template_version if workspace.builds else workspace.template.active_version
         job = Job(type="workspace_build", input={})
         build = Build(workspace.id, len(workspace.builds) + 1, transition, version, initiator, job, reason)
+        previous = workspace.latest_build.parameters if workspace.builds else PARAMETER_DEFAULTS
+        build.parameters = dict(previous) | (parameters or {})
         job.input["workspace_build_id"] = build.id
         workspace.builds.append(build)
         self.store.builds[build.id] = build

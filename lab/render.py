@@ -44,9 +44,7 @@ PARAMETERS: list[Json] = [
         "options": [],
         "validation_min": 1,
         "validation_max": 8,
-        "validation_error": "",
-        "validation_regex": "",
-        "validation_monotonic": "",
+        # validation_error, validation_regex and validation_monotonic are omitempty: unset, they are absent.
         "required": False,
         "ephemeral": False,
     }
@@ -72,21 +70,27 @@ class Renderer:
         return 0 if self.faults.on(NO_DEFAULT_TTL) else DEFAULT_TTL_MS
 
     def user(self, user: User) -> Json:
-        return {
-            "id": user.id,
-            "username": user.username,
-            "name": user.name,
+        """codersdk.User: MinimalUser's name and avatar_url, theme_preference and a site role's
+        organization_id are omitempty, so an empty one is absent."""
+        body: Json = {"id": user.id, "username": user.username}
+        _put(body, "name", user.name)
+        return body | {
             "email": user.email,
-            "avatar_url": "",
             "created_at": iso(user.created_at),
             "updated_at": iso(user.created_at),
             "last_seen_at": iso(now()),
             "status": "active",
             "login_type": "password",
-            "theme_preference": "",
             "organization_ids": [self.store.organization.id],
-            "roles": [{"name": "owner", "display_name": "Owner", "organization_id": ""}],
+            "roles": [{"name": "owner", "display_name": "Owner"}],
         }
+
+    @staticmethod
+    def minimal_user(user: User) -> Json:
+        """codersdk.MinimalUser (a template version's created_by): name and avatar_url are omitempty."""
+        body: Json = {"id": user.id, "username": user.username}
+        _put(body, "name", user.name)
+        return body
 
     def organization(self, org: Organization) -> Json:
         return {
@@ -125,7 +129,6 @@ class Renderer:
             "created_by_name": owner.username,
             "default_ttl_ms": self.default_ttl_ms(),
             "activity_bump_ms": ACTIVITY_BUMP_MS,
-            "max_ttl_ms": 0,
             "autostop_requirement": {"days_of_week": [], "weeks": 1},
             "autostart_requirement": {
                 "days_of_week": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -140,12 +143,14 @@ class Renderer:
             "deprecated": False,
             "deprecation_message": "",
             "max_port_share_level": "owner",
+            "use_classic_parameter_flow": False,
         }
 
     def template_version(self, version: TemplateVersion) -> Json:
         owner = self.store.owner
         # coderd counts matching daemons only while the import job is pending.
         pending = version.job.status == "pending"
+        # warnings (omitempty) is absent: the lab's versions have none.
         return {
             "id": version.id,
             # A version created without a template reads the nil UUID (coderd's &version.TemplateID.UUID).
@@ -157,9 +162,8 @@ class Renderer:
             "message": version.message,
             "job": self.job(version.job, version),
             "readme": "",
-            "created_by": {"id": owner.id, "username": owner.username, "avatar_url": ""},
+            "created_by": self.minimal_user(owner),
             "archived": False,
-            "warnings": [],
         } | ({"matched_provisioners": self.matched_provisioners(version.job)} if pending else {})
 
     @staticmethod
@@ -190,19 +194,18 @@ class Renderer:
             "organization_id": self.store.organization.id,
             "input": dict(job.input),
             "type": job.type,
-            "logs_overflowed": False,
         }
+        # metadata is always sent (a struct): zero values where coderd joins no template.
         template = self.store.template(version.template_id) if version is not None else None
-        if version is not None and template is not None:
-            body["metadata"] = {
-                "template_version_name": version.name,
-                "template_id": template.id,
-                "template_name": template.name,
-                "template_display_name": template.display_name,
-                "template_icon": template.icon,
-            }
-            if workspace is not None:
-                body["metadata"] |= {"workspace_id": workspace.id, "workspace_name": workspace.name}
+        body["metadata"] = {
+            "template_version_name": version.name if version is not None else "",
+            "template_id": template.id if template is not None else NIL_UUID,
+            "template_name": template.name if template is not None else "",
+            "template_display_name": template.display_name if template is not None else "",
+            "template_icon": template.icon if template is not None else "",
+        }
+        if workspace is not None:  # workspace_id and workspace_name are omitempty
+            body["metadata"] |= {"workspace_id": workspace.id, "workspace_name": workspace.name}
         return body
 
     def log(self, line: LogLine) -> Json:
@@ -285,12 +288,13 @@ class Renderer:
             "lifecycle_state": agent.lifecycle,
             "name": agent.name,
             "resource_id": agent.resource_id,
-            "instance_id": "",
+            # instance_id and directory (omitempty) are absent: the template sets neither.
             "architecture": "amd64",
             "operating_system": "linux",
             "environment_variables": {},
-            "directory": "",
-            "expanded_directory": agent.home,
+        }
+        _put(body, "expanded_directory", agent.home)
+        body |= {
             "version": VERSION,
             "api_version": "2.6",
             "logs_length": sum(len(line.output) for line in agent.logs),
@@ -325,7 +329,8 @@ class Renderer:
 
     def build(self, build: Build) -> Json:
         workspace = self.store.workspaces[build.workspace_id]
-        return {
+        # workspace_owner_avatar_url is omitempty: the owner has no avatar.
+        body: Json = {
             "id": build.id,
             "created_at": iso(build.created_at),
             "updated_at": iso(build.updated_at),
@@ -333,7 +338,6 @@ class Renderer:
             "workspace_name": workspace.name,
             "workspace_owner_id": workspace.owner.id,
             "workspace_owner_name": workspace.owner.username,
-            "workspace_owner_avatar_url": "",
             "template_version_id": build.template_version.id,
             "template_version_name": build.template_version.name,
             "build_number": build.number,
@@ -348,7 +352,13 @@ class Renderer:
             "status": build.status,
             "daily_cost": 0,
             "matched_provisioners": self.matched_provisioners(build.job),
+            "template_version_preset_id": None,  # built without a preset
         }
+        # has_ai_task (omitempty) is null until the job completes; provisionerd then records whether the
+        # template has a coder_ai_task (the lab's have none). ai_task_sidebar_app_id stays unset.
+        if build.job.status == "succeeded":
+            body["has_ai_task"] = False
+        return body
 
     def workspace(self, workspace: Workspace) -> Json:
         template, latest = workspace.template, workspace.latest_build
@@ -370,6 +380,7 @@ class Renderer:
             "template_allow_user_cancel_workspace_jobs": False,
             "template_active_version_id": template.active_version.id,
             "template_require_active_version": False,
+            "template_use_classic_parameter_flow": False,
             "latest_build": self.build(latest),
             "latest_app_status": None,
             "outdated": latest.template_version.id != template.active_version.id,

@@ -28,10 +28,13 @@ from lab.faults import (
 )
 from lab.image import Image, codex_home
 from lab.kube.store import IMAGE, Cluster
-from lab.model import Workspace
+from lab.model import Agent, App, Resource, TemplateVersion, Workspace
 from lab.template_source import pull_error
 
 PVC = "workspaces"
+# code-server as the template's coder_app declares it (registry module code-server's default port).
+CODE_SERVER_PORT = 13337
+LIVE_FOLDER = f"/workspaces/{REPO_DIR}"
 
 
 class BuildFailed(RuntimeError):
@@ -282,3 +285,33 @@ class AmeideTemplate:
         for namespace in sorted(self.kept_namespaces):
             self.cluster.delete_namespace(namespace)
         self.kept_namespaces.clear()
+
+
+def planned_resources(version: TemplateVersion) -> list[Resource]:
+    """What a succeeded import of the Ameide template planned, as `GET /templateversions/{id}/resources`
+    lists it: the start transition (namespace, claim, the pod with its agent and code-server) and the stop
+    transition (namespace and claim). Made once, on the first ask."""
+    if version.job.status != "succeeded":
+        return []
+    if not version.resources:
+        job_id, at = version.job.id, version.job.completed_at or version.created_at
+        claim_metadata: list[dict[str, object]] = [{"key": "size", "value": "10Gi", "sensitive": False}]
+        for transition in ("start", "stop"):
+            version.resources += [
+                Resource(job_id, transition, "kubernetes_namespace", "workspace", created_at=at),
+                Resource(
+                    job_id,
+                    transition,
+                    "kubernetes_persistent_volume_claim",
+                    PVC,
+                    metadata=claim_metadata,
+                    created_at=at,
+                ),
+            ]
+        pod = Resource(job_id, "start", "kubernetes_pod", "main", created_at=at)
+        base = f"http://localhost:{CODE_SERVER_PORT}"
+        app = App("code-server", "code-server", f"{base}/?folder={LIVE_FOLDER}", f"{base}/healthz")
+        # An import's agent never connects: coderd reports it connecting, then timed out.
+        pod.agents.append(Agent(workspace_id="", resource_id=pod.id, home="", apps=[app], created_at=at))
+        version.resources.insert(2, pod)
+    return version.resources

@@ -30,12 +30,19 @@ from lab.coderd.deployment import DEPLOYMENT, Deployment
 from lab.coderd.http import add_build_version, api_middleware
 from lab.coderd.httplog import request_log_middleware
 from lab.coderd.ingress import FLAKY, Flaky, ingress_middleware
+from lab.coderd.record import recording_middleware
 
 
 def coderd_app(deployment: Deployment) -> web.Application:
     # Outermost first: the ingress, then coderd's request logger, then subdomain apps (any path on an app
-    # host is the app's), then its API conventions.
-    middlewares = [ingress_middleware, request_log_middleware, appproxy.subdomain_middleware, api_middleware]
+    # host is the app's), the recording of its answers (LAB_RECORD, off by default), then its API conventions.
+    middlewares = [
+        ingress_middleware,
+        request_log_middleware,
+        appproxy.subdomain_middleware,
+        *recording_middleware(),
+        api_middleware,
+    ]
     app = web.Application(middlewares=middlewares)
     app[DEPLOYMENT] = deployment
     app[FLAKY] = Flaky()

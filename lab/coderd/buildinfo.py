@@ -31,6 +31,6 @@ async def buildinfo(request: web.Request) -> web.Response:
             "provisioner_api_version": "1.6",
             "upgrade_message": "",
             "deployment_id": dep.store.deployment_id,
-            "webpush_public_key": "",
+            # webpush_public_key is omitempty: web push is an experiment the lab does not enable.
         }
     )

@@ -33,6 +33,20 @@ def check_importable(version: TemplateVersion) -> None:
         raise ApiError(400, message, message)
 
 
+def check_parameters(values: object) -> dict[str, str]:
+    """The request's rich_parameter_values, the template's `cpu` validated (1..8); {name: value}."""
+    found = {}
+    for value in values if isinstance(values, list) else []:
+        if isinstance(value, dict) and value.get("name") == "cpu":
+            raw = str(value.get("value", ""))
+            if not raw.isdigit() or not 1 <= int(raw) <= 8:
+                raise ApiError(
+                    400, 'Unable to validate parameter "cpu"', f"Parameter value must be between 1 and 8: {raw!r}"
+                )
+            found["cpu"] = raw
+    return found
+
+
 def _build(request: web.Request) -> Build:
     build = deployment(request).store.builds.get(uuid_param(request, "workspacebuild"))
     if build is None:
@@ -71,9 +85,10 @@ async def create(request: web.Request) -> web.Response:
         )
     if version is not None:
         check_importable(version)
+    parameters = check_parameters(body.get("rich_parameter_values"))
     if workspace.latest_build.job.active:
         raise ApiError(409, "A workspace build is already active.", "A workspace build is already active.")
-    build = dep.provisioner.build(workspace, transition, request[USER], version, orphan=orphan)
+    build = dep.provisioner.build(workspace, transition, request[USER], version, orphan=orphan, parameters=parameters)
     return respond(dep.render.build(build), 201)
 
 
@@ -115,6 +130,14 @@ async def by_number(request: web.Request) -> web.Response:
 @routes.get("/api/v2/workspacebuilds/{workspacebuild}")
 async def get(request: web.Request) -> web.Response:
     return respond(deployment(request).render.build(_build(request)))
+
+
+@routes.get("/api/v2/workspacebuilds/{workspacebuild}/parameters")
+async def parameters(request: web.Request) -> web.Response:
+    """The build's parameter values ([]codersdk.WorkspaceBuildParameter), what `coder start` and `coder ssh`'s
+    autostart reuse for the next build (coderd/workspacebuilds.go workspaceBuildParameters)."""
+    build = _build(request)
+    return respond([{"name": name, "value": value} for name, value in build.parameters.items()])
 
 
 @routes.get("/api/v2/workspacebuilds/{workspacebuild}/logs")

@@ -56,7 +56,6 @@ async def list_links(request: web.Request) -> web.Response:
                 "display_icon": "/icon/github.svg",
                 "allow_refresh": True,
                 "allow_validate": True,
-                "supports_revocation": False,
             }
         )
     link = _link(request)
@@ -94,7 +93,6 @@ async def get_link(request: web.Request) -> web.Response:
             "authenticated": link is not None,
             "device": False,
             "display_name": DISPLAY_NAME,
-            "supports_revocation": False,
             "user": user,
             "app_installable": False,
             "installations": [],

@@ -19,14 +19,17 @@ from lab.coderd.builds import job_logs
 from lab.coderd.deployment import deployment
 from lab.coderd.http import NOT_FOUND, ApiError, org_param, read_json, respond, uuid_param
 from lab.coderd.search import parse_query
+from lab.faults import EXTERNAL_AUTH_UNLINKED
 from lab.model import Job, Template, TemplateVersion, now
 from lab.render import PARAMETERS
+from lab.template import planned_resources
 from lab.template_source import ArchiveError, TemplateSource, read_archive
 
 routes = web.RouteTableDef()
 SEARCH_KEYS = {"name", "exact_name", "deleted", "deprecated", "organization", "ids"}
 # codersdk/name.go TemplateVersionNameValid: at most 64 characters.
 VERSION_NAME = re.compile(r"^[a-zA-Z0-9]+(?:[_.-]{1}[a-zA-Z0-9]+)*$")
+AGENT_TIMEOUT = 120  # the agent's connection_timeout_seconds
 MAX_MESSAGE = 1048577  # CreateTemplateVersionRequest.Message: validate:"lt=1048577"
 # A few of the words moby's namesgenerator joins when a version is pushed without --name.
 _ADJECTIVES = ("admiring", "brave", "eager", "focused", "jolly", "pensive", "quirky", "vibrant")
@@ -192,6 +195,51 @@ async def rich_parameters(request: web.Request) -> web.Response:
     if _version(request).job.completed_at is None:
         raise ApiError(403, "Job hasn't completed!")
     return respond(PARAMETERS)
+
+
+@routes.get("/api/v2/templateversions/{templateversion}/resources")
+async def template_version_resources(request: web.Request) -> web.Response:
+    """What the import planned, for both transitions (coderd/templateversions.go templateVersionResources):
+    what `coder templates push` previews. Before the import ends: 400 "Job hasn't completed!"."""
+    dep, version = deployment(request), _version(request)
+    if version.job.completed_at is None:
+        raise ApiError(400, "Job hasn't completed!")
+    resources = planned_resources(version)
+    for agent in (a for r in resources for a in r.agents):
+        # convertWorkspaceAgent: an agent that never connected times out after connection_timeout_seconds.
+        agent.status = "timeout" if (now() - agent.created_at).total_seconds() > AGENT_TIMEOUT else "connecting"
+    return respond([dep.render.resource(r) for r in resources])
+
+
+@routes.get("/api/v2/templateversions/{templateversion}/presets")
+async def template_version_presets(request: web.Request) -> web.Response:
+    """[]codersdk.Preset (coderd/presets.go): the Ameide templates declare no coder_workspace_preset, and
+    coderd writes its nil slice, `null`."""
+    _version(request)
+    return respond(None)
+
+
+@routes.get("/api/v2/templateversions/{templateversion}/external-auth")
+async def template_version_external_auth(request: web.Request) -> web.Response:
+    """[]codersdk.TemplateVersionExternalAuth (coderd/templateversions.go templateVersionExternalAuth): the
+    Ameide templates' `data "coder_external_auth" "github"`, and whether the caller has linked it; what
+    `coder create` checks before it creates a workspace."""
+    dep, version = deployment(request), _version(request)
+    if dep.github is None or version.job.status != "succeeded":  # providers are recorded by the import
+        return respond([])
+    linked = not dep.faults.on(EXTERNAL_AUTH_UNLINKED)
+    return respond(
+        [
+            {
+                "id": "github",
+                "type": "github",
+                "display_name": "GitHub",
+                "display_icon": "/icon/github.svg",
+                "authenticate_url": f"{dep.access_url}/external-auth/github",
+                "authenticated": linked,
+            }
+        ]
+    )
 
 
 def _uuid_field(body: dict[str, Any], key: str) -> str | None:

@@ -26,7 +26,7 @@ async def auth_methods(request: web.Request) -> web.Response:
     oidc_enabled = not deployment(request).faults.on(OIDC_DISABLED)
     return respond(
         {
-            "terms_of_service_url": "",
+            # terms_of_service_url is omitempty: none is configured.
             "password": {"enabled": True},
             "github": {"enabled": False, "default_provider_configured": False},
             "oidc": {"enabled": oidc_enabled, "signInText": "Sign in with Keycloak", "iconUrl": "/icon/keycloak.svg"},

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from lab.coderd.builds import check_importable
+from lab.coderd.builds import check_importable, check_parameters
 from lab.coderd.deployment import USER, deployment
 from lab.coderd.http import (
     NOT_FOUND,
@@ -83,16 +83,6 @@ def _template_of(request: web.Request, body: dict[str, Any]) -> tuple[Template, 
     return template, version
 
 
-def _check_parameters(values: object) -> None:
-    for value in values if isinstance(values, list) else []:
-        if isinstance(value, dict) and value.get("name") == "cpu":
-            raw = str(value.get("value", ""))
-            if not raw.isdigit() or not 1 <= int(raw) <= 8:
-                raise ApiError(
-                    400, 'Unable to validate parameter "cpu"', f"Parameter value must be between 1 and 8: {raw!r}"
-                )
-
-
 async def _create(request: web.Request, owner: User) -> web.Response:
     dep = deployment(request)
     body = await read_json(request)
@@ -129,10 +119,10 @@ async def _create(request: web.Request, owner: User) -> web.Response:
     updates = body.get("automatic_updates") or "never"
     if updates not in ("always", "never"):
         raise ApiError(400, "Validation failed.", validations=[_tag_error("automatic_updates", "oneof", updates)])
-    _check_parameters(body.get("rich_parameter_values"))
+    parameters = check_parameters(body.get("rich_parameter_values"))
     workspace = Workspace(owner, template, name, ttl_ms, schedule, updates)
     dep.store.workspaces[workspace.id] = workspace
-    dep.provisioner.build(workspace, "start", request[USER], version)
+    dep.provisioner.build(workspace, "start", request[USER], version, parameters=parameters)
     return respond(dep.render.workspace(workspace), 201)
 
 

@@ -266,7 +266,6 @@ def test_external_auth_link_of_the_owner(own_lab: Lab, api: httpx.Client):
         "authenticated": True,
         "device": False,
         "display_name": "GitHub",
-        "supports_revocation": False,
         "user": {
             "id": linked["user"]["id"],
             "login": "lab-admin",  # the developer's GitHub account, not the bot's
@@ -298,7 +297,6 @@ def test_external_auth_link_of_the_owner(own_lab: Lab, api: httpx.Client):
             "authenticated": False,
             "device": False,
             "display_name": "GitHub",
-            "supports_revocation": False,
             "user": None,
             "app_installable": False,
             "installations": [],
