@@ -55,6 +55,11 @@ SUB_AGENT_FIRST = _declare(
 SUB_AGENT_FAILS = _declare(
     "sub-agent-fails", "coder", "the workspace's devcontainer sub-agent fails its startup (lifecycle start_error)"
 )
+REQUIRE_ACTIVE_VERSION = _declare(
+    "require-active-version",
+    "coder",
+    "templates require their active version (require_active_version): workspaces build no other version",
+)
 NO_HEALTHCHECK = _declare(
     "no-healthcheck", "coder", "the template declares no healthcheck for code-server: its health is disabled"
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from lab.faults import NO_DEFAULT_TTL, Faults
+from lab.faults import NO_DEFAULT_TTL, REQUIRE_ACTIVE_VERSION, Faults
 from lab.model import (
     VERSION,
     Agent,
@@ -139,7 +139,7 @@ class Renderer:
             "failure_ttl_ms": 0,
             "time_til_dormant_ms": 0,
             "time_til_dormant_autodelete_ms": 0,
-            "require_active_version": False,
+            "require_active_version": self.faults.on(REQUIRE_ACTIVE_VERSION),
             "deprecated": False,
             "deprecation_message": "",
             "max_port_share_level": "owner",
@@ -379,7 +379,7 @@ class Renderer:
             "template_icon": template.icon,
             "template_allow_user_cancel_workspace_jobs": False,
             "template_active_version_id": template.active_version.id,
-            "template_require_active_version": False,
+            "template_require_active_version": self.faults.on(REQUIRE_ACTIVE_VERSION),
             "template_use_classic_parameter_flow": False,
             "latest_build": self.build(latest),
             "latest_app_status": None,

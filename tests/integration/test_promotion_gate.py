@@ -13,7 +13,7 @@ import pytest
 from lab.cli_templates import push_version
 from tests.helpers.injector import Injector, Rule
 from tests.helpers.lab import Lab
-from tests.helpers.suite import FAST_TIMEOUTS, leaks, run_suite
+from tests.helpers.suite import FAST_TIMEOUTS, cleanup_counts, leaks, run_suite
 
 GOOD = {"main.tf": 'resource "kubernetes_pod" "main" {\n  image = "ghcr.io/coder/envbuilder:1.1.0"\n}\n'}
 # Imports fine (no plan pulls an image), but every start build fails: the registry has no such tag.
@@ -104,5 +104,24 @@ def test_a_promotion_coder_refuses_fails_the_run_in_one_line(candidate_lab: Lab,
     summary = json.loads((tmp_path / "reports" / "summary.json").read_text())
     assert summary["verdict"] == "failed" and summary["reason"] == failed[0]
     assert summary["promotion"]["status"] == "failed" and summary["promotion"]["error"] == failed[0]
+    assert active_version(candidate_lab) == before
+    assert candidate_lab.wait_until_clean() == ([], [])
+
+
+def test_a_candidate_of_a_template_that_requires_its_active_version_is_refused_up_front(
+    candidate_lab: Lab, tmp_path: Path
+) -> None:
+    """Coder would build the active version for the template's other users: the gate could credit a version
+    no workspace of theirs runs. The run stops in one line, before anything is created."""
+    before = active_version(candidate_lab)
+    name = f"ci-{candidate_lab.prefix}"
+    push_version(candidate_lab.env, "ameide-dev", GOOD, name)
+    with candidate_lab.faults("require-active-version"):
+        code, output = gated_smoke(candidate_lab, tmp_path, name)
+    assert code != 0, output[-3000:]
+    refused = [line for line in output.splitlines() if "requires its active version" in line]
+    assert len(refused) == 1 and "SPEC_TEMPLATE_VERSION" in refused[0], output[-3000:]
+    assert "Traceback" not in output and cleanup_counts(output).created == 0
+    assert refused[0].startswith("HOOK-ERROR in before_all: PreflightError: template 'ameide-dev' requires")
     assert active_version(candidate_lab) == before
     assert candidate_lab.wait_until_clean() == ([], [])
