@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 
 import aiohttp
 import asyncssh
@@ -42,6 +43,13 @@ from lab.template import Placement
 
 log = logging.getLogger(__name__)
 FIRST_CHECK_INTERVAL = 0.2  # seconds between checks until the app first answers
+
+
+def _free_port() -> int:
+    """A loopback port nothing listens on (bound and released at once)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 class _Running:
@@ -102,8 +110,17 @@ class Agents:
         """The devcontainer sub-agent the parent will start, when a fault asks for one."""
         if not (self.faults.on(SUB_AGENT_FIRST) or self.faults.on(SUB_AGENT_FAILS)):
             return None
+        # Its devcontainer declares a code-server app of its own, which never comes up here (the lab runs
+        # no IDE for it): a suite that picks the sub-agent by list order waits for it in vain.
+        port = _free_port()
+        app = App(
+            slug="code-server",
+            display_name="code-server",
+            url=f"http://localhost:{port}/",
+            healthcheck_url=f"http://localhost:{port}/healthz",
+        )
         sub = Agent(
-            workspace_id=workspace.id, resource_id=parent.resource_id, home=parent.home, apps=[], name="devcontainer"
+            workspace_id=workspace.id, resource_id=parent.resource_id, home=parent.home, apps=[app], name="devcontainer"
         )
         sub.parent_id = parent.id
         self._running[parent.id].sub_agents.append(sub)

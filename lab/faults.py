@@ -50,7 +50,9 @@ AGENT_DISCONNECTED = _declare(
     "agent-disconnected", "coder", "the agent becomes ready, then loses its connection (status disconnected)"
 )
 SUB_AGENT_FIRST = _declare(
-    "sub-agent-first", "coder", "a devcontainer sub-agent without apps is listed before the agent that serves them"
+    "sub-agent-first",
+    "coder",
+    "a devcontainer sub-agent, whose own code-server app never comes up, is listed before the root agent",
 )
 SUB_AGENT_FAILS = _declare(
     "sub-agent-fails", "coder", "the workspace's devcontainer sub-agent fails its startup (lifecycle start_error)"
