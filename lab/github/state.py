@@ -25,7 +25,9 @@ PULLS_DOCS = f"{DOCS}/pulls/pulls"
 # Under pr-head-moved: the formatting bot that pushes onto a pull request's branch once it opens.
 FORMAT_BOT = "ameide-format-bot[bot] <format-bot@users.noreply.example.invalid>"
 FORMAT_STAMP = ".ameide/formatted"
-MERGE_JOB_DELAY = 0.1  # seconds before GitHub's mergeability job answers: the opening answer has no verdict
+# Seconds before GitHub's mergeability job answers (a few on github.com): the opening answer has no verdict,
+# even on a busy machine.
+MERGE_JOB_DELAY = 1.0
 
 
 def stamp(moment: datetime) -> str:
