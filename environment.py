@@ -27,6 +27,7 @@ from reporting.formatter import AllureFormatter
 from steps.support import selection
 from steps.support.state import RunState, fresh_holders
 from workspace_spec import diagnostics, promotion, secrets, sweep
+from workspace_spec.cleanup import CleanupFailed
 from workspace_spec.interrupts import Interrupts
 from workspace_spec.plan import Need
 from workspace_spec.promotion import PromotionOutcome
@@ -219,6 +220,8 @@ def _on_cleanup_error(context: Context, cleanup: Callable[..., None], error: Exc
     scenario = getattr(context, "scenario", None)
     if scenario is not None and not scenario.error_message:
         scenario.error_message = secrets.scrub(f"{type(error).__name__}: {error}")
+    if isinstance(error, CleanupFailed):
+        return  # the platform's failure: the final summary names each leftover once, with what to do
     Context.print_cleanup_error(context, cleanup, error)
 
 

@@ -128,6 +128,7 @@ class Ledger:
                 entry.remove()
             except Exception as error:  # noqa: BLE001 - every entry gets its turn; failures are reported below
                 failures.append(f"{entry.kind} {entry.name}: {error}")
-                log.error("could not remove %s %s: %s", entry.kind, entry.name, error)
+                # Said once, in the run's cleanup summary; the log keeps it for the scenario's report.
+                log.info("could not remove %s %s: %s", entry.kind, entry.name, error)
             else:
                 self.report.removed.append(f"{entry.kind} {entry.name}")
