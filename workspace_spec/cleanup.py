@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from workspace_spec.journal import Journal
+
 log = logging.getLogger(__name__)
 
 SCOPES = ("scenario", "feature", "run")
@@ -59,11 +61,14 @@ class Ledger:
         self.ending = False  # the run's end has begun removing everything: nothing more will be created
         self._lock = threading.Lock()  # planned workspaces are registered from their own threads
         self._unraised: list[str] = []  # failed removals of workspaces retired before the run's end
+        self.journal: Journal | None = None  # the ledger on disk (reports/ledger-<run>.jsonl), once opened
 
     def register(self, kind: str, name: str, scope: str, remove: Callable[[], None]) -> Entry:
         if scope not in SCOPES:
             raise ValueError(f"unknown cleanup scope {scope!r}")
         entry = Entry(kind, name, scope, remove)
+        if self.journal is not None:
+            self.journal.write("create", kind, name)  # before the caller acts: a kill leaves its name on disk
         with self._lock:
             self._entries.append(entry)
             self.report.created.append(f"{kind} {name}")
@@ -75,6 +80,7 @@ class Ledger:
             if entry in self._entries:
                 self._entries.remove(entry)
                 self.report.removed.append(f"{entry.kind} {entry.name}")
+        self._mark_removed(entry)
 
     def pending(self, scope: str | None = None) -> list[Entry]:
         return [entry for entry in self._entries if scope is None or entry.scope == scope]
@@ -132,3 +138,8 @@ class Ledger:
                 log.info("could not remove %s %s: %s", entry.kind, entry.name, error)
             else:
                 self.report.removed.append(f"{entry.kind} {entry.name}")
+                self._mark_removed(entry)
+
+    def _mark_removed(self, entry: Entry) -> None:
+        if self.journal is not None:
+            self.journal.write("removed", entry.kind, entry.name)

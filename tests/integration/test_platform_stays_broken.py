@@ -4,6 +4,10 @@ can, and shows no secret."""
 
 from __future__ import annotations
 
+import re
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +16,8 @@ import pytest
 
 from tests.helpers.injector import Injector, Rule
 from tests.helpers.lab import Lab
-from tests.helpers.suite import FAST_TIMEOUTS, SuiteRun, cleanup_counts, leaks, run_suite
+from tests.helpers.suite import FAST_TIMEOUTS, ROOT, SuiteRun, cleanup_counts, leaks, run_suite, start_suite
+from workspace_spec.journal import PATTERN, left
 
 SCENARIO = "A new workspace inherits the template's auto-stop (§5)"
 WORKSPACE = r"/api/v2/workspaces/[0-9a-f-]{36}"
@@ -71,6 +76,8 @@ def test_reads_that_stay_refused_do_not_keep_the_delete_from_being_sent(
     assert "the delete was sent, but whether it is gone cannot be read" in run.output, run.output[-3000:]
     assert cleanup_counts(run.output).not_removed == 1, run.output[-3000:]
     assert run.output.count("whether it is gone cannot be read") == 1, "a cleanup failure is said once"
+    swept = _sweep_ledger(healthy_lab, _printed_ledger(run.output, tmp_path))  # it is gone: found so
+    assert swept.returncode == 0, swept.stdout + swept.stderr
 
 
 @pytest.mark.parametrize("variant", ["html", "302"])
@@ -85,3 +92,57 @@ def test_an_sso_page_in_front_of_the_first_user_route_is_named(
         "with a body that is not JSON (text/html" if variant == "html" else f"Coder answered 302 to GET {FIRST_USER}"
     )
     assert expected in run.output, run.output[-3000:]
+
+
+def _sweep_ledger(lab: Lab, ledger: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "workspace_spec.sweep", "--ledger", str(ledger)],
+        cwd=ROOT,
+        env=lab.suite_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _printed_ledger(output: str, tmp_path: Path) -> Path:
+    """The ledger file of the command the run printed, which removes exactly what it left."""
+    found = re.findall(r"^  python -m workspace_spec\.sweep --ledger (\S+)$", output, re.MULTILINE)
+    assert len(found) == 1, output[-3000:]
+    return tmp_path / found[0]
+
+
+def test_what_is_left_is_in_the_ledger_and_removed_by_the_printed_command(lab: Lab, tmp_path: Path) -> None:
+    with lab.faults("delete-fails"):
+        run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), "--tags=@policy")
+        assert "Traceback" not in run.output, run.output[-5000:]
+        ledger = _printed_ledger(run.output, tmp_path)
+        assert [name for _, name in left(ledger)] == [w["name"] for w in lab.workspaces()]
+    swept = _sweep_ledger(lab, ledger)
+    assert swept.returncode == 0, swept.stdout + swept.stderr
+    assert lab.wait_until_clean() == ([], [])
+    assert not ledger.exists(), "a ledger with nothing left is kept"
+    assert not leaks(lab, run, tmp_path)
+
+
+def test_a_clean_run_keeps_no_ledger(healthy_lab: Lab, tmp_path: Path) -> None:
+    run = run_suite(tmp_path, healthy_lab.suite_env(**FAST_TIMEOUTS), "--tags=@policy")
+    assert run.returncode == 0, run.output[-3000:]
+    assert not list((tmp_path / "reports").glob(PATTERN)), "a run that left nothing kept its ledger"
+
+
+def test_a_killed_run_leaves_a_ledger_that_removes_what_it_created(healthy_lab: Lab, tmp_path: Path) -> None:
+    env = healthy_lab.suite_env(**FAST_TIMEOUTS)
+    suite = start_suite(env, "--tags=@policy", "-f", "null", cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while not healthy_lab.workspaces() and time.monotonic() < deadline and suite.poll() is None:
+            time.sleep(0.05)
+    finally:
+        suite.send_signal(signal.SIGKILL)  # no handler, no cleanup: only what is on disk survives
+        suite.communicate(timeout=30)
+    assert healthy_lab.workspaces(), "the killed run created nothing"
+    (ledger,) = (tmp_path / "reports").glob(PATTERN)
+    swept = _sweep_ledger(healthy_lab, ledger)
+    assert swept.returncode == 0, swept.stdout + swept.stderr
+    assert healthy_lab.wait_until_clean() == ([], [])
