@@ -19,7 +19,9 @@ PATTERN = "ledger-*.jsonl"
 
 
 def path_for(reports: Path, run_id: str) -> Path:
-    return reports / f"ledger-{run_id}.jsonl"
+    """reports/ledgers/ledger-<run>.jsonl: a folder of its own, which CI caches and the CronJob keeps on a
+    volume, so the next run finds what a broken one left."""
+    return reports / "ledgers" / f"ledger-{run_id}.jsonl"
 
 
 class Journal:

@@ -128,7 +128,7 @@ def test_what_is_left_is_in_the_ledger_and_removed_by_the_printed_command(lab: L
 def test_a_clean_run_keeps_no_ledger(healthy_lab: Lab, tmp_path: Path) -> None:
     run = run_suite(tmp_path, healthy_lab.suite_env(**FAST_TIMEOUTS), "--tags=@policy")
     assert run.returncode == 0, run.output[-3000:]
-    assert not list((tmp_path / "reports").glob(PATTERN)), "a run that left nothing kept its ledger"
+    assert not list((tmp_path / "reports").rglob(PATTERN)), "a run that left nothing kept its ledger"
 
 
 def test_a_killed_run_leaves_a_ledger_that_removes_what_it_created(healthy_lab: Lab, tmp_path: Path) -> None:
@@ -142,7 +142,7 @@ def test_a_killed_run_leaves_a_ledger_that_removes_what_it_created(healthy_lab: 
         suite.send_signal(signal.SIGKILL)  # no handler, no cleanup: only what is on disk survives
         suite.communicate(timeout=30)
     assert healthy_lab.workspaces(), "the killed run created nothing"
-    (ledger,) = (tmp_path / "reports").glob(PATTERN)
+    (ledger,) = (tmp_path / "reports").rglob(PATTERN)
     swept = _sweep_ledger(healthy_lab, ledger)
     assert swept.returncode == 0, swept.stdout + swept.stderr
     assert healthy_lab.wait_until_clean() == ([], [])
