@@ -146,3 +146,29 @@ def test_a_killed_run_leaves_a_ledger_that_removes_what_it_created(healthy_lab: 
     swept = _sweep_ledger(healthy_lab, ledger)
     assert swept.returncode == 0, swept.stdout + swept.stderr
     assert healthy_lab.wait_until_clean() == ([], [])
+
+
+def _last_step_to_end(run: SuiteRun, took: float) -> float:
+    """Seconds from the end of the run's last step to the end of the run (behave's `Took` is step time)."""
+    found = re.findall(r"^Took (\d+)min ([\d.]+)s$", run.output, re.MULTILINE)
+    assert found, run.output[-3000:]
+    minutes, seconds = found[-1]
+    return took - (int(minutes) * 60 + float(seconds))
+
+
+@pytest.mark.parametrize("fault", ["hang", "reset"])
+def test_a_platform_that_stops_answering_cannot_hold_the_end_of_the_run(
+    fault: str, healthy_lab: Lab, injector: Injector, tmp_path: Path
+) -> None:
+    # Every API request from the create's first wait on: held past any timeout, or reset.
+    rule = Rule(fault, "*", r"/api/v2/.*", nth=7, times=None, delay=600)
+    run, took = _run(healthy_lab, injector, tmp_path, rule)
+    assert injector.hits and "Traceback" not in run.output, run.output[-5000:]
+    injector.inject(None)  # the platform is back: the printed command can finish the job
+    assert run.returncode != 0
+    ending = _last_step_to_end(run, took)  # behave's start and the preflight included
+    assert ending < CLEANUP_TIMEOUT + 10, f"the run ended {ending:.0f} s after its last step:\n{run.output[-3000:]}"
+    swept = _sweep_ledger(healthy_lab, _printed_ledger(run.output, tmp_path))
+    assert swept.returncode == 0, swept.stdout + swept.stderr
+    assert healthy_lab.wait_until_clean() == ([], [])
+    assert not leaks(healthy_lab, run, tmp_path)
