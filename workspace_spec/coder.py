@@ -376,6 +376,8 @@ class CoderClient:
     def __init__(self, url: str, token: str, timeout: float = 10.0, rate_limit_wait: float = 10.0) -> None:
         self.url = url.rstrip("/")
         self.rate_limit_wait = rate_limit_wait  # the longest Retry-After this client waits out
+        # Whether a proxy buffers the /watch event stream: None until a wait's first connection tells.
+        self.stream_buffered: bool | None = None
         self._http = httpx.Client(
             base_url=self.url,
             headers={SESSION_HEADER: token, "Accept": "application/json"},
