@@ -35,7 +35,9 @@ def injector(healthy_lab: Lab) -> Iterator[Injector]:
         proxy.stop()
 
 
-def _run(lab: Lab, injector: Injector, tmp_path: Path, rule: Rule, tags: str = "@policy") -> tuple[SuiteRun, float]:
+def _run(
+    lab: Lab, injector: Injector, tmp_path: Path, rule: Rule | None, tags: str = "@policy"
+) -> tuple[SuiteRun, float]:
     injector.inject(rule)
     env = lab.suite_env(**FAST_TIMEOUTS, CODER_URL=injector.url, SPEC_REQUEST_TIMEOUT="8")
     started = time.monotonic()
@@ -172,3 +174,20 @@ def test_a_platform_that_stops_answering_cannot_hold_the_end_of_the_run(
     assert swept.returncode == 0, swept.stdout + swept.stderr
     assert healthy_lab.wait_until_clean() == ([], [])
     assert not leaks(healthy_lab, run, tmp_path)
+
+
+def test_a_buffered_event_stream_is_polled_and_said_once(healthy_lab: Lab, injector: Injector, tmp_path: Path) -> None:
+    """Behind a proxy that buffers Server-Sent Events, no wait sits out a silent stream: the first one that
+    meets it says so, and from then on every wait polls."""
+    tags = "@smoke and not @browser"
+    (tmp_path / "unbuffered").mkdir()
+    _, unbuffered = _run(healthy_lab, injector, tmp_path / "unbuffered", None, tags=tags)
+    rule = Rule("buffered_sse", "GET", WORKSPACE + "/watch", times=None, delay=60)
+    run, took = _run(healthy_lab, injector, tmp_path, rule, tags=tags)
+    assert took < unbuffered + 6, f"buffered {took:.1f} s, unbuffered {unbuffered:.1f} s"
+    _said_plainly(healthy_lab, injector, run, tmp_path)
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.output.count("sent nothing within 2 s of connecting") == 1, run.output[-3000:]
+    opened = [hit.at - injector.hits[0].at for hit in injector.hits]
+    assert max(opened) < 3, f"waits opened the buffered stream after it was judged so: {opened}"
+    assert healthy_lab.wait_until_clean() == ([], [])
