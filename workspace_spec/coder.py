@@ -402,6 +402,10 @@ class CoderClient:
             raise CoderUnreachable(method, path.split("?")[0], error) from None
         if response.status_code >= 400:
             raise self._error(method, path, response)
+        if response.is_redirect:  # the API never redirects: something in front of it (a sign-in page) does
+            where = response.headers.get("location", "").split("?")[0] or "nowhere"
+            message = f"a redirect to {where}, as a sign-in proxy in front of Coder's API answers"
+            raise CoderError(response.status_code, method, path.split("?")[0], message)
         return response
 
     @staticmethod
