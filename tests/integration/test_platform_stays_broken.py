@@ -158,12 +158,16 @@ def _last_step_to_end(run: SuiteRun, took: float) -> float:
     return took - (int(minutes) * 60 + float(seconds))
 
 
-@pytest.mark.parametrize("fault", ["hang", "reset"])
-def test_a_platform_that_stops_answering_cannot_hold_the_end_of_the_run(
-    fault: str, healthy_lab: Lab, injector: Injector, tmp_path: Path
+@pytest.mark.parametrize(
+    ("fault", "variant"), [("hang", ""), ("reset", ""), ("sso", "html"), ("sso", "302"), ("token_expired", "")]
+)
+def test_a_platform_that_stays_broken_cannot_hold_the_end_of_the_run(
+    fault: str, variant: str, healthy_lab: Lab, injector: Injector, tmp_path: Path
 ) -> None:
-    # Every API request from the create's first wait on: held past any timeout, or reset.
-    rule = Rule(fault, "*", r"/api/v2/.*", nth=7, times=None, delay=600)
+    """Every API request from the create's first wait on: held past any timeout, reset, answered by an SSO
+    page, or refused as from an expired session. The run ends in time, names what it left in its ledger,
+    and the command it printed removes exactly that once the platform is back."""
+    rule = Rule(fault, "*", r"/api/v2/.*", nth=7, times=None, variant=variant, delay=600)
     run, took = _run(healthy_lab, injector, tmp_path, rule)
     assert injector.hits and "Traceback" not in run.output, run.output[-5000:]
     injector.inject(None)  # the platform is back: the printed command can finish the job
