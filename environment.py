@@ -239,8 +239,10 @@ def _finish_reports(context: Context) -> None:
     facts = _summary_facts(context)
     summary = report_summary.build(facts)
     if (allure_dir := reporting.allure_results_dir(config)) is not None:
+        world = getattr(context, "world", None)
+        ledger = world.ledger.journal.path if world is not None and world.ledger.journal else None
         for name, message in report_summary.run_problems(facts, summary):
-            allure_files.write_run_result(allure_dir, name, secrets.scrub(message), facts.started_at)
+            allure_files.write_run_result(allure_dir, name, secrets.scrub(message), facts.started_at, attachment=ledger)
     report_summary.write(reporting.summary_path(config), summary, secrets.scrub)
     for directory in (allure_dir, reporting.junit_dir(config)):
         if directory is not None:
