@@ -16,7 +16,16 @@ import pytest
 
 from tests.helpers.injector import Injector, Rule
 from tests.helpers.lab import Lab
-from tests.helpers.suite import FAST_TIMEOUTS, ROOT, SuiteRun, cleanup_counts, leaks, run_suite, start_suite
+from tests.helpers.suite import (
+    FAST_TIMEOUTS,
+    ROOT,
+    SuiteRun,
+    attachments,
+    cleanup_counts,
+    leaks,
+    run_suite,
+    start_suite,
+)
 from workspace_spec.journal import PATTERN, left
 
 SCENARIO = "A new workspace inherits the template's auto-stop (§5)"
@@ -120,6 +129,7 @@ def test_what_is_left_is_in_the_ledger_and_removed_by_the_printed_command(lab: L
         assert "Traceback" not in run.output, run.output[-5000:]
         ledger = _printed_ledger(run.output, tmp_path)
         assert [name for _, name in left(ledger)] == [w["name"] for w in lab.workspaces()]
+        assert attachments(tmp_path, "Everything the run created is removed") == {ledger.name}
     swept = _sweep_ledger(lab, ledger)
     assert swept.returncode == 0, swept.stdout + swept.stderr
     assert lab.wait_until_clean() == ([], [])
@@ -195,3 +205,15 @@ def test_a_buffered_event_stream_is_polled_and_said_once(healthy_lab: Lab, injec
     opened = [hit.at - injector.hits[0].at for hit in injector.hits]
     assert max(opened) < 3, f"waits opened the buffered stream after it was judged so: {opened}"
     assert healthy_lab.wait_until_clean() == ([], [])
+
+
+def test_the_next_run_takes_the_ledger_a_broken_one_left(lab: Lab, tmp_path: Path) -> None:
+    with lab.faults("delete-fails"):
+        broken = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), "--tags=@policy")
+    ledger = _printed_ledger(broken.output, tmp_path)
+    (left_behind,) = [name for _, name in left(ledger)]
+    run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS, SPEC_SWEEP_ON_START="2h"), "--tags=@policy")
+    assert run.returncode == 0, run.output[-3000:]
+    assert f"swept (left by an earlier run): workspace {left_behind} (in {ledger.name})" in run.output
+    assert not ledger.exists(), "a ledger with nothing left is kept"
+    assert lab.wait_until_clean() == ([], [])
