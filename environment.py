@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import allure
 from allure_commons.types import AttachmentType
@@ -26,7 +27,8 @@ from reporting import summary as report_summary
 from reporting.formatter import AllureFormatter
 from steps.support import selection
 from steps.support.state import RunState, fresh_holders
-from workspace_spec import diagnostics, promotion, secrets, sweep
+from workspace_spec import diagnostics, journal, promotion, secrets, sweep
+from workspace_spec.cleanup import CleanupFailed
 from workspace_spec.interrupts import Interrupts
 from workspace_spec.plan import Need
 from workspace_spec.promotion import PromotionOutcome
@@ -64,6 +66,8 @@ def _start(context: Context) -> None:
     for secret in target.settings.secrets():
         secrets.REDACTOR.add(secret)
     world = context.world = World(target)
+    # The ledger on disk before anything is created; kept after the run only when something is left.
+    world.ledger.journal = journal.Journal(journal.path_for(reporting.reports_dir(config), world.namer.run_id))
     set_default_progress(Progress.from_settings(world.settings))  # long waits say what they wait for
     context.interrupts = Interrupts(world.ledger)
     context.interrupts.install()
@@ -203,7 +207,11 @@ def _after_all(context: Context) -> None:
 
 
 def _sweep_earlier_runs(world: World) -> None:
-    removed, failed = sweep.sweep(world, sweep.parse_duration(world.settings.sweep_on_start), dry_run=False)
+    """First what earlier runs' ledger files say they left (exactly that, whatever its age), then by name."""
+    own = world.ledger.journal.path if world.ledger.journal else None
+    removed, failed = sweep.sweep_ledgers(world, own.parent, own) if own else ([], [])
+    by_name, failed_by_name = sweep.sweep(world, sweep.parse_duration(world.settings.sweep_on_start), dry_run=False)
+    removed, failed = removed + by_name, failed + failed_by_name
     for item in removed:
         print(f"swept (left by an earlier run): {item}", flush=True)
     for item in failed:
@@ -219,6 +227,8 @@ def _on_cleanup_error(context: Context, cleanup: Callable[..., None], error: Exc
     scenario = getattr(context, "scenario", None)
     if scenario is not None and not scenario.error_message:
         scenario.error_message = secrets.scrub(f"{type(error).__name__}: {error}")
+    if isinstance(error, CleanupFailed):
+        return  # the platform's failure: the final summary names each leftover once, with what to do
     Context.print_cleanup_error(context, cleanup, error)
 
 
@@ -229,8 +239,10 @@ def _finish_reports(context: Context) -> None:
     facts = _summary_facts(context)
     summary = report_summary.build(facts)
     if (allure_dir := reporting.allure_results_dir(config)) is not None:
+        world = getattr(context, "world", None)
+        ledger = world.ledger.journal.path if world is not None and world.ledger.journal else None
         for name, message in report_summary.run_problems(facts, summary):
-            allure_files.write_run_result(allure_dir, name, secrets.scrub(message), facts.started_at)
+            allure_files.write_run_result(allure_dir, name, secrets.scrub(message), facts.started_at, attachment=ledger)
     report_summary.write(reporting.summary_path(config), summary, secrets.scrub)
     for directory in (allure_dir, reporting.junit_dir(config)):
         if directory is not None:
@@ -306,3 +318,16 @@ def _final_summary(context: Context) -> None:
         print(f"skipped: {scenario.name}: {reason}", flush=True)
     summary = world.ledger.report.summary()
     print(summary, file=sys.stderr if world.ledger.report.failed else sys.stdout, flush=True)
+    ledger = world.ledger.journal
+    if ledger is not None and not ledger.close_if_done():
+        print(
+            f"left on the platform, listed in {_shown(ledger.path)}; to remove exactly that, run:\n"
+            f"  python -m workspace_spec.sweep --ledger {_shown(ledger.path)}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _shown(path: Path) -> str:
+    """The path as the reader can type it: relative to the working directory when it lies below it."""
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)

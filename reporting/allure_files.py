@@ -62,11 +62,23 @@ def write_executor(results_dir: Path, env: Mapping[str, str]) -> None:
         (results_dir / "executor.json").write_text(json.dumps(facts, indent=2) + "\n")
 
 
-def write_run_result(results_dir: Path, name: str, message: str, started: float, section: str = "5") -> None:
+def write_run_result(
+    results_dir: Path,
+    name: str,
+    message: str,
+    started: float,
+    section: str = "5",
+    attachment: Path | None = None,
+) -> None:
     """A broken result for the run as a whole: a refused run has no scenario to carry its reason, and a
     removal that failed at the run's end belongs to no scenario. Its message names the exception, which the
-    categories match."""
+    categories match. `attachment`: a file shown with it (the ledger of what the run left)."""
     results_dir.mkdir(parents=True, exist_ok=True)
+    attachments = []
+    if attachment is not None and attachment.is_file():
+        source = f"{uuid.uuid4()}-attachment.txt"
+        (results_dir / source).write_bytes(attachment.read_bytes())
+        attachments.append({"name": attachment.name, "source": source, "type": "text/plain"})
     ref = sections.Section(section, "")
     key = hashlib.md5(f"workspace-spec run: {name}".encode(), usedforsecurity=False).hexdigest()
     result = {
@@ -89,5 +101,6 @@ def write_run_result(results_dir: Path, name: str, message: str, started: float,
             {"name": "framework", "value": "behave"},
         ],
         "links": [{"type": "link", "url": ref.url, "name": ref.link_name}],
+        "attachments": attachments,
     }
     (results_dir / f"{result['uuid']}-result.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+
+from workspace_spec.journal import Journal
 
 log = logging.getLogger(__name__)
 
 SCOPES = ("scenario", "feature", "run")
+# What a release waits once an earlier one ran out of time: enough for a platform that recovered.
+OVERRUN_GRACE = 5.0
 
 
-@dataclass
+@dataclass(eq=False)  # one entry is one thing created: compared (and hashed) by identity
 class Entry:
     kind: str
     name: str
@@ -59,11 +63,18 @@ class Ledger:
         self.ending = False  # the run's end has begun removing everything: nothing more will be created
         self._lock = threading.Lock()  # planned workspaces are registered from their own threads
         self._unraised: list[str] = []  # failed removals of workspaces retired before the run's end
+        self.journal: Journal | None = None  # the ledger on disk (reports/ledgers/ledger-<run>.jsonl), once opened
+        self.time_limit: float | None = None  # the longest one release waits (SPEC_CLEANUP_TIMEOUT); None: no limit
+        self.overran = False  # a release ran out of time: the platform hangs
+        self._in_flight: set[Entry] = set()  # being removed now
+        self._given_up: set[Entry] = set()  # reported as not removed while still being removed
 
     def register(self, kind: str, name: str, scope: str, remove: Callable[[], None]) -> Entry:
         if scope not in SCOPES:
             raise ValueError(f"unknown cleanup scope {scope!r}")
         entry = Entry(kind, name, scope, remove)
+        if self.journal is not None:
+            self.journal.write("create", kind, name)  # before the caller acts: a kill leaves its name on disk
         with self._lock:
             self._entries.append(entry)
             self.report.created.append(f"{kind} {name}")
@@ -75,6 +86,7 @@ class Ledger:
             if entry in self._entries:
                 self._entries.remove(entry)
                 self.report.removed.append(f"{entry.kind} {entry.name}")
+        self._mark_removed(entry)
 
     def pending(self, scope: str | None = None) -> list[Entry]:
         return [entry for entry in self._entries if scope is None or entry.scope == scope]
@@ -99,17 +111,20 @@ class Ledger:
         self._unraised.extend(failures)  # the run's final release fails for them
 
     def release(self, scope: str | None = None) -> None:
-        """Remove the scope's entries (all with None), newest first; raise if any could not be removed."""
+        """Remove the scope's entries (all with None), newest first; raise if any could not be removed.
+        Bounded as a whole by `time_limit`: what is still being removed then is reported as not removed
+        (and stays in the ledger file), so a platform that hangs cannot hold the run's end."""
         failures: list[str] = []
         self.releasing = True
         self.ending = self.ending or scope is None
         try:
             entries = list(reversed(self.pending(scope)))
-            self._remove_all([entry for entry in entries if entry.kind != "workspace"], failures)
-            workspaces = [entry for entry in entries if entry.kind == "workspace"]
-            if workspaces:
-                with ThreadPoolExecutor(max_workers=len(workspaces), thread_name_prefix="remove") as pool:
-                    list(pool.map(lambda entry: self._remove_all([entry], failures), workspaces))
+            others = [entry for entry in entries if entry.kind != "workspace"]
+            groups = [others] if others else []
+            groups += [[entry] for entry in entries if entry.kind == "workspace"]  # every workspace at once
+            self._run_bounded(groups, failures)
+            if scope is None:
+                self._report_unfinished(self._in_flight, failures)
         finally:
             self.releasing = False
         self.report.failed.extend(failures)
@@ -118,16 +133,59 @@ class Ledger:
         if failures:
             raise CleanupFailed("; ".join(failures))
 
+    def _run_bounded(self, groups: list[list[Entry]], failures: list[str]) -> None:
+        """Each group in a thread of its own (daemon: one the platform holds forever does not keep the
+        process alive), waited for until the time limit; what is unfinished then is reported."""
+        limit = self.time_limit
+        if limit is not None and self.overran:
+            limit = min(limit, OVERRUN_GRACE)  # the platform already hung one removal: no full wait again
+        deadline = None if limit is None else time.monotonic() + limit
+        threads = [
+            threading.Thread(target=self._remove_all, args=(group, failures), name="remove", daemon=True)
+            for group in groups
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        self._report_unfinished([entry for group in groups for entry in group if entry in self._in_flight], failures)
+
+    def _report_unfinished(self, entries: Iterable[Entry], failures: list[str]) -> None:
+        with self._lock:
+            unfinished = [entry for entry in entries if entry not in self._given_up]
+            self._given_up.update(unfinished)
+        for entry in unfinished:
+            self.overran = True
+            failures.append(
+                f"{entry.kind} {entry.name}: still being removed when the cleanup time "
+                f"(SPEC_CLEANUP_TIMEOUT, {self.time_limit:g} s) ran out"
+            )
+
     def _remove_all(self, entries: Iterable[Entry], failures: list[str]) -> None:
         for entry in entries:
             with self._lock:
                 if entry not in self._entries:
                     continue  # removed meanwhile (a workspace retired while the run ends)
                 self._entries.remove(entry)
+                self._in_flight.add(entry)
             try:
                 entry.remove()
             except Exception as error:  # noqa: BLE001 - every entry gets its turn; failures are reported below
-                failures.append(f"{entry.kind} {entry.name}: {error}")
-                log.error("could not remove %s %s: %s", entry.kind, entry.name, error)
+                with self._lock:
+                    self._in_flight.discard(entry)
+                    reported = entry in self._given_up
+                if not reported:
+                    failures.append(f"{entry.kind} {entry.name}: {error}")
+                # Said once, in the run's cleanup summary; the log keeps it for the scenario's report.
+                log.info("could not remove %s %s: %s", entry.kind, entry.name, error)
             else:
-                self.report.removed.append(f"{entry.kind} {entry.name}")
+                with self._lock:
+                    self._in_flight.discard(entry)
+                    reported = entry in self._given_up
+                if not reported:  # one given up on and gone later is only marked so on disk
+                    self.report.removed.append(f"{entry.kind} {entry.name}")
+                self._mark_removed(entry)
+
+    def _mark_removed(self, entry: Entry) -> None:
+        if self.journal is not None:
+            self.journal.write("removed", entry.kind, entry.name)

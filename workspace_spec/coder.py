@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +28,9 @@ SESSION_HEADER = "Coder-Session-Token"
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
 # Of those, the ones that say the request was not acted on: a write may be sent again after them.
 NOT_ACTED_ON = frozenset({429, 503})
+ATTEMPTS = 4  # of one request, retries included: a failure that persists past them fails the check
+
+log = logging.getLogger(__name__)
 
 
 class CoderError(PlatformFailure):
@@ -67,6 +71,11 @@ class CoderUnreachable(PlatformFailure):
 
 class BadAnswer(PlatformFailure):
     """Coder answered, but not what its API promises (not JSON, a field missing or of another type)."""
+
+
+class UnreadableBody(BadAnswer):
+    """A body that cannot be parsed at all (cut short, an HTML page): on a read, a glitch like a dropped
+    connection, asked again; only one that persists fails a check."""
 
 
 def excerpt(text: str, limit: int = 120) -> str:
@@ -307,7 +316,7 @@ def _is_transient(error: BaseException) -> bool:
     """What a read may simply be asked again after: a brief error status, a lost connection, a timeout."""
     if isinstance(error, CoderError):
         return error.status in TRANSIENT_STATUSES
-    return isinstance(error, CoderUnreachable)
+    return isinstance(error, (CoderUnreachable, UnreadableBody))
 
 
 def _was_not_acted_on(error: BaseException) -> bool:
@@ -335,8 +344,25 @@ def _wait(state: RetryCallState) -> float:
     return wait_exponential(multiplier=0.25, max=2)(state)
 
 
+def _said_again(state: RetryCallState) -> None:
+    """Each retry is said on the console, so a glitch ridden through is still on record (a 429 says its
+    own wait). The message is a PlatformFailure's, scrubbed when it was made."""
+    error = state.outcome.exception() if state.outcome else None
+    if isinstance(error, CoderError) and error.retry_after is not None:
+        return
+    line = f"asking Coder again (attempt {state.attempt_number + 1} of {ATTEMPTS}): {error}"
+    log.info(line)
+    print(scrub(line), file=sys.__stderr__ or sys.stderr, flush=True)  # the real stderr, as _wait does
+
+
 def _bounded(condition: Callable[[BaseException], bool]) -> Any:
-    return retry(retry=retry_if_exception(condition), stop=stop_after_attempt(4), wait=_wait, reraise=True)
+    return retry(
+        retry=retry_if_exception(condition),
+        stop=stop_after_attempt(ATTEMPTS),
+        wait=_wait,
+        before_sleep=_said_again,
+        reraise=True,
+    )
 
 
 # Reads are repeated on any transient answer; writes only when Coder said it did not act on them.
@@ -350,6 +376,8 @@ class CoderClient:
     def __init__(self, url: str, token: str, timeout: float = 10.0, rate_limit_wait: float = 10.0) -> None:
         self.url = url.rstrip("/")
         self.rate_limit_wait = rate_limit_wait  # the longest Retry-After this client waits out
+        # Whether a proxy buffers the /watch event stream: None until a wait's first connection tells.
+        self.stream_buffered: bool | None = None
         self._http = httpx.Client(
             base_url=self.url,
             headers={SESSION_HEADER: token, "Accept": "application/json"},
@@ -374,6 +402,10 @@ class CoderClient:
             raise CoderUnreachable(method, path.split("?")[0], error) from None
         if response.status_code >= 400:
             raise self._error(method, path, response)
+        if response.is_redirect:  # the API never redirects: something in front of it (a sign-in page) does
+            where = response.headers.get("location", "").split("?")[0] or "nowhere"
+            message = f"a redirect to {where}, as a sign-in proxy in front of Coder's API answers"
+            raise CoderError(response.status_code, method, path.split("?")[0], message)
         return response
 
     @staticmethod
@@ -382,7 +414,7 @@ class CoderClient:
             return response.json()
         except ValueError:
             kind = response.headers.get("content-type", "no content type")
-            raise BadAnswer(
+            raise UnreadableBody(
                 f"Coder answered {response.status_code} to {method} {path.split('?')[0]} with a body that is not "
                 f"JSON ({kind}): {excerpt(response.text)}"
             ) from None
@@ -452,7 +484,9 @@ class CoderClient:
         response = self._get_anonymously("/api/v2/users/first")
         if response.status_code not in (200, 404):
             raise self._error("GET", "/api/v2/users/first", response)
-        return response.status_code == 200, response.json().get("message", "")
+        path = "/api/v2/users/first"
+        data = self._json("GET", path, response)  # an SSO page in front of the route is named, not a traceback
+        return response.status_code == 200, parsed("GET", path, data, lambda d: str(d.get("message", "")))
 
     def auth_methods(self) -> dict[str, Any]:
         return self._get("/api/v2/users/authmethods")

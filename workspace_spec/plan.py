@@ -121,8 +121,11 @@ class Plan:
         self._stopping.set()
         with self._lock:
             self._lock.wait_for(lambda: self._creating == 0, timeout=CREATE_SETTLE_SECONDS)
+        # Bounded like every removal: one still under way when the time is up is reported by the ledger.
+        limit = self.workspaces.ledger.time_limit
+        deadline = None if limit is None else time.monotonic() + limit
         for thread in self._retiring:
-            thread.join()
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
     # -- background -----------------------------------------------------------------------------
     def _bring_up(self, planned: Planned) -> None:

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 # A stream that says nothing for this long is checked by one poll and then reopened.
 STREAM_SILENCE_SECONDS = 5.0
+# Coder sends the workspace's state as soon as the stream opens: none by then means a proxy holds it back.
+FIRST_EVENT_SECONDS = 2.0
 POLL_INTERVAL_SECONDS = 1.0
 LOG_TAIL_LINES = 15
 FAILED_JOB = ("failed", "canceled")
@@ -115,15 +117,28 @@ class WaitTimedOut(PlatformFailure):
 
 def observe(client: CoderClient, workspace_id: str, deadline: float, strict_stream: bool = True) -> Iterator[Workspace]:
     """The workspace now, then every change until the deadline (stream first, polling behind it). An
-    unreadable stream is the platform's failure, unless not `strict_stream` (cleanup): then it is polled."""
+    unreadable stream is the platform's failure, unless not `strict_stream` (cleanup): then it is polled.
+    A stream that a proxy buffers (no first event soon after connecting, which Coder sends at once) is
+    given up for the rest of the run: polled instead, and said once."""
     yield client.workspace(workspace_id)
     while (remaining := deadline - time.monotonic()) > 0:
+        first_look = client.stream_buffered is None and remaining > FIRST_EVENT_SECONDS
+        if client.stream_buffered:
+            time.sleep(min(POLL_INTERVAL_SECONDS, max(0.0, remaining)))
+            yield client.workspace(workspace_id)
+            continue
+        silence = FIRST_EVENT_SECONDS if first_look else min(remaining, STREAM_SILENCE_SECONDS)
         try:
-            with client.watch(workspace_id, read_timeout=min(remaining, STREAM_SILENCE_SECONDS)) as events:
+            with client.watch(workspace_id, read_timeout=silence) as events:
                 for workspace in events:
+                    client.stream_buffered = False
                     yield workspace
                     if time.monotonic() >= deadline:
                         return
+        except httpx.ReadTimeout:
+            if first_look and client.stream_buffered is None:
+                client.stream_buffered = True
+                _say_buffered()
         except httpx.TransportError:
             pass  # silent or broken stream: poll once below, then reopen it
         except BadAnswer:
@@ -136,6 +151,14 @@ def observe(client: CoderClient, workspace_id: str, deadline: float, strict_stre
             return
         time.sleep(min(POLL_INTERVAL_SECONDS, max(0.0, deadline - time.monotonic())))
         yield client.workspace(workspace_id)
+
+
+def _say_buffered() -> None:
+    line = (
+        f"Coder's workspace event stream (/watch) sent nothing within {FIRST_EVENT_SECONDS:g} s of connecting, "
+        "as a proxy that buffers it does (nginx proxy_buffering): the suite polls instead"
+    )
+    print(line, file=sys.__stderr__ or sys.stderr, flush=True)
 
 
 def wait_until(

@@ -21,6 +21,11 @@ from workspace_spec.waiting import (
 
 # A delete that fails (a flaky provisioner) is tried again this many times before cleanup gives up.
 DELETE_ATTEMPTS = 3
+REFUSED_DELETE_PAUSE = 1.0  # between deletes refused while another build runs, when its state cannot be read
+
+
+class DeleteUnconfirmed(Exception):
+    """The delete was sent, but the platform's answers do not say whether the workspace is gone."""
 
 
 class VersionRefused(Exception):
@@ -172,6 +177,8 @@ class Workspaces:
                 if error.status in (404, 410):
                     return
                 last_error = str(error)
+            except DeleteUnconfirmed as error:
+                raise RuntimeError(f"workspace {workspace_id}: {error}") from None  # sending it again cannot help
             except PlatformFailure as error:
                 last_error = str(error)  # a failed delete build, an answer lost or unreadable: try again
             if time.monotonic() >= deadline:
@@ -179,26 +186,50 @@ class Workspaces:
         raise RuntimeError(f"workspace {workspace_id} was not deleted: {last_error}")
 
     def _delete_once(self, workspace_id: str, deadline: float) -> None:
+        """Send the delete first (it needs no read, and a platform whose reads fail may still act on it),
+        then confirm that the workspace is gone."""
+        build = self._send_delete(workspace_id, deadline)
+        build_id = str(build.get("id", "")) if isinstance(build, dict) else ""
         try:
-            current: Workspace | None = self.coder.workspace(workspace_id)
-        except (BadAnswer, CoderUnreachable):
-            current = None  # cleanup never stops at an unreadable answer: the delete is sent all the same
-        if current is not None and current.never_picked_up():
+            self._confirm_deleted(workspace_id, build_id, deadline)
+        except CoderError as error:
+            if error.status in (404, 410):
+                raise
+            raise DeleteUnconfirmed(f"the delete was sent, but whether it is gone cannot be read: {error}") from None
+        except (BadAnswer, CoderUnreachable) as error:
+            raise DeleteUnconfirmed(f"the delete was sent, but whether it is gone cannot be read: {error}") from None
+
+    def _send_delete(self, workspace_id: str, deadline: float) -> dict:
+        """The delete build, sent again while Coder refuses it because another build is active (409): that
+        one is awaited when its state can be read, and simply outlasted when it cannot."""
+        while True:
+            try:
+                return self.coder.start_build(workspace_id, "delete")
+            except CoderError as error:
+                if error.status != 409 or time.monotonic() >= deadline:
+                    raise
+            try:
+                self._let_active_build_end(workspace_id, deadline)
+            except (BadAnswer, CoderUnreachable, CoderError):
+                time.sleep(min(REFUSED_DELETE_PAUSE, max(0.0, deadline - time.monotonic())))
+
+    def _let_active_build_end(self, workspace_id: str, deadline: float) -> None:
+        current = self.coder.workspace(workspace_id)
+        if current.never_picked_up():
             # No daemon will take it (none matches, or none was seen lately): waiting is pointless, and Coder
             # lets anyone cancel a pending job.
             self.coder.cancel_build(current.build_id, expect_status="pending")
-        elif current is not None and current.job_status in ("pending", "running", "canceling"):
-            # Coder refuses a second build while one is active (409): let the active one end first,
-            # whichever way it ends.
-            with contextlib.suppress(WaitFailed):
+        elif current.job_status in ("pending", "running", "canceling"):
+            with contextlib.suppress(WaitFailed):  # whichever way the active build ends
                 self._cleanup_wait(workspace_id, current.build_id, deadline)
-        build = self.coder.start_build(workspace_id, "delete")
+
+    def _confirm_deleted(self, workspace_id: str, build_id: str, deadline: float) -> None:
         try:
-            deleted = self._cleanup_wait(workspace_id, build["id"], deadline)
+            deleted = self._cleanup_wait(workspace_id, build_id, deadline)
         except WaitFailed:
-            if not self._unmatched_and_never_provisioned(workspace_id, build["id"]):
+            if not self._unmatched_and_never_provisioned(workspace_id, build_id):
                 raise
-            deleted = self._orphan_delete(workspace_id, build["id"], deadline)
+            deleted = self._orphan_delete(workspace_id, build_id, deadline)
         if deleted is not None:
             gone, answer = self.is_gone(workspace_id)
             if not gone:

@@ -43,6 +43,7 @@ class World:
             settings.coder_url or "", settings.token, settings.request_timeout, settings.rate_limit_wait
         )
         self.ledger = Ledger()
+        self.ledger.time_limit = settings.cleanup_timeout  # the run's end waits no longer for the platform
         self.namer = Namer(self.settings.name_prefix)
         self.timings = Timings()
         self.workspaces = Workspaces(self.coder, self.settings, self.ledger, self.namer, self.timings)

@@ -14,6 +14,16 @@ faults do not cover.
     token_echo         a 500 whose `detail` carries the session token the request came with
     rate_limited       a 429 with `Retry-After: <delay>` (use `times` to say how often)
     hold               the request is held `delay` seconds, then forwarded (a create in flight during a signal)
+
+Faults of a platform that stays broken (use `times=None` and `nth` for "from the nth request on"):
+
+    sso                an SSO page in front of the API: a 200 HTML login page (`html`) or a 302 to it (`302`)
+    token_expired      401 with coderd's own message for an expired session
+    reset              the connection is reset before any answer
+    hang               the request is never answered (held `delay` seconds, then the connection is dropped)
+    error_status       a 4xx error body in Coder's shape (`variant` the status, 400 by default), not forwarded
+    buffered_sse       a /watch stream held back by a buffering proxy: no event until `delay` seconds have
+                       passed, then all of them at once
 """
 
 from __future__ import annotations
@@ -34,7 +44,11 @@ from tests.helpers.serving import relay
 
 FAULTS = frozenset(
     {"lost_after_create", "not_json", "html_sse_error", "null_fields", "token_echo", "rate_limited", "hold"}
+    | {"sso", "token_expired", "reset", "hang", "error_status", "buffered_sse"}
 )
+SSO_PAGE = "<html><head><title>Sign in</title></head><body><form action='/sso/login'></form></body></html>"
+# coderd/httpmw/apikey.go: what Coder answers to a session whose API key has expired.
+SIGNED_OUT = "You are signed out or your session has expired. Please sign in again to continue."
 # Headers that belong to one connection, not to the message (RFC 9110 §7.6.1), and those aiohttp sets.
 HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host"}
@@ -52,8 +66,8 @@ REASONS = {502: "Bad Gateway", 504: "Gateway Time-out", 500: "Internal Server Er
 
 @dataclass
 class Rule:
-    """Which requests get which fault: `method` and a `path` regex (matched in full), from the `nth`
-    matching request on, `times` times (None: always)."""
+    """Which requests get which fault: `method` (`*`: any) and a `path` regex (matched in full), from the
+    `nth` matching request on, `times` times (None: always)."""
 
     fault: str
     method: str = "GET"
@@ -124,7 +138,7 @@ class Injector:
         """The rule, when this request is one it faults."""
         with self._lock:
             rule = self.rule
-            if rule is None or method != rule.method or not re.fullmatch(rule.path, path):
+            if rule is None or rule.method not in ("*", method) or not re.fullmatch(rule.path, path):
                 return None
             self._matches += 1
             if self._matches < rule.nth or (rule.times is not None and len(self.hits) >= rule.times):
@@ -271,3 +285,40 @@ class Injector:
         self.holding.set()
         await asyncio.sleep(rule.delay)
         return await self._forward(request, body)
+
+    async def _sso(self, request: web.Request, body: bytes, rule: Rule) -> web.StreamResponse:
+        if rule.variant == "302":
+            return web.Response(status=302, headers={"Location": "/sso/login?next=" + request.path})
+        return web.Response(status=200, text=SSO_PAGE, content_type="text/html")
+
+    async def _token_expired(self, request: web.Request, body: bytes, rule: Rule) -> web.StreamResponse:
+        answer = {"message": SIGNED_OUT, "detail": "API key expired."}
+        return web.json_response(answer, status=401)
+
+    async def _reset(self, request: web.Request, body: bytes, rule: Rule) -> web.StreamResponse:
+        if request.transport is not None:
+            request.transport.abort()  # a TCP reset, no answer at all
+        raise ConnectionResetError("reset by the injector")
+
+    async def _hang(self, request: web.Request, body: bytes, rule: Rule) -> web.StreamResponse:
+        await asyncio.sleep(rule.delay)
+        return await self._reset(request, body, rule)
+
+    async def _error_status(self, request: web.Request, body: bytes, rule: Rule) -> web.StreamResponse:
+        status = int(rule.variant or 400)
+        answer = {"message": "Invalid workspace request.", "detail": "injected: the read is refused"}
+        return web.json_response(answer, status=status)
+
+    async def _buffered_sse(self, request: web.Request, body: bytes, rule: Rule) -> web.StreamResponse:
+        """Headers at once (nginx sends them), the events only when `delay` has passed."""
+        held: list[bytes] = []
+        response = web.StreamResponse(status=200, headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        with contextlib.suppress(ConnectionResetError, asyncio.TimeoutError):
+            async with asyncio.timeout(rule.delay), self._upstream(request, body) as upstream:
+                async for chunk in upstream.content.iter_any():
+                    held.append(chunk)
+        with contextlib.suppress(ConnectionResetError):
+            await response.write(b"".join(held))
+            await response.write_eof()
+        return response

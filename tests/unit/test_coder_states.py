@@ -168,6 +168,8 @@ def with_agents(*agents: dict[str, Any], job: dict[str, Any] = JOB) -> Workspace
 class FakeCoder:
     """Coder as the waits see it: every read answers `read()`; the /watch stream is silent, so they poll."""
 
+    stream_buffered: bool | None = None  # as CoderClient: the waits judge the stream on their first look
+
     def __init__(self, read: Callable[[], Workspace], builds: list[dict[str, Any]] | None = None) -> None:
         self.read = read
         self._builds = builds or []

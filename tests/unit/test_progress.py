@@ -48,6 +48,8 @@ def workspace(job_status: str, agent_name: str = "main") -> Workspace:
 class FakeCoder:
     """A build that runs for `build_seconds`; its /watch stream either reports every change or stays silent."""
 
+    stream_buffered: bool | None = None  # as CoderClient: the waits judge the stream on their first look
+
     def __init__(self, build_seconds: float, silent_stream: bool = False, agent_name: str = "main") -> None:
         self.started = time.monotonic()
         self.build_seconds = build_seconds

@@ -1,0 +1,219 @@
+"""A platform that stays broken (an SSO page in front of the API, an expired token, reads refused, answers
+cut short): the run says so in one line per failure, never with a Python traceback, sends every delete it
+can, and shows no secret."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.injector import Injector, Rule
+from tests.helpers.lab import Lab
+from tests.helpers.suite import (
+    FAST_TIMEOUTS,
+    ROOT,
+    SuiteRun,
+    attachments,
+    cleanup_counts,
+    leaks,
+    run_suite,
+    start_suite,
+)
+from workspace_spec.journal import PATTERN, left
+
+SCENARIO = "A new workspace inherits the template's auto-stop (§5)"
+WORKSPACE = r"/api/v2/workspaces/[0-9a-f-]{36}"
+BUILDS = WORKSPACE + "/builds"
+FIRST_USER = "/api/v2/users/first"
+CLEANUP_TIMEOUT = 30
+
+
+@pytest.fixture
+def injector(healthy_lab: Lab) -> Iterator[Injector]:
+    proxy = Injector(healthy_lab.url).start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+
+
+def _run(
+    lab: Lab, injector: Injector, tmp_path: Path, rule: Rule | None, tags: str = "@policy"
+) -> tuple[SuiteRun, float]:
+    injector.inject(rule)
+    env = lab.suite_env(**FAST_TIMEOUTS, CODER_URL=injector.url, SPEC_REQUEST_TIMEOUT="8")
+    started = time.monotonic()
+    run = run_suite(tmp_path, env, f"--tags={tags}", timeout=240)
+    return run, time.monotonic() - started
+
+
+def _said_plainly(lab: Lab, injector: Injector, run: SuiteRun, tmp_path: Path) -> None:
+    assert injector.hits, f"the fault was never injected:\n{run.output[-3000:]}"
+    assert "Traceback" not in run.output, run.output[-5000:]
+    assert not leaks(lab, run, tmp_path)
+
+
+def test_one_cut_short_read_is_asked_again_and_passes(healthy_lab: Lab, injector: Injector, tmp_path: Path) -> None:
+    run, _ = _run(healthy_lab, injector, tmp_path, Rule("not_json", "GET", WORKSPACE, variant="truncated"))
+    _said_plainly(healthy_lab, injector, run, tmp_path)
+    assert run.returncode == 0, run.output[-3000:]
+    assert "asking Coder again (attempt 2 of 4): Coder answered 200 to GET /api/v2/workspaces/" in run.output
+    assert healthy_lab.wait_until_clean() == ([], [])
+
+
+def test_a_write_refused_with_503_is_sent_again(healthy_lab: Lab, injector: Injector, tmp_path: Path) -> None:
+    run, _ = _run(healthy_lab, injector, tmp_path, Rule("error_status", "POST", BUILDS, variant="503"))
+    _said_plainly(healthy_lab, injector, run, tmp_path)
+    assert run.returncode == 0, run.output[-3000:]
+    assert healthy_lab.wait_until_clean() == ([], [])
+
+
+def test_reads_that_stay_refused_do_not_keep_the_delete_from_being_sent(
+    healthy_lab: Lab, injector: Injector, tmp_path: Path
+) -> None:
+    run, took = _run(healthy_lab, injector, tmp_path, Rule("error_status", "GET", WORKSPACE, times=None))
+    assert took < 120, f"the run took {took:.0f} s"
+    _said_plainly(healthy_lab, injector, run, tmp_path)
+    assert run.statuses()[SCENARIO] == "failed", run.output[-3000:]
+    assert "Coder answered 400 to GET /api/v2/workspaces/" in run.failure(SCENARIO)
+    assert healthy_lab.wait_until_clean() == ([], []), "the delete was not sent"
+    assert "the delete was sent, but whether it is gone cannot be read" in run.output, run.output[-3000:]
+    assert cleanup_counts(run.output).not_removed == 1, run.output[-3000:]
+    assert run.output.count("whether it is gone cannot be read") == 1, "a cleanup failure is said once"
+    swept = _sweep_ledger(healthy_lab, _printed_ledger(run.output, tmp_path))  # it is gone: found so
+    assert swept.returncode == 0, swept.stdout + swept.stderr
+
+
+@pytest.mark.parametrize("variant", ["html", "302"])
+def test_an_sso_page_in_front_of_the_first_user_route_is_named(
+    variant: str, healthy_lab: Lab, injector: Injector, tmp_path: Path
+) -> None:
+    rule = Rule("sso", "GET", FIRST_USER, variant=variant, times=None)
+    run, _ = _run(healthy_lab, injector, tmp_path, rule, tags="@oidc")
+    _said_plainly(healthy_lab, injector, run, tmp_path)
+    assert run.returncode != 0
+    expected = (
+        "with a body that is not JSON (text/html" if variant == "html" else f"Coder answered 302 to GET {FIRST_USER}"
+    )
+    assert expected in run.output, run.output[-3000:]
+
+
+def _sweep_ledger(lab: Lab, ledger: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "workspace_spec.sweep", "--ledger", str(ledger)],
+        cwd=ROOT,
+        env=lab.suite_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _printed_ledger(output: str, tmp_path: Path) -> Path:
+    """The ledger file of the command the run printed, which removes exactly what it left."""
+    found = re.findall(r"^  python -m workspace_spec\.sweep --ledger (\S+)$", output, re.MULTILINE)
+    assert len(found) == 1, output[-3000:]
+    return tmp_path / found[0]
+
+
+def test_what_is_left_is_in_the_ledger_and_removed_by_the_printed_command(lab: Lab, tmp_path: Path) -> None:
+    with lab.faults("delete-fails"):
+        run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), "--tags=@policy")
+        assert "Traceback" not in run.output, run.output[-5000:]
+        ledger = _printed_ledger(run.output, tmp_path)
+        assert [name for _, name in left(ledger)] == [w["name"] for w in lab.workspaces()]
+        assert attachments(tmp_path, "Everything the run created is removed") == {ledger.name}
+    swept = _sweep_ledger(lab, ledger)
+    assert swept.returncode == 0, swept.stdout + swept.stderr
+    assert lab.wait_until_clean() == ([], [])
+    assert not ledger.exists(), "a ledger with nothing left is kept"
+    assert not leaks(lab, run, tmp_path)
+
+
+def test_a_clean_run_keeps_no_ledger(healthy_lab: Lab, tmp_path: Path) -> None:
+    run = run_suite(tmp_path, healthy_lab.suite_env(**FAST_TIMEOUTS), "--tags=@policy")
+    assert run.returncode == 0, run.output[-3000:]
+    assert not list((tmp_path / "reports").rglob(PATTERN)), "a run that left nothing kept its ledger"
+
+
+def test_a_killed_run_leaves_a_ledger_that_removes_what_it_created(healthy_lab: Lab, tmp_path: Path) -> None:
+    env = healthy_lab.suite_env(**FAST_TIMEOUTS)
+    suite = start_suite(env, "--tags=@policy", "-f", "null", cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while not healthy_lab.workspaces() and time.monotonic() < deadline and suite.poll() is None:
+            time.sleep(0.05)
+    finally:
+        suite.send_signal(signal.SIGKILL)  # no handler, no cleanup: only what is on disk survives
+        suite.communicate(timeout=30)
+    assert healthy_lab.workspaces(), "the killed run created nothing"
+    (ledger,) = (tmp_path / "reports").rglob(PATTERN)
+    swept = _sweep_ledger(healthy_lab, ledger)
+    assert swept.returncode == 0, swept.stdout + swept.stderr
+    assert healthy_lab.wait_until_clean() == ([], [])
+
+
+def _last_step_to_end(run: SuiteRun, took: float) -> float:
+    """Seconds from the end of the run's last step to the end of the run (behave's `Took` is step time)."""
+    found = re.findall(r"^Took (\d+)min ([\d.]+)s$", run.output, re.MULTILINE)
+    assert found, run.output[-3000:]
+    minutes, seconds = found[-1]
+    return took - (int(minutes) * 60 + float(seconds))
+
+
+@pytest.mark.parametrize(
+    ("fault", "variant"), [("hang", ""), ("reset", ""), ("sso", "html"), ("sso", "302"), ("token_expired", "")]
+)
+def test_a_platform_that_stays_broken_cannot_hold_the_end_of_the_run(
+    fault: str, variant: str, healthy_lab: Lab, injector: Injector, tmp_path: Path
+) -> None:
+    """Every API request from the create's first wait on: held past any timeout, reset, answered by an SSO
+    page, or refused as from an expired session. The run ends in time, names what it left in its ledger,
+    and the command it printed removes exactly that once the platform is back."""
+    rule = Rule(fault, "*", r"/api/v2/.*", nth=7, times=None, variant=variant, delay=600)
+    run, took = _run(healthy_lab, injector, tmp_path, rule)
+    assert injector.hits and "Traceback" not in run.output, run.output[-5000:]
+    injector.inject(None)  # the platform is back: the printed command can finish the job
+    assert run.returncode != 0
+    ending = _last_step_to_end(run, took)  # behave's start and the preflight included
+    assert ending < CLEANUP_TIMEOUT + 10, f"the run ended {ending:.0f} s after its last step:\n{run.output[-3000:]}"
+    swept = _sweep_ledger(healthy_lab, _printed_ledger(run.output, tmp_path))
+    assert swept.returncode == 0, swept.stdout + swept.stderr
+    assert healthy_lab.wait_until_clean() == ([], [])
+    assert not leaks(healthy_lab, run, tmp_path)
+
+
+def test_a_buffered_event_stream_is_polled_and_said_once(healthy_lab: Lab, injector: Injector, tmp_path: Path) -> None:
+    """Behind a proxy that buffers Server-Sent Events, no wait sits out a silent stream: the first one that
+    meets it says so, and from then on every wait polls."""
+    tags = "@smoke and not @browser"
+    (tmp_path / "unbuffered").mkdir()
+    _, unbuffered = _run(healthy_lab, injector, tmp_path / "unbuffered", None, tags=tags)
+    rule = Rule("buffered_sse", "GET", WORKSPACE + "/watch", times=None, delay=60)
+    run, took = _run(healthy_lab, injector, tmp_path, rule, tags=tags)
+    assert took < unbuffered + 6, f"buffered {took:.1f} s, unbuffered {unbuffered:.1f} s"
+    _said_plainly(healthy_lab, injector, run, tmp_path)
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.output.count("sent nothing within 2 s of connecting") == 1, run.output[-3000:]
+    opened = [hit.at - injector.hits[0].at for hit in injector.hits]
+    assert max(opened) < 3, f"waits opened the buffered stream after it was judged so: {opened}"
+    assert healthy_lab.wait_until_clean() == ([], [])
+
+
+def test_the_next_run_takes_the_ledger_a_broken_one_left(lab: Lab, tmp_path: Path) -> None:
+    with lab.faults("delete-fails"):
+        broken = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), "--tags=@policy")
+    ledger = _printed_ledger(broken.output, tmp_path)
+    (left_behind,) = [name for _, name in left(ledger)]
+    run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS, SPEC_SWEEP_ON_START="2h"), "--tags=@policy")
+    assert run.returncode == 0, run.output[-3000:]
+    assert f"swept (left by an earlier run): workspace {left_behind} (in {ledger.name})" in run.output
+    assert not ledger.exists(), "a ledger with nothing left is kept"
+    assert lab.wait_until_clean() == ([], [])
