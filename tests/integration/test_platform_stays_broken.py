@@ -198,7 +198,9 @@ def test_a_buffered_event_stream_is_polled_and_said_once(healthy_lab: Lab, injec
     _, unbuffered = _run(healthy_lab, injector, tmp_path / "unbuffered", None, tags=tags)
     rule = Rule("buffered_sse", "GET", WORKSPACE + "/watch", times=None, delay=60)
     run, took = _run(healthy_lab, injector, tmp_path, rule, tags=tags)
-    assert took < unbuffered + 6, f"buffered {took:.1f} s, unbuffered {unbuffered:.1f} s"
+    # Sitting out the silent stream would cost a wait its whole deadline (20 s for a build here) and fail it;
+    # the margin is for a busy machine, not for the mechanism.
+    assert took < unbuffered + 15, f"buffered {took:.1f} s, unbuffered {unbuffered:.1f} s"
     _said_plainly(healthy_lab, injector, run, tmp_path)
     assert run.returncode == 0, run.output[-3000:]
     assert run.output.count("sent nothing within 2 s of connecting") == 1, run.output[-3000:]
