@@ -7,7 +7,6 @@ Python traceback, leaves no workspace behind and shows no secret."""
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,15 +31,6 @@ CREATE = "/api/v2/users/me/workspaces"
 WORKSPACE = r"/api/v2/workspaces/[0-9a-f-]{36}"
 WATCH = WORKSPACE + "/watch"
 OVER_SSH = "The repository is checked out (§1.1 check 3)"  # `coder ssh --stdio`: a WebSocket through the proxy
-
-
-@pytest.fixture
-def injector(healthy_lab: Lab) -> Iterator[Injector]:
-    proxy = Injector(healthy_lab.url).start()
-    try:
-        yield proxy
-    finally:
-        proxy.stop()
 
 
 def _run(lab: Lab, injector: Injector, tmp_path: Path, rule: Rule, **extra: str) -> SuiteRun:

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,15 +32,6 @@ WORKSPACE = r"/api/v2/workspaces/[0-9a-f-]{36}"
 BUILDS = WORKSPACE + "/builds"
 FIRST_USER = "/api/v2/users/first"
 CLEANUP_TIMEOUT = 30
-
-
-@pytest.fixture
-def injector(healthy_lab: Lab) -> Iterator[Injector]:
-    proxy = Injector(healthy_lab.url).start()
-    try:
-        yield proxy
-    finally:
-        proxy.stop()
 
 
 def _run(
