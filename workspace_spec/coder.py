@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import httpx
 from httpx_sse import connect_sse
-from tenacity import RetryCallState, retry, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import RetryCallState, retry, retry_if_exception, wait_exponential
 
 from workspace_spec.errors import PlatformFailure
 from workspace_spec.loopback import LoopbackTransport
@@ -355,10 +355,17 @@ def _said_again(state: RetryCallState) -> None:
     print(scrub(line), file=sys.__stderr__ or sys.stderr, flush=True)  # the real stderr, as _wait does
 
 
+def _stop(state: RetryCallState) -> bool:
+    """ATTEMPTS tries of a request; one, once Coder has stopped answering altogether, so that a platform
+    that hangs costs each later request one timeout, not ATTEMPTS of them (the run's end stays bounded)."""
+    client: CoderClient = state.args[0]
+    return state.attempt_number >= (1 if client.stopped_answering else ATTEMPTS)
+
+
 def _bounded(condition: Callable[[BaseException], bool]) -> Any:
     return retry(
         retry=retry_if_exception(condition),
-        stop=stop_after_attempt(ATTEMPTS),
+        stop=_stop,
         wait=_wait,
         before_sleep=_said_again,
         reraise=True,
@@ -378,6 +385,7 @@ class CoderClient:
         self.rate_limit_wait = rate_limit_wait  # the longest Retry-After this client waits out
         # Whether a proxy buffers the /watch event stream: None until a wait's first connection tells.
         self.stream_buffered: bool | None = None
+        self._unanswered = 0  # requests in a row that got no answer at all; any answer resets it
         self._http = httpx.Client(
             base_url=self.url,
             headers={SESSION_HEADER: token, "Accept": "application/json"},
@@ -394,12 +402,27 @@ class CoderClient:
         self._http.close()
         self._anonymous.close()
 
+    @property
+    def stopped_answering(self) -> bool:
+        """Whether the last ATTEMPTS requests in a row got no answer: Coder, or the way to it, is down."""
+        return self._unanswered >= ATTEMPTS
+
     # -- plumbing -------------------------------------------------------------------------------
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as error:
+            self._unanswered += 1
+            if self._unanswered == ATTEMPTS and "silent" not in _said:  # once a run, whichever client met it
+                _said.add("silent")
+                line = f"Coder stopped answering ({ATTEMPTS} requests in a row got no answer): one try per request"
+                log.info(line)
+                print(line, file=sys.__stderr__ or sys.stderr, flush=True)
             raise CoderUnreachable(method, path.split("?")[0], error) from None
+        if self._unanswered >= ATTEMPTS:
+            _said.discard("silent")
+            print("Coder answers again: requests are asked again as before", file=sys.__stderr__ or sys.stderr)
+        self._unanswered = 0
         if response.status_code >= 400:
             raise self._error(method, path, response)
         if response.is_redirect:  # the API never redirects: something in front of it (a sign-in page) does

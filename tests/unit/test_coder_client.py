@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -157,3 +159,52 @@ def test_a_rate_limit_is_waited_out_up_to_the_setting(
     assert client._get("/api/v2/anything") == {"ok": True}
     assert 0.5 <= time.monotonic() - started < 5
     assert "waiting 0.5 s of the 60 s it asks" in capfd.readouterr().err  # the process's own stderr
+
+
+class _SilentServer:
+    """Accepts connections and never answers (a Coder that hangs), until told to answer like Coder."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.answering = False
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        self._held: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            connection, _ = self._socket.accept()
+            self.connections += 1
+            if not self.answering:
+                self._held.append(connection)
+                continue
+            connection.recv(65536)
+            body = b'{"username":"developer"}'
+            head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n"
+            connection.sendall(head + b"content-length: %d\r\n\r\n%s" % (len(body), body))
+            connection.close()
+
+
+def test_once_coder_stops_answering_each_request_tries_once(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(coder_module, "_said", set())
+    server = _SilentServer()
+    client = CoderClient(server.url, "not-a-secret", timeout=0.2)
+    with pytest.raises(coder_module.CoderUnreachable):
+        client.me()
+    assert server.connections == coder_module.ATTEMPTS, "a lone failure is asked again"
+    assert "Coder stopped answering" in capfd.readouterr().err
+    started = time.monotonic()
+    with pytest.raises(coder_module.CoderUnreachable):
+        client.me()
+    assert server.connections == coder_module.ATTEMPTS + 1, "a request to a silent Coder was tried again"
+    assert time.monotonic() - started < 1
+    server.answering = True
+    assert client.me()["username"] == "developer"
+    assert not client.stopped_answering, "an answer does not restore the retries"
+    server.answering = False
+    with pytest.raises(coder_module.CoderUnreachable):
+        client.me()
+    assert server.connections == 2 * coder_module.ATTEMPTS + 2
