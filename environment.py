@@ -238,11 +238,14 @@ def _finish_reports(context: Context) -> None:
     config = context.config
     facts = _summary_facts(context)
     summary = report_summary.build(facts)
+    world = getattr(context, "world", None)
+    ledger = world.ledger.journal.path if world is not None and world.ledger.journal else None
+    problems = [(name, secrets.scrub(message)) for name, message in report_summary.run_problems(facts, summary)]
     if (allure_dir := reporting.allure_results_dir(config)) is not None:
-        world = getattr(context, "world", None)
-        ledger = world.ledger.journal.path if world is not None and world.ledger.journal else None
-        for name, message in report_summary.run_problems(facts, summary):
-            allure_files.write_run_result(allure_dir, name, secrets.scrub(message), facts.started_at, attachment=ledger)
+        for name, message in problems:
+            allure_files.write_run_result(allure_dir, name, message, facts.started_at, attachment=ledger)
+    if (junit_dir := reporting.junit_dir(config)) is not None:
+        junit.add_run_problems(junit_dir, problems, attachment=ledger)
     report_summary.write(reporting.summary_path(config), summary, secrets.scrub)
     for directory in (allure_dir, reporting.junit_dir(config)):
         if directory is not None:

@@ -2,7 +2,8 @@
 
 - the run's facts as `<properties>` (CI dashboards read the target from them);
 - the reason of each scenario the suite skipped, as `<skipped message="...">`. behave writes a bare
-  `<skipped/>`, and with `show_skipped = false` no testcase at all, so a disabled check would vanish.
+  `<skipped/>`, and with `show_skipped = false` no testcase at all, so a disabled check would vanish;
+- what went wrong with the run as a whole, with the ledger of what it left (TESTS-the-run.xml).
 """
 
 from __future__ import annotations
@@ -82,3 +83,30 @@ def _mark_skipped(suite: ElementTree.Element, case: SkippedCase) -> None:
     if skipped is None:
         skipped = ElementTree.SubElement(testcase, "skipped")
     skipped.set("message", case.reason)
+
+
+RUN_FILE = "TESTS-the-run.xml"
+
+
+def add_run_problems(junit_dir: Path, problems: Iterable[tuple[str, str]], attachment: Path | None = None) -> None:
+    """What went wrong with the run as a whole (a refusal, a removal that failed at its end), one `<error>`
+    testcase each in a file of its own, as the Allure report has a result for each. `attachment` (the ledger
+    of what the run left) is copied beside the files, so an artifact of the JUnit folder carries it, and named
+    in `<system-out>` the way Jenkins' JUnit Attachments plugin reads it."""
+    problems = list(problems)
+    if not problems:
+        return
+    junit_dir.mkdir(parents=True, exist_ok=True)
+    copy = None
+    if attachment is not None and attachment.is_file():
+        copy = junit_dir / attachment.name
+        copy.write_bytes(attachment.read_bytes())
+    suite = ElementTree.Element("testsuite", name="the-run", tests=str(len(problems)), errors=str(len(problems)))
+    suite.set("failures", "0")
+    suite.set("skipped", "0")
+    for name, message in problems:
+        testcase = ElementTree.SubElement(suite, "testcase", classname="the-run", name=name, time="0")
+        ElementTree.SubElement(testcase, "error", type=message.split(":", 1)[0], message=message).text = message
+        if copy is not None:
+            ElementTree.SubElement(testcase, "system-out").text = f"[[ATTACHMENT|{copy.resolve()}]]"
+    ElementTree.ElementTree(suite).write(junit_dir / RUN_FILE, encoding="utf-8", xml_declaration=True)

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,7 @@ def test_what_is_left_is_in_the_ledger_and_removed_by_the_printed_command(lab: L
         ledger = _printed_ledger(run.output, tmp_path)
         assert [name for _, name in left(ledger)] == [w["name"] for w in lab.workspaces()]
         assert attachments(tmp_path, "Everything the run created is removed") == {ledger.name}
+        _in_junit(tmp_path, ledger)
     swept = _sweep_ledger(lab, ledger)
     assert swept.returncode == 0, swept.stdout + swept.stderr
     assert lab.wait_until_clean() == ([], [])
@@ -127,10 +129,22 @@ def test_what_is_left_is_in_the_ledger_and_removed_by_the_printed_command(lab: L
     assert not leaks(lab, run, tmp_path)
 
 
+def _in_junit(tmp_path: Path, ledger: Path) -> None:
+    """The JUnit folder says the removal failed and carries the ledger, named as Jenkins attaches files."""
+    junit = tmp_path / "reports" / "junit"
+    (case,) = ElementTree.parse(junit / "TESTS-the-run.xml").getroot().iter("testcase")
+    assert case.get("name") == "Everything the run created is removed"
+    error = case.find("error")
+    assert error is not None and error.get("type") == "CleanupFailed", ElementTree.tostring(case)
+    assert (junit / ledger.name).read_bytes() == ledger.read_bytes()
+    assert case.findtext("system-out") == f"[[ATTACHMENT|{(junit / ledger.name).resolve()}]]"
+
+
 def test_a_clean_run_keeps_no_ledger(healthy_lab: Lab, tmp_path: Path) -> None:
     run = run_suite(tmp_path, healthy_lab.suite_env(**FAST_TIMEOUTS), "--tags=@policy")
     assert run.returncode == 0, run.output[-3000:]
     assert not list((tmp_path / "reports").rglob(PATTERN)), "a run that left nothing kept its ledger"
+    assert not (tmp_path / "reports" / "junit" / "TESTS-the-run.xml").exists()
 
 
 def test_a_killed_run_leaves_a_ledger_that_removes_what_it_created(healthy_lab: Lab, tmp_path: Path) -> None:
@@ -173,6 +187,9 @@ def test_a_platform_that_stays_broken_cannot_hold_the_end_of_the_run(
     injector.inject(None)  # the platform is back: the printed command can finish the job
     assert run.returncode != 0
     ending = _last_step_to_end(run, took)  # behave's start and the preflight included
+    if fault in ("hang", "reset"):  # no answer at all: after one request's tries, each later one tries once
+        assert run.output.count("Coder stopped answering") == 1, run.output[-3000:]
+        assert took < 100, f"the run took {took:.0f} s"
     assert ending < CLEANUP_TIMEOUT + 10, f"the run ended {ending:.0f} s after its last step:\n{run.output[-3000:]}"
     swept = _sweep_ledger(healthy_lab, _printed_ledger(run.output, tmp_path))
     assert swept.returncode == 0, swept.stdout + swept.stderr
