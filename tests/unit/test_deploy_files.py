@@ -1,5 +1,5 @@
 """The files that run the suite elsewhere (CI workflows, the image, the cluster manifests) pass their
-linters, and the cluster role grants exactly the rights the README lists."""
+linters, and the cluster role grants exactly the rights docs/live-deployment.md lists."""
 
 import re
 import subprocess
@@ -49,15 +49,15 @@ def test_kustomization_lists_every_manifest_but_the_on_demand_job():
     assert set(kustomization["resources"]) == {p.name for p in MANIFESTS} - {"job.yaml"}
 
 
-def readme_rights() -> set[tuple[str, str]]:
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Rights in the cluster", 1)[1].split("\n## ", 1)[0]
+def documented_rights() -> set[tuple[str, str]]:
+    page = (ROOT / "docs" / "live-deployment.md").read_text()
+    section = page.split("## Rights in the cluster", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| `([a-z]+)` \| `([a-z/]+)` \|", section, flags=re.MULTILINE)
-    assert rows, "README: no rights table under 'Rights in the cluster'"
+    assert rows, "docs/live-deployment.md: no rights table under 'Rights in the cluster'"
     return set(rows)
 
 
-def test_cluster_role_grants_exactly_the_readme_rights():
+def test_cluster_role_grants_exactly_the_documented_rights():
     documents = list(yaml.safe_load_all((ROOT / "deploy" / "rbac.yaml").read_text()))
     (role,) = [d for d in documents if d["kind"] == "ClusterRole"]
     granted = set()
@@ -65,7 +65,7 @@ def test_cluster_role_grants_exactly_the_readme_rights():
         assert rule["apiGroups"] == [""], rule
         assert set(rule) == {"apiGroups", "resources", "verbs"}, rule
         granted |= {(verb, resource) for verb in rule["verbs"] for resource in rule["resources"]}
-    assert granted == readme_rights()
+    assert granted == documented_rights()
     (binding,) = [d for d in documents if d["kind"] == "ClusterRoleBinding"]
     assert binding["roleRef"]["name"] == role["metadata"]["name"]
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "workspace-spec", "namespace": "workspace-spec"}]
