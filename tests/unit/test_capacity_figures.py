@@ -147,6 +147,8 @@ def test_the_json_holds_the_figures_and_every_workspace() -> None:
     assert data["failures"] == [
         {"phase": "create", "class": "CoderError", "count": 1, "example": "Coder answered 500", "workspaces": ["#3"]}
     ]
+    assert figures.overhead_per_workspace(data) == pytest.approx(0.4)  # what bin/benchmark prints
+    assert figures.overhead_per_workspace(figures.to_json([Trace(1)], {}, {})) is None
     assert [ws["workspace"] for ws in data["workspaces"]] == ["spec-ab12cd-1", "spec-ab12cd-2", ""]
     assert data["workspaces"][1]["phases"]["queued"] == 6.0
     assert set(data["meaning"]) >= {"queued", "build", "agent", "app", "delete", "usable"}

@@ -130,3 +130,9 @@ def write(path: Path, data: Mapping[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n")
     return path
+
+
+def overhead_per_workspace(data: Mapping[str, Any]) -> float | None:
+    """From a run's capacity.json: the probe's own seconds per workspace (the median), None if none was timed."""
+    found = data.get("overhead")
+    return float(found["p50"]) if found else None
