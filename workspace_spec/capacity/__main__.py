@@ -27,6 +27,7 @@ from workspace_spec.cleanup import CleanupFailed
 from workspace_spec.interrupts import Interrupts
 from workspace_spec.settings import SettingsError
 from workspace_spec.target import LabStartError, Target, select_target
+from workspace_spec.waiting import Progress, set_default_progress
 from workspace_spec.world import PreflightError, World
 
 REPORT_NAME = "Capacity probe"
@@ -105,6 +106,7 @@ def _run(world: World, args: argparse.Namespace) -> int:
     ledger_file = journal.path_for(reports, world.namer.run_id)
     world.ledger.journal = journal.Journal(ledger_file)
     Interrupts(world.ledger).install()
+    set_default_progress(Progress.from_settings(world.settings))  # long waits say what they wait for
     probe = Probe(world, args.workspaces, args.concurrency, ssh=args.ssh, browser=args.browser)
     print(
         f"capacity: {args.workspaces} workspace(s) from {world.settings.template}, at most {probe.concurrency} "
