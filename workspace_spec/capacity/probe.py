@@ -19,7 +19,7 @@ from workspace_spec import apps
 from workspace_spec.capacity.trace import Failure, Trace
 from workspace_spec.coder import Workspace
 from workspace_spec.errors import PlatformFailure
-from workspace_spec.plan import CREATE_SETTLE_SECONDS, PlanStopped
+from workspace_spec.plan import CreateGate, PlanStopped
 from workspace_spec.secrets import scrub
 from workspace_spec.world import World
 
@@ -38,9 +38,8 @@ class Probe:
         self.ssh, self.browser = ssh, browser
         self.traces = [Trace(index) for index in range(1, count + 1)]
         self._next = 0
-        self._stopping = threading.Event()
-        self._creating = 0
-        self._lock = threading.Condition()
+        self._gate = CreateGate()
+        self._lock = threading.Lock()
         self._most_at_once = 0  # the most bring-ups under way at one moment: never above `concurrency`
         self._under_way = 0
 
@@ -64,9 +63,7 @@ class Probe:
     def stop(self) -> None:
         """No new creates; the creates already sent are awaited, so that they are in the ledger (and findable
         by name) before it removes everything."""
-        self._stopping.set()
-        with self._lock:
-            self._lock.wait_for(lambda: self._creating == 0, timeout=CREATE_SETTLE_SECONDS)
+        self._gate.stop()
 
     def remove_all(self) -> None:
         """The ledger removes every workspace it holds, all at once, each removal timed on its trace; raises
@@ -81,7 +78,7 @@ class Probe:
     # -- the workers ------------------------------------------------------------------------------
     def _take(self) -> Trace | None:
         with self._lock:
-            if self._stopping.is_set() or self._next >= self.count:
+            if self._gate.stopping or self._next >= self.count:
                 return None
             trace = self.traces[self._next]
             self._next += 1
@@ -123,31 +120,22 @@ class Probe:
         except PlanStopped:
             return
         except Exception as error:  # noqa: BLE001 - every failure is a finding, recorded by class
-            if self._stopping.is_set():
+            if self._gate.stopping:
                 return  # cut short by the probe's own end: no finding about the platform
             if phase == "build" and workspace is not None:
                 phase = self._failed_build(trace, workspace)
             trace.failures.append(_failure(phase, error))
 
     def _create(self, trace: Trace) -> Workspace:
-        with self._lock:
-            if self._stopping.is_set():
-                raise PlanStopped("the probe is ending: the workspace was not created")
-            self._creating += 1
-        try:
+        with self._gate.creating():
             trace.create_sent = time.time()
             workspace = self.world.workspaces.create(scope="run")
             trace.create_answered = time.time()
-            trace.name = workspace.name
-            return workspace
-        finally:
-            with self._lock:
-                self._creating -= 1
-                self._lock.notify_all()
+        trace.name = workspace.name
+        return workspace
 
     def _stage(self, wait: Callable[[Workspace], Workspace], workspace: Workspace) -> Workspace:
-        if self._stopping.is_set():
-            raise PlanStopped(f"the probe is ending: {workspace.name} is no longer waited for")
+        self._gate.still_going(f"{workspace.name} is no longer waited for")
         return wait(workspace)
 
     def _failed_build(self, trace: Trace, workspace: Workspace) -> str:
