@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.ide import BROWSER_RUNS
 from tests.helpers.injector import Injector, Rule
 from tests.helpers.lab import Lab
 from tests.helpers.suite import FAST_TIMEOUTS, ROOT, SuiteRun, finish, leaks
@@ -156,3 +157,23 @@ def test_twelve_workspaces_six_at_once_queue_for_three_provisioners(healthy_lab:
     assert phases["usable"]["count"] == 12
     # Six builds at once on three daemons: some wait about a whole build for a free one.
     assert phases["queued"]["p95"] >= 0.5 * phases["build"]["p50"], phases
+
+
+@pytest.mark.skipif(not BROWSER_RUNS, reason="no browser and real code-server here: bin/setup --dev installs them")
+def test_with_ssh_and_the_browser_a_workspace_is_usable_once_both_pass(healthy_lab: Lab, tmp_path: Path) -> None:
+    run = _probe(healthy_lab, tmp_path, "--workspaces", "2", "--concurrency", "2", "--ssh", "--browser", "--yes")
+    assert run.returncode == 0, run.output[-3000:]
+    data = _removed_everything(healthy_lab, run, tmp_path, created=2)
+    assert data["phases"]["ssh"]["count"] == 2 and data["phases"]["browser"]["count"] == 2, data["phases"]
+    for workspace in data["workspaces"]:
+        phases = workspace["phases"]
+        assert phases["usable"] >= phases["app"] + phases["ssh"] + phases["browser"], phases
+
+
+def test_a_workspace_without_ssh_is_not_usable_with_ssh_asked_for(healthy_lab: Lab, tmp_path: Path) -> None:
+    with healthy_lab.faults("websocket-blocked"):
+        run = _probe(healthy_lab, tmp_path, "--workspaces", "2", "--concurrency", "2", "--ssh", "--yes")
+    assert run.returncode == 1, run.output[-3000:]
+    data = _removed_everything(healthy_lab, run, tmp_path, created=2)
+    assert [(f["phase"], f["class"], f["count"]) for f in data["failures"]] == [("ssh", "ShellUnavailable", 2)]
+    assert data["phases"]["app"]["count"] == 2 and "ssh" not in data["phases"]
