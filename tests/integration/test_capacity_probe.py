@@ -16,12 +16,16 @@ from tests.helpers.injector import Injector, Rule
 from tests.helpers.lab import Lab
 from tests.helpers.suite import FAST_TIMEOUTS, ROOT, SuiteRun, finish, leaks
 
+WRONG_TOKEN = "AAAAAAAAAA-BBBBBBBBBBBBBBBBBBBBBB"
 PROBE = [sys.executable, "-m", "workspace_spec.capacity"]
 CREATE = "/api/v2/users/me/workspaces"
+UNSET = "<unset>"
 
 
 def _env(lab: Lab, **extra: str) -> dict[str, str]:
-    return lab.suite_env(**FAST_TIMEOUTS, PYTHONPATH=str(ROOT), **extra)
+    """The suite's environment for the lab; an `extra` value of UNSET removes that variable."""
+    env = lab.suite_env(**FAST_TIMEOUTS, PYTHONPATH=str(ROOT), **extra)
+    return {name: value for name, value in env.items() if value != UNSET}
 
 
 def _probe(lab: Lab, tmp_path: Path, *args: str, timeout: float = 240, **env: str) -> SuiteRun:
@@ -93,9 +97,15 @@ def test_without_yes_it_says_what_it_would_create_and_creates_nothing(healthy_la
         (["--workspaces", "0", "--concurrency", "2"], {}, "--workspaces must be at least 1, got 0"),
         (["--workspaces", "2", "--concurrency", "0"], {}, "--concurrency must be at least 1, got 0"),
         (["--workspaces", "2", "--concurrency", "2", "--template", "nope"], {}, "template 'nope' not found"),
+        (
+            ["--workspaces", "2", "--concurrency", "2"],
+            {"CODER_SESSION_TOKEN": UNSET},
+            "CODER_SESSION_TOKEN is required",
+        ),
         (["--workspaces", "2", "--concurrency", "2"], {"CODER_SESSION_TOKEN": ""}, "CODER_SESSION_TOKEN"),
+        (["--workspaces", "2", "--concurrency", "2"], {"CODER_SESSION_TOKEN": WRONG_TOKEN}, "was rejected by"),
     ],
-    ids=["no-workspaces", "no-concurrency", "unknown-template", "no-token"],
+    ids=["no-workspaces", "no-concurrency", "unknown-template", "no-token", "empty-token", "rejected-token"],
 )
 def test_bad_input_is_one_line_exit_2_and_nothing_created(
     args: list[str], env: dict[str, str], said: str, healthy_lab: Lab, tmp_path: Path
