@@ -37,6 +37,7 @@ from typing import Any
 
 import httpx
 
+from bench import capacity
 from workspace_spec.settings import env_name, load_settings
 from workspace_spec.target import LabProcess
 
@@ -259,6 +260,7 @@ def main() -> None:
         f"rejected token:       {rejected:6.2f} s  stopped; / the {REJECTION_BUDGET:.0f} s budget: "
         f"{rejected / REJECTION_BUDGET:.2f}"
     )
+    print(capacity.line(realistic_env()))
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak memory of one child: {peak_mb:.0f} MB (behave or the lab)")
 

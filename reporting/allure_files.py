@@ -9,7 +9,8 @@ import json
 import shutil
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,14 @@ def write_executor(results_dir: Path, env: Mapping[str, str]) -> None:
         (results_dir / "executor.json").write_text(json.dumps(facts, indent=2) + "\n")
 
 
+@dataclass(frozen=True)
+class Attachment:
+    name: str
+    content: bytes
+    type: str  # its MIME type: text/plain, image/svg+xml, application/json
+    extension: str  # of the file it is written to: txt, svg, json
+
+
 def write_run_result(
     results_dir: Path,
     name: str,
@@ -73,12 +82,44 @@ def write_run_result(
     """A broken result for the run as a whole: a refused run has no scenario to carry its reason, and a
     removal that failed at the run's end belongs to no scenario. Its message names the exception, which the
     categories match. `attachment`: a file shown with it (the ledger of what the run left)."""
-    results_dir.mkdir(parents=True, exist_ok=True)
     attachments = []
     if attachment is not None and attachment.is_file():
-        source = f"{uuid.uuid4()}-attachment.txt"
-        (results_dir / source).write_bytes(attachment.read_bytes())
-        attachments.append({"name": attachment.name, "source": source, "type": "text/plain"})
+        attachments.append(Attachment(attachment.name, attachment.read_bytes(), "text/plain", "txt"))
+    write_result(
+        results_dir,
+        name,
+        "broken",
+        message,
+        started,
+        feature="The run",
+        description="The run as a whole, not one of its scenarios.",
+        section=section,
+        attachments=attachments,
+    )
+
+
+def write_result(
+    results_dir: Path,
+    name: str,
+    status: str,
+    message: str,
+    started: float,
+    *,
+    feature: str,
+    description: str,
+    section: str = "5",
+    attachments: Sequence[Attachment] = (),
+    stem: str = "",
+) -> Path:
+    """One Allure result of the suite's own (not a scenario's): `status` passed, failed or broken, with its
+    attachments beside it. `stem` names the file, so that the next such result replaces it (else a new one)."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    stem = stem or str(uuid.uuid4())
+    listed = []
+    for n, item in enumerate(attachments):
+        source = f"{stem}-{n}-attachment.{item.extension}"
+        (results_dir / source).write_bytes(item.content)
+        listed.append({"name": item.name, "source": source, "type": item.type})
     ref = sections.Section(section, "")
     key = hashlib.md5(f"workspace-spec run: {name}".encode(), usedforsecurity=False).hexdigest()
     result = {
@@ -86,21 +127,23 @@ def write_run_result(
         "historyId": key,
         "testCaseId": key,
         "name": name,
-        "fullName": f"The run: {name}",
-        "status": "broken",
+        "fullName": f"{feature}: {name}",
+        "status": status,
         "statusDetails": {"message": message},
         "stage": "finished",
         "start": int(started * 1000),
         "stop": int(time.time() * 1000),
-        "description": "The run as a whole, not one of its scenarios.",
+        "description": description,
         "labels": [
             {"name": "epic", "value": sections.EPIC},
-            {"name": "feature", "value": "The run"},
+            {"name": "feature", "value": feature},
             {"name": "story", "value": ref.story},
             {"name": "severity", "value": "blocker"},
             {"name": "framework", "value": "behave"},
         ],
         "links": [{"type": "link", "url": ref.url, "name": ref.link_name}],
-        "attachments": attachments,
+        "attachments": listed,
     }
-    (results_dir / f"{result['uuid']}-result.json").write_text(json.dumps(result, indent=2) + "\n")
+    path = results_dir / f"{stem}-result.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    return path

@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from workspace_spec.coder import Workspace
@@ -59,15 +60,51 @@ class PlanStopped(Exception):
     """The run is ending (a signal, or its end): no workspace is created any more."""
 
 
+class CreateGate:
+    """Workspace creates in flight, counted so that a run that stops waits for those already sent (they must be in
+    the ledger, and findable by name, before it removes everything); once it stops, no create passes."""
+
+    def __init__(self) -> None:
+        self._stopping = threading.Event()
+        self._creating = 0
+        self._lock = threading.Condition()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def still_going(self, what: str) -> None:
+        """Raise PlanStopped, saying `what` no longer happens, once the run stops."""
+        if self._stopping.is_set():
+            raise PlanStopped(f"the run is ending: {what}")
+
+    @contextmanager
+    def creating(self) -> Iterator[None]:
+        """Around one create request: refused once the run stops, awaited by `stop` while it is sent."""
+        with self._lock:
+            self.still_going("the workspace was not created")
+            self._creating += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._creating -= 1
+                self._lock.notify_all()
+
+    def stop(self) -> None:
+        """No new creates; wait (up to CREATE_SETTLE_SECONDS) for those already sent."""
+        self._stopping.set()
+        with self._lock:
+            self._lock.wait_for(lambda: self._creating == 0, timeout=CREATE_SETTLE_SECONDS)
+
+
 class Plan:
     def __init__(self, workspaces: Workspaces, max_parallel_builds: int, timings: Timings | None = None) -> None:
         self.workspaces = workspaces
         self.timings = timings or Timings()
         self.planned: dict[str, Planned] = {}
         self._builds = threading.Semaphore(max_parallel_builds)
-        self._stopping = threading.Event()
-        self._creating = 0
-        self._lock = threading.Condition()
+        self._gate = CreateGate()
         self._threads: list[threading.Thread] = []
         self._retiring: list[threading.Thread] = []
 
@@ -118,9 +155,7 @@ class Plan:
     def stop(self) -> None:
         """No new creates; wait for those already sent, so they are in the ledger before cleanup, and for
         the removals under way."""
-        self._stopping.set()
-        with self._lock:
-            self._lock.wait_for(lambda: self._creating == 0, timeout=CREATE_SETTLE_SECONDS)
+        self._gate.stop()
         # Bounded like every removal: one still under way when the time is up is reported by the ledger.
         limit = self.workspaces.ledger.time_limit
         deadline = None if limit is None else time.monotonic() + limit
@@ -155,20 +190,11 @@ class Plan:
                     stage.set_exception(error)
 
     def _create(self, planned: Planned) -> Workspace:
-        with self._lock:
-            if self._stopping.is_set():
-                raise PlanStopped("the run is ending: the workspace was not created")
-            self._creating += 1
-        try:
+        with self._gate.creating():
             return self.workspaces.create(scope="run", template_name=planned.need.template)
-        finally:
-            with self._lock:
-                self._creating -= 1
-                self._lock.notify_all()
 
     def _stage(self, wait: Callable[[Workspace], Workspace], workspace: Workspace) -> Workspace:
-        if self._stopping.is_set():
-            raise PlanStopped(f"the run is ending: {workspace.name} is no longer waited for")
+        self._gate.still_going(f"{workspace.name} is no longer waited for")
         return wait(workspace)
 
 
