@@ -22,7 +22,7 @@ from behave.reporter.junit import JUnitReporter
 from behave.runner import Context
 
 import reporting
-from reporting import allure_files, junit
+from reporting import allure_files, junit, metrics
 from reporting import summary as report_summary
 from reporting.formatter import AllureFormatter
 from steps.support import selection
@@ -105,7 +105,7 @@ def _start_reports(config: Configuration) -> None:
         allure_files.write_categories(allure_dir)
         allure_files.write_executor(allure_dir, os.environ)
     reporting.start_fresh(reporting.diagnostics_root(config))
-    for path in (reporting.timings_path(config), reporting.summary_path(config)):
+    for path in (reporting.timings_path(config), reporting.summary_path(config), reporting.metrics_path(config)):
         path.unlink(missing_ok=True)
 
 
@@ -234,7 +234,7 @@ def _on_cleanup_error(context: Context, cleanup: Callable[..., None], error: Exc
 
 def _finish_reports(context: Context) -> None:
     """reports/summary.json (and, when the run went wrong as a whole, an Allure result saying so), then a
-    last pass over what the formatters wrote: JUnit and Allure copy messages verbatim."""
+    last pass over what the formatters wrote: JUnit and Allure copy messages verbatim; then the metrics."""
     config = context.config
     facts = _summary_facts(context)
     summary = report_summary.build(facts)
@@ -250,6 +250,8 @@ def _finish_reports(context: Context) -> None:
     for directory in (allure_dir, reporting.junit_dir(config)):
         if directory is not None:
             secrets.REDACTOR.scrub_files(directory)
+    tags = metrics.tag_expression(config.tags)  # reports/metrics.prom, and the Pushgateway when one is set
+    metrics.export(reporting.metrics_path(config), summary, getattr(context, "world", None), tags)
 
 
 def _summary_facts(context: Context) -> report_summary.RunFacts:

@@ -2,7 +2,7 @@
 
 The writers are in the modules beside this one: `allure_files` (the Allure results directory besides
 allure-behave's results), `formatter` (the suite's Allure formatter), `junit` (behave's JUnit files,
-completed) and `summary` (reports/summary.json)."""
+completed), `summary` (reports/summary.json) and `metrics` (reports/metrics.prom, a Pushgateway)."""
 
 from __future__ import annotations
 
@@ -62,6 +62,11 @@ def timings_path(config: Any) -> Path:
 def summary_path(config: Any) -> Path:
     """reports/summary.json, beside the other reports: the run's verdict for machines."""
     return reports_dir(config) / "summary.json"
+
+
+def metrics_path(config: Any) -> Path:
+    """reports/metrics.prom, beside the other reports: the run's results in Prometheus' text format."""
+    return reports_dir(config) / "metrics.prom"
 
 
 def junit_dir(config: Any) -> Path | None:

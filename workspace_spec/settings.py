@@ -106,6 +106,7 @@ class Settings(BaseSettings):
     # The gate: make the checked template version(s) active when the whole run passed and cleaned up.
     promote_on_pass: bool = False
     sweep_on_start: str = ""  # e.g. 2h: before the run, remove what earlier runs left that is older than this
+    pushgateway_url: str = ""  # a Prometheus Pushgateway the run's metrics go to (docs/metrics.md); '' for none
 
     # How the suite behaves.
     name_prefix: str = "spec"
@@ -187,6 +188,15 @@ class Settings(BaseSettings):
             raise ValueError(f"must be owner/name of a GitHub repository, got {value!r}")
         return value or None
 
+    @field_validator("pushgateway_url")
+    @classmethod
+    def _check_pushgateway(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if value.strip() and (parts.scheme not in ("http", "https") or not parts.hostname or parts.query):
+            # Never echo the value: it may carry credentials (https://user:password@host).
+            raise ValueError("must be a Pushgateway's http(s) URL such as http://pushgateway.monitoring.svc:9091")
+        return value.strip().rstrip("/")
+
     @field_validator("sweep_on_start")
     @classmethod
     def _check_sweep(cls, value: str) -> str:
@@ -219,8 +229,9 @@ class Settings(BaseSettings):
         return self.coder_url is not None
 
     def secrets(self) -> list[str]:
-        """Every secret value among the settings, for the redactor."""
-        return [value.get_secret_value() for value in (self.coder_session_token, self.github_token) if value]
+        """Every secret value among the settings, for the redactor (a Pushgateway URL's password among them)."""
+        tokens = [value.get_secret_value() for value in (self.coder_session_token, self.github_token) if value]
+        return [*tokens, password] if (password := urlsplit(self.pushgateway_url).password) else tokens
 
     def e2e_problem(self) -> str:
         """Why the E2E flow cannot run as configured, or '' when it can."""

@@ -49,6 +49,30 @@ def test_kustomization_lists_every_manifest_but_the_on_demand_job():
     assert set(kustomization["resources"]) == {p.name for p in MANIFESTS} - {"job.yaml"}
 
 
+def test_the_generated_config_maps_hold_existing_files_and_pass_strict_validation(tmp_path):
+    """The alert rules and the dashboard reach the cluster as the ConfigMaps kustomize makes of them."""
+    kustomization = yaml.safe_load((ROOT / "deploy" / "kustomization.yaml").read_text())
+    generated = []
+    for generator in kustomization["configMapGenerator"]:
+        files = [ROOT / "deploy" / name for name in generator["files"]]
+        assert all(path.is_file() for path in files), generator["files"]
+        metadata = {"name": generator["name"], "namespace": generator["namespace"]}
+        metadata["labels"] = generator["options"]["labels"]
+        data = {path.name: path.read_text() for path in files}
+        generated.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": data})
+    assert {path for item in generated for path in item["data"]} == {"workspace-spec.rules.yaml", "workspace-spec.json"}
+    (tmp_path / "config-maps.yaml").write_text(yaml.safe_dump_all(generated))
+    run_linter(BIN / "kubernetes-validate", "--strict", "--quiet", tmp_path / "config-maps.yaml")
+
+
+def test_the_scheduled_smoke_pushes_its_metrics():
+    cronjob = yaml.safe_load((ROOT / "deploy" / "cronjob.yaml").read_text())
+    (container,) = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    assert env["SPEC_PUSHGATEWAY_URL"].startswith("http://")
+    assert container["args"] == ["--tags=@smoke"]  # the alerts select tags="@smoke"
+
+
 def documented_rights() -> set[tuple[str, str]]:
     page = (ROOT / "docs" / "live-deployment.md").read_text()
     section = page.split("## Rights in the cluster", 1)[1].split("\n## ", 1)[0]
