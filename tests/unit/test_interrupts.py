@@ -99,3 +99,23 @@ def test_a_deferred_interrupt_never_cuts_a_cleanup_short() -> None:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, handler)
+
+
+def test_a_second_signal_during_cleanup_or_promotion_only_waits(capsys: pytest.CaptureFixture[str]) -> None:
+    """A CI runner that cancels a job sends SIGINT, then SIGTERM: the second lands in the cleanup the first
+    started, and must not cut it short."""
+    ledger = Ledger()
+    interrupts = Interrupts(ledger)
+    with pytest.raises(KeyboardInterrupt, match="SIGINT"):
+        interrupts(signal.SIGINT, sys._getframe())
+    ledger.releasing = True
+    interrupts(signal.SIGTERM, sys._getframe())  # no raise
+    ledger.releasing, interrupts.promoting = False, True
+    interrupts(signal.SIGINT, sys._getframe())
+    assert capsys.readouterr().err.splitlines() == [
+        "SIGTERM: cleanup in progress, removing what the run created first",
+        "SIGINT: promotion in progress, finishing it first",
+    ]
+    interrupts.promoting = False
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+        interrupts(signal.SIGTERM, sys._getframe())
