@@ -119,6 +119,7 @@ class Plan:
         """No new creates; wait for those already sent, so they are in the ledger before cleanup, and for
         the removals under way."""
         self._stopping.set()
+        self.workspaces.ledger.ending = True  # the run's end has begun: a further signal waits for it (Interrupts)
         with self._lock:
             self._lock.wait_for(lambda: self._creating == 0, timeout=CREATE_SETTLE_SECONDS)
         # Bounded like every removal: one still under way when the time is up is reported by the ledger.
