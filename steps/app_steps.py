@@ -39,7 +39,7 @@ def then_app_served(context: Context) -> None:
 @then("they are redirected to the Coder login page")
 def then_redirected_to_login(context: Context) -> None:
     answer = context.app_proxy.visit.answer
-    assert answer.status == 303 and answer.to_login, (
+    assert answer.sent_to_login, (
         f"app proxy did not send an anonymous visitor to /login (expected 303): it answered {answer.describe()}"
     )
 

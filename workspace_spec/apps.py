@@ -77,6 +77,12 @@ class AppAnswer:
     def served(self) -> bool:
         return 200 <= self.status < 300
 
+    @property
+    def sent_to_login(self) -> bool:
+        """Coder's answer to a visitor without a session: a 303 to its login page, nothing else (not a 302,
+        not a 303 elsewhere)."""
+        return self.status == 303 and self.to_login
+
     def describe(self) -> str:
         text = f"{self.status} for {self.url}"
         if self.location:

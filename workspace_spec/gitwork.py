@@ -8,6 +8,7 @@ remote URL, on a command line, in the environment or in the repository's git con
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -116,8 +117,8 @@ def push(shell: WorkspaceShell, credentials: Credentials, directory: str, branch
 
 
 def stored_credentials(shell: WorkspaceShell, directory: str) -> list[str]:
-    """Where the checkout keeps a credential: user info in a remote URL, an auth header, a credential store.
-    Returns the places, never their values."""
+    """Where the checkout keeps a credential: user info in a remote URL or a URL rewrite, an auth header, a
+    credential helper that keeps what it is given (store, cache). Returns the places, never their values."""
     result = shell.run(
         in_repo(directory, 'git config --list --show-origin; test -s "$HOME/.git-credentials" && echo CREDENTIALS_FILE')
     )
@@ -127,8 +128,37 @@ def stored_credentials(shell: WorkspaceShell, directory: str) -> list[str]:
         key, _, value = setting.partition("=")
         if line == "CREDENTIALS_FILE":
             found.append("~/.git-credentials")
-        elif key.endswith(".url") and "@" in value.split("://", 1)[-1].split("/", 1)[0]:
+        elif key.endswith(".url") and _carries_user_info(value):
             found.append(f"{key} carries user info")
-        elif key.endswith(".extraheader") or (key == "credential.helper" and "store" in value):
+        elif (rewrite := _REWRITE.match(key)) and (_carries_user_info(rewrite[1]) or _carries_user_info(value)):
+            found.append(f"url.<...>.{rewrite[2]} carries user info")  # the key itself holds the token: not shown
+        elif key.endswith(".extraheader") or (_is_helper_key(key) and _keeps_credentials(value)):
             found.append(key)
     return found
+
+
+# `url.<base>.insteadOf <prefix>`: git fetches and pushes `<base>...` for every URL starting `<prefix>`.
+_REWRITE = re.compile(r"^url\.(.+)\.(insteadof|pushinsteadof)$")
+# Helpers that keep what git hands them: on disk (store), in a daemon's memory (cache).
+_KEEPING_HELPERS = ("store", "cache")
+
+
+def _carries_user_info(url: str) -> bool:
+    """An http(s) URL with user info (a token as user or password); ssh's `git@host` names only a user."""
+    scheme, separator, rest = url.partition("://")
+    return bool(separator) and scheme.lower() in ("http", "https") and "@" in rest.split("/", 1)[0]
+
+
+def _is_helper_key(key: str) -> bool:
+    """`credential.helper`, or `credential.<url>.helper` for one host."""
+    return key.startswith("credential.") and key.endswith(".helper")
+
+
+def _keeps_credentials(helper: str) -> bool:
+    """Whether a helper setting names one that keeps credentials (`store --file ~/x`, `cache --timeout 900`,
+    `/usr/lib/git-core/git-credential-store`); an empty value resets the list."""
+    words = helper.split()
+    if not words:
+        return False
+    name = words[0].rsplit("/", 1)[-1].removeprefix("git-credential-")
+    return name in _KEEPING_HELPERS

@@ -36,8 +36,8 @@ def safe_to_interrupt(frame: FrameType | None) -> bool:
 
 
 class Interrupts:
-    """The SIGINT/SIGTERM handler. While the cleanup ledger is removing things, or a promotion is under way,
-    a further signal only waits."""
+    """The SIGINT/SIGTERM handler. The first signal cuts the run short (once a scenario's cleanup under way is
+    done); any further one, and any once the run's end has begun or a promotion is under way, only waits."""
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
@@ -62,11 +62,18 @@ class Interrupts:
                 return
         else:
             name = signal.Signals(signum).name
-            if self.ledger.releasing:
-                _say(f"{name}: cleanup in progress, removing what the run created first")
-                return
             if self.promoting:
                 _say(f"{name}: promotion in progress, finishing it first")
+                return
+            # The run is cut short already, or its end has begun (from waiting for the creates and removals
+            # under way to its reports): a CI runner's SIGTERM after its SIGINT lands here, and only waits.
+            if self.received or self.ledger.ending:
+                _say(f"{name}: cleanup in progress, removing what the run created first")
+                return
+            if self.ledger.releasing:  # a scenario's cleanup: the interrupt comes once it is done
+                _say(f"{name}: cleanup in progress, removing what the run created first")
+                self.received, self._pending = True, name
+                signal.setitimer(signal.ITIMER_REAL, RETRY_SECONDS)
                 return
         self.received = True
         if not safe_to_interrupt(frame):

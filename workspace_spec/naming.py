@@ -52,5 +52,10 @@ class Namer:
         return f"{self.prefix}-{self.run_id}-{secrets.token_hex(8)}"
 
     def owns(self, name: str) -> bool:
-        """Whether a workspace name was made by some run of this suite (any run id): the sweeper's key."""
+        """Whether a workspace name was made by some run of this suite (any run id): the sweeper's key.
+        A developer's `<prefix>-notes` shares the prefix, not the pattern."""
         return re.match(rf"^{re.escape(self.prefix)}-{_RUN_ID_PATTERN}-\d+$", name) is not None
+
+    def owns_branch(self, name: str) -> bool:
+        """Whether a branch was made by some run of this suite: `<prefix>/<run>-<n>`, not any `<prefix>/...`."""
+        return re.match(rf"^{re.escape(self.branch_prefix)}{_RUN_ID_PATTERN}-\d+$", name) is not None

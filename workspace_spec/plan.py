@@ -155,6 +155,7 @@ class Plan:
     def stop(self) -> None:
         """No new creates; wait for those already sent, so they are in the ledger before cleanup, and for
         the removals under way."""
+        self.workspaces.ledger.ending = True  # the run's end has begun: a further signal waits for it (Interrupts)
         self._gate.stop()
         # Bounded like every removal: one still under way when the time is up is reported by the ledger.
         limit = self.workspaces.ledger.time_limit

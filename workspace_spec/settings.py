@@ -239,6 +239,12 @@ class Settings(BaseSettings):
             return "SPEC_E2E_REPO (-D e2e_repo) is not set: name a bot-writable owner/repository"
         if self.github_token is None:
             return "GITHUB_TOKEN (-D github_token) is not set: the bot token opens and closes the pull requests"
+        product = _repository_of(self.repo_url)
+        if self.e2e_repo.casefold() == product or _repository_of(self.e2e_repo_url) == product:
+            return (
+                f"SPEC_E2E_REPO (-D e2e_repo) {self.e2e_repo} is the product repository (SPEC_REPO_URL): the E2E "
+                "flow pushes branches and opens pull requests there; name a bot-writable sandbox repository"
+            )
         return ""
 
     @property
@@ -246,6 +252,14 @@ class Settings(BaseSettings):
         if self.coder_session_token is None:
             raise SettingsError("CODER_SESSION_TOKEN is not set")
         return self.coder_session_token.get_secret_value()
+
+
+def _repository_of(url: str) -> str:
+    """`owner/name` of a repository URL (or scp-like `git@host:owner/name.git`), case-folded as GitHub treats
+    names; '' when it names none."""
+    path = url.split("://", 1)[1].partition("/")[2] if "://" in url else url.partition(":")[2]
+    path = path.strip("/").removesuffix(".git")
+    return path.casefold() if _REPO_FORMAT.match(path) else ""
 
 
 # Of the platform's variables, those that are no setting: the lab's values for them go to the environment.

@@ -50,6 +50,8 @@ def find(world: World, older_than: float) -> list[Leftover]:
     if not world.settings.e2e_problem():
         prs = world.pull_requests
         for branch, committed_at in prs.branches_with_prefix(namer.branch_prefix):
+            if not namer.owns_branch(branch):
+                continue  # a person's branch under the same prefix
             found.append(Leftover("branch", branch, _age(committed_at), lambda b=branch: prs.remove_branch(b)))
     return [leftover for leftover in found if leftover.age_seconds >= older_than]
 

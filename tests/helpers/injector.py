@@ -13,7 +13,8 @@ faults do not cover.
     null_fields        Coder's JSON with `latest_build` null (`null`) or a field of another type (`wrong_type`)
     token_echo         a 500 whose `detail` carries the session token the request came with
     rate_limited       a 429 with `Retry-After: <delay>` (use `times` to say how often)
-    hold               the request is held `delay` seconds, then forwarded (a create in flight during a signal)
+    hold               the request is held `delay` seconds, then forwarded even if the suite gave up on it
+                       (a create in flight during a signal)
 
 Faults of a platform that stays broken (use `times=None` and `nth` for "from the nth request on"):
 
@@ -97,8 +98,10 @@ class Injector:
     upstream: str
     rule: Rule | None = None
     hits: list[Hit] = field(default_factory=list)
-    # Set when a `hold` rule starts holding a request (the test may then signal the suite).
+    # Set when a `hold` rule starts holding a request (the test may then signal the suite), and once the held
+    # request has reached the lab and been answered (the test may then look at what it made).
     holding: threading.Event = field(default_factory=threading.Event)
+    held: threading.Event = field(default_factory=threading.Event)
     upgrades: list[str] = field(default_factory=list)  # paths of the WebSockets passed through
     port: int = 0
 
@@ -110,6 +113,7 @@ class Injector:
         self._thread = threading.Thread(target=self._loop.run_forever, name="injector", daemon=True)
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._held_tasks: set[asyncio.Future[Any]] = set()  # held requests on their way, whoever still waits
 
     @property
     def url(self) -> str:
@@ -133,6 +137,7 @@ class Injector:
             self.rule, self._matches = rule, 0
             self.hits.clear()
             self.holding.clear()
+            self.held.clear()
 
     def _claim(self, method: str, path: str) -> Rule | None:
         """The rule, when this request is one it faults."""
@@ -283,8 +288,20 @@ class Injector:
 
     async def _hold(self, request: web.Request, body: bytes, rule: Rule) -> web.StreamResponse:
         self.holding.set()
-        await asyncio.sleep(rule.delay)
-        return await self._forward(request, body)
+        # Sent is sent: the request reaches coderd after the hold even when the suite stops waiting for it
+        # (a signal, the process ending), as it would through a slow ingress; `held` tells the test when.
+        task = asyncio.ensure_future(self._after_hold(request, body, rule.delay))
+        self._held_tasks.add(task)
+        task.add_done_callback(self._held_tasks.discard)
+        status, headers, content = await asyncio.shield(task)
+        return web.Response(status=status, headers=headers, body=content)
+
+    async def _after_hold(self, request: web.Request, body: bytes, delay: float) -> tuple[int, dict[str, str], bytes]:
+        try:
+            await asyncio.sleep(delay)
+            return await self._answer(request, body)
+        finally:
+            self.held.set()
 
     async def _sso(self, request: web.Request, body: bytes, rule: Rule) -> web.StreamResponse:
         if rule.variant == "302":

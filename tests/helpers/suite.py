@@ -133,6 +133,27 @@ def behave_counts(output: str, kind: str = "scenario") -> dict[str, int]:
     return {"passed": int(passed)} | {status: int(count) for count, status in others}
 
 
+# -- what a run left: its ledger, and the command that removes exactly that ---------------------------
+
+
+def sweep_ledger(lab: Lab, ledger: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "workspace_spec.sweep", "--ledger", str(ledger)],
+        cwd=ROOT,
+        env=lab.suite_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def printed_ledger(output: str, tmp_path: Path) -> Path:
+    """The ledger file of the command the run printed, which removes exactly what it left."""
+    found = re.findall(r"^  python -m workspace_spec\.sweep --ledger (\S+)$", output, re.MULTILINE)
+    assert len(found) == 1, output[-3000:]
+    return tmp_path / found[0]
+
+
 # -- the Allure results --------------------------------------------------------------------------------
 
 

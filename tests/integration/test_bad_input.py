@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.lab import Lab
-from tests.helpers.suite import behave_counts, run_suite
+from tests.helpers.suite import behave_counts, cleanup_counts, run_suite
 
 WRONG_TOKEN = "AAAAAAAAAA-BBBBBBBBBBBBBBBBBBBBBB"
 
@@ -147,4 +147,23 @@ def test_a_template_version_is_checked_and_an_unknown_one_refused(healthy_lab: L
     assert "version 'v9' of template 'ameide-dev' (SPEC_TEMPLATE_VERSION): No template version found by name" in (
         _hook_error(unknown.output)
     )
+    assert healthy_lab.workspaces() == []
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"SPEC_E2E_REPO": ""}, "SPEC_E2E_REPO (-D e2e_repo) is not set: name a bot-writable owner/repository"),
+        ({"SPEC_E2E_REPO": "ameideio/ameide"}, "SPEC_E2E_REPO (-D e2e_repo) ameideio/ameide is the product repository"),
+    ],
+    ids=["no-e2e-repo", "product-repo"],
+)
+def test_e2e_scenarios_without_their_settings_are_refused_before_anything_is_created(
+    env: dict[str, str], expected: str, healthy_lab: Lab, tmp_path: Path
+) -> None:
+    run = run_suite(tmp_path, healthy_lab.suite_env(**env), "--tags=@e2e")
+    assert run.returncode != 0
+    assert expected in _hook_error(run.output), run.output[-3000:]
+    assert cleanup_counts(run.output).created == 0, run.output[-3000:]
+    assert "ASSERT FAILED" not in run.output and "Traceback" not in run.output
     assert healthy_lab.workspaces() == []

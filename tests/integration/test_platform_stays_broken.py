@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import re
 import signal
-import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
@@ -18,13 +16,14 @@ from tests.helpers.injector import Injector, Rule
 from tests.helpers.lab import Lab
 from tests.helpers.suite import (
     FAST_TIMEOUTS,
-    ROOT,
     SuiteRun,
     attachments,
     cleanup_counts,
     leaks,
+    printed_ledger,
     run_suite,
     start_suite,
+    sweep_ledger,
 )
 from workspace_spec.journal import PATTERN, left
 
@@ -78,7 +77,7 @@ def test_reads_that_stay_refused_do_not_keep_the_delete_from_being_sent(
     assert "the delete was sent, but whether it is gone cannot be read" in run.output, run.output[-3000:]
     assert cleanup_counts(run.output).not_removed == 1, run.output[-3000:]
     assert run.output.count("whether it is gone cannot be read") == 1, "a cleanup failure is said once"
-    swept = _sweep_ledger(healthy_lab, _printed_ledger(run.output, tmp_path))  # it is gone: found so
+    swept = sweep_ledger(healthy_lab, printed_ledger(run.output, tmp_path))  # it is gone: found so
     assert swept.returncode == 0, swept.stdout + swept.stderr
 
 
@@ -96,33 +95,15 @@ def test_an_sso_page_in_front_of_the_first_user_route_is_named(
     assert expected in run.output, run.output[-3000:]
 
 
-def _sweep_ledger(lab: Lab, ledger: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "workspace_spec.sweep", "--ledger", str(ledger)],
-        cwd=ROOT,
-        env=lab.suite_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def _printed_ledger(output: str, tmp_path: Path) -> Path:
-    """The ledger file of the command the run printed, which removes exactly what it left."""
-    found = re.findall(r"^  python -m workspace_spec\.sweep --ledger (\S+)$", output, re.MULTILINE)
-    assert len(found) == 1, output[-3000:]
-    return tmp_path / found[0]
-
-
 def test_what_is_left_is_in_the_ledger_and_removed_by_the_printed_command(lab: Lab, tmp_path: Path) -> None:
     with lab.faults("delete-fails"):
         run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), "--tags=@policy")
         assert "Traceback" not in run.output, run.output[-5000:]
-        ledger = _printed_ledger(run.output, tmp_path)
+        ledger = printed_ledger(run.output, tmp_path)
         assert [name for _, name in left(ledger)] == [w["name"] for w in lab.workspaces()]
         assert attachments(tmp_path, "Everything the run created is removed") == {ledger.name}
         _in_junit(tmp_path, ledger)
-    swept = _sweep_ledger(lab, ledger)
+    swept = sweep_ledger(lab, ledger)
     assert swept.returncode == 0, swept.stdout + swept.stderr
     assert lab.wait_until_clean() == ([], [])
     assert not ledger.exists(), "a ledger with nothing left is kept"
@@ -159,7 +140,7 @@ def test_a_killed_run_leaves_a_ledger_that_removes_what_it_created(healthy_lab: 
         suite.communicate(timeout=30)
     assert healthy_lab.workspaces(), "the killed run created nothing"
     (ledger,) = (tmp_path / "reports").rglob(PATTERN)
-    swept = _sweep_ledger(healthy_lab, ledger)
+    swept = sweep_ledger(healthy_lab, ledger)
     assert swept.returncode == 0, swept.stdout + swept.stderr
     assert healthy_lab.wait_until_clean() == ([], [])
 
@@ -191,7 +172,7 @@ def test_a_platform_that_stays_broken_cannot_hold_the_end_of_the_run(
         assert run.output.count("Coder stopped answering") == 1, run.output[-3000:]
         assert took < 100, f"the run took {took:.0f} s"
     assert ending < CLEANUP_TIMEOUT + 10, f"the run ended {ending:.0f} s after its last step:\n{run.output[-3000:]}"
-    swept = _sweep_ledger(healthy_lab, _printed_ledger(run.output, tmp_path))
+    swept = sweep_ledger(healthy_lab, printed_ledger(run.output, tmp_path))
     assert swept.returncode == 0, swept.stdout + swept.stderr
     assert healthy_lab.wait_until_clean() == ([], [])
     assert not leaks(healthy_lab, run, tmp_path)
@@ -219,7 +200,7 @@ def test_a_buffered_event_stream_is_polled_and_said_once(healthy_lab: Lab, injec
 def test_the_next_run_takes_the_ledger_a_broken_one_left(lab: Lab, tmp_path: Path) -> None:
     with lab.faults("delete-fails"):
         broken = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), "--tags=@policy")
-    ledger = _printed_ledger(broken.output, tmp_path)
+    ledger = printed_ledger(broken.output, tmp_path)
     (left_behind,) = [name for _, name in left(ledger)]
     run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS, SPEC_SWEEP_ON_START="2h"), "--tags=@policy")
     assert run.returncode == 0, run.output[-3000:]

@@ -13,7 +13,7 @@ import pytest
 from lab.cli_templates import push_version
 from tests.helpers.injector import Injector, Rule
 from tests.helpers.lab import Lab
-from tests.helpers.suite import FAST_TIMEOUTS, cleanup_counts, leaks, run_suite
+from tests.helpers.suite import FAST_TIMEOUTS, cleanup_counts, leaks, printed_ledger, run_suite, sweep_ledger
 
 GOOD = {"main.tf": 'resource "kubernetes_pod" "main" {\n  image = "ghcr.io/coder/envbuilder:1.1.0"\n}\n'}
 # Imports fine (no plan pulls an image), but every start build fails: the registry has no such tag.
@@ -75,6 +75,31 @@ def test_a_candidate_whose_builds_fail_is_not_promoted(candidate_lab: Lab, tmp_p
     assert "promoted: ameide-dev" not in output
     assert "Traceback" not in output
     assert active_version(candidate_lab) == before
+    assert candidate_lab.wait_until_clean() == ([], [])
+
+
+def test_a_run_that_passed_but_could_not_remove_its_workspace_is_not_promoted(
+    candidate_lab: Lab, tmp_path: Path
+) -> None:
+    """Every scenario passed, but the delete builds fail: the run left a workspace behind, which the gate
+    must count against the candidate however green the scenarios are."""
+    before = active_version(candidate_lab)
+    name = f"ci-{candidate_lab.prefix}"
+    push_version(candidate_lab.env, "ameide-dev", GOOD, name)
+    env = candidate_lab.suite_env(**FAST_TIMEOUTS, SPEC_TEMPLATE_VERSION=name, SPEC_PROMOTE_ON_PASS="true")
+    with candidate_lab.faults("delete-fails"):
+        run = run_suite(tmp_path, env, "--tags=@policy")  # one scenario, one workspace
+    swept = sweep_ledger(candidate_lab, printed_ledger(run.output, tmp_path))
+    assert swept.returncode == 0, swept.stdout + swept.stderr
+    assert set(run.statuses().values()) == {"passed"}, run.output[-3000:]
+    assert run.returncode != 0
+    assert cleanup_counts(run.output).not_removed == 1, run.output[-3000:]
+    assert re.search(r"^not promoted: cleanup incomplete$", run.output, re.MULTILINE), run.output[-3000:]
+    assert "promoted: ameide-dev" not in run.output and "Traceback" not in run.output
+    assert active_version(candidate_lab) == before
+    summary = json.loads((tmp_path / "reports" / "summary.json").read_text())
+    assert summary["verdict"] == "failed"
+    assert (summary["promotion"]["status"], summary["promotion"]["reasons"]) == ("not promoted", ["cleanup incomplete"])
     assert candidate_lab.wait_until_clean() == ([], [])
 
 

@@ -106,6 +106,7 @@ def visit(location: AppLocation, answers: dict[str, tuple[int, str]]) -> Any:
 def test_an_anonymous_subdomain_visitor_is_followed_through_auth_redirect_to_login() -> None:
     answer = visit(SUBDOMAIN_AT, {SUBDOMAIN_AT.url: (303, AUTH), AUTH: (303, LOGIN)})
     assert (answer.status, answer.to_login, answer.via) == (303, True, SUBDOMAIN_AT.url)
+    assert answer.sent_to_login
     assert answer.describe().startswith(f"303 for {AUTH} (Location: {LOGIN}), where a 303 from {SUBDOMAIN_AT.url}")
 
 
@@ -115,17 +116,18 @@ def test_an_anonymous_subdomain_visitor_is_followed_through_auth_redirect_to_log
         {SUBDOMAIN_AT.url: (302, AUTH)},  # not coderd's 303: not followed, and no login
         {SUBDOMAIN_AT.url: (303, AUTH), AUTH: (302, LOGIN)},  # auth-redirect must 303 too
         {SUBDOMAIN_AT.url: (303, f"http://{APP_HOST}/login"), f"http://{APP_HOST}/login": (200, "")},  # the app's
-        {SUBDOMAIN_AT.url: (303, f"{CODER}/somewhere")},
+        {SUBDOMAIN_AT.url: (303, f"{CODER}/somewhere")},  # a 303, but elsewhere
+        {SUBDOMAIN_AT.url: (302, f"{CODER}/login?redirect=%2F")},  # to login, but a 302
     ],
 )
 def test_anything_but_coders_303s_to_login_is_not_the_login_redirect(answers: dict[str, tuple[int, str]]) -> None:
     answer = visit(SUBDOMAIN_AT, answers)
-    assert not (answer.status == 303 and answer.to_login), answer.describe()
+    assert not answer.sent_to_login, answer.describe()
 
 
 def test_a_path_app_redirects_to_the_login_page_at_the_root_only() -> None:
     path = located(PATH_APP, "")
-    assert visit(path, {path.url: (303, f"{CODER}/login?message=x&redirect=%2F")}).to_login
+    assert visit(path, {path.url: (303, f"{CODER}/login?message=x&redirect=%2F")}).sent_to_login
     own_login = {path.url: (303, f"{path.url}login"), f"{path.url}login": (303, f"{path.url}login")}
     answer = visit(path, own_login)  # in-app redirects are followed, three at most
     assert answer.status == 303 and not answer.to_login  # code-server's own /login is no Coder login

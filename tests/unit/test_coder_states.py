@@ -230,9 +230,25 @@ def test_a_pending_build_no_provisioner_accepts_fails_at_once_as_before() -> Non
     assert "matched_provisioners.count 0" in message and "seen lately" not in message
 
 
+def test_count_and_available_are_read_each_from_its_own_field() -> None:
+    """The lab reports them equal; Coder does not when some daemons went stale."""
+    found = pending({"count": 3, "available": 1, "most_recently_seen": "2024-11-02T10:01:02Z"}).provisioners
+    assert found is not None and (found.count, found.available) == (3, 1)
+    assert "the 2 provisioner(s) that accept its tags" in fails_at_once(
+        FakeCoder(lambda: pending({"count": 2, "available": 0})), "1"
+    )
+    assert "job pending" in keeps_waiting(FakeCoder(lambda: pending({"count": 2, "available": 1})), "1")
+
+
 @pytest.mark.parametrize(
     ("matched", "stuck"),
-    [({"count": 1, "available": 0}, True), ({"count": 1, "available": 1}, False), ({"count": 0, "available": 0}, True)],
+    [
+        ({"count": 1, "available": 0}, True),
+        ({"count": 1, "available": 1}, False),
+        ({"count": 0, "available": 0}, True),
+        ({"count": 3, "available": 1}, False),  # some daemons stale, one still takes the job
+        ({"count": 2, "available": 0}, True),
+    ],
 )
 def test_cleanup_cancels_what_no_provisioner_will_take(matched: dict[str, int], stuck: bool) -> None:
     assert pending(matched).never_picked_up() is stuck

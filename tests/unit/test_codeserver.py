@@ -20,6 +20,12 @@ def test_code_servers_own_answer_is_up_whether_alive_or_expired(body: str) -> No
     [
         (200, "text/html", "<!DOCTYPE html><div id=root></div>", "not code-server's health JSON"),
         (200, "application/json", '{"status":"ok"}', "not code-server's health JSON"),
+        # Another server's JSON that happens to say `status`: without code-server's lastHeartbeat it is not it.
+        (200, "application/json", '{"status":"alive"}', "not code-server's health JSON"),
+        (200, "application/json", '{"status":"expired","lastHeartbeat":"0"}', "not code-server's health JSON"),
+        (200, "application/json", '{"status":"up","lastHeartbeat":0}', "not code-server's health JSON"),
+        (200, "application/json", '{"lastHeartbeat":0}', "not code-server's health JSON"),
+        (200, "application/json", '["alive", 0]', "not code-server's health JSON"),
         (502, "text/html", "<h1>Application Unavailable</h1>", "answered 502"),
         (500, "text/plain", "", "answered 500"),
     ],

@@ -99,3 +99,53 @@ def test_a_deferred_interrupt_never_cuts_a_cleanup_short() -> None:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, handler)
+
+
+def test_a_second_signal_only_waits_for_the_cleanup_the_first_began(capsys: pytest.CaptureFixture[str]) -> None:
+    """A CI runner that cancels a job sends SIGINT, then SIGTERM: the second lands in the cleanup the first
+    started, and must not cut it short."""
+    ledger = Ledger()
+    interrupts = Interrupts(ledger)
+    with pytest.raises(KeyboardInterrupt, match="SIGINT"):
+        interrupts(signal.SIGINT, sys._getframe())
+    interrupts(signal.SIGTERM, sys._getframe())  # no raise: between cleanups as much as in one
+    ledger.releasing = True
+    interrupts(signal.SIGTERM, sys._getframe())
+    assert (
+        capsys.readouterr().err.splitlines()
+        == ["SIGTERM: cleanup in progress, removing what the run created first"] * 2
+    )
+
+
+@pytest.mark.parametrize("where", ["the run's end", "a promotion"])
+def test_a_first_signal_at_the_runs_end_or_in_a_promotion_only_waits(
+    where: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ledger = Ledger()
+    interrupts = Interrupts(ledger)
+    if where == "a promotion":
+        interrupts.promoting = True
+    else:
+        ledger.ending = True  # set by the plan's stop, the run's first cleanup
+    interrupts(signal.SIGINT, sys._getframe())
+    said = "promotion in progress, finishing it first" if where == "a promotion" else "cleanup in progress"
+    assert said in capsys.readouterr().err
+
+
+def test_a_first_signal_in_a_scenarios_cleanup_comes_once_it_is_done(capsys: pytest.CaptureFixture[str]) -> None:
+    """Not lost: the run is still cut short, after the removals of the scenario."""
+    handler = signal.getsignal(signal.SIGALRM)
+    signal.signal(signal.SIGALRM, signal.SIG_IGN)  # the re-armed look must not land in this test
+    try:
+        ledger = Ledger()
+        interrupts = Interrupts(ledger)
+        ledger.releasing = True
+        interrupts(signal.SIGTERM, sys._getframe())  # no raise
+        assert interrupts.received and "cleanup in progress" in capsys.readouterr().err
+        interrupts(signal.SIGALRM, sys._getframe())  # still releasing: it waits
+        ledger.releasing = False
+        with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+            interrupts(signal.SIGALRM, sys._getframe())
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, handler)

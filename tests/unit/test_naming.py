@@ -29,3 +29,13 @@ def test_owns_names_of_any_run_with_the_prefix():
     assert namer.owns("spec-zzzzzz-3")
     assert not namer.owns("other-zzzzzz-3")
     assert not namer.owns("specimen-1")
+
+
+def test_owns_the_branches_of_any_run_and_no_other_branch_under_the_prefix():
+    namer = Namer("spec")
+    assert namer.owns_branch(namer.branch())
+    assert namer.owns_branch("spec/zzzzzz-12")
+    assert not namer.owns_branch("spec/experiment")
+    assert not namer.owns_branch("spec/zzzzzz-1-fix")
+    assert not namer.owns_branch("other/zzzzzz-1")
+    assert not namer.owns("spec-notes")

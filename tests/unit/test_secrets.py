@@ -38,6 +38,15 @@ def test_every_form_is_scrubbed(form):
     assert CANARY not in REDACTOR.scrub(text) and TOKEN.split("-")[1] not in REDACTOR.scrub(text)
 
 
+@pytest.mark.parametrize("secret", [CANARY, TOKEN, TOKEN.split("-")[1]])
+def test_the_plain_base64_of_a_secret_is_scrubbed_with_or_without_its_padding(secret):
+    encoded = base64.b64encode(secret.encode()).decode()
+    for form in (encoded, encoded.rstrip("=")):
+        scrubbed = REDACTOR.scrub(f"echoed: {form}.")
+        assert encoded.rstrip("=") not in scrubbed, scrubbed
+        assert scrubbed.startswith(f"echoed: {MASK}"), scrubbed
+
+
 def test_short_values_are_not_treated_as_secrets():
     redactor = Redactor()
     redactor.add("abc")

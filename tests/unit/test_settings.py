@@ -85,6 +85,28 @@ def test_e2e_needs_a_bot_repository_and_a_token():
 
 
 @pytest.mark.parametrize(
+    "overrides",
+    [
+        {"e2e_repo": "ameideio/ameide"},  # the default SPEC_REPO_URL's
+        {"e2e_repo": "AmeideIO/Ameide"},  # GitHub's names ignore case
+        {"e2e_repo": "ameideio/ameide", "repo_url": "https://github.com/AmeideIO/Ameide/"},
+        {"e2e_repo": "bots/sandbox", "repo_url": "https://github.com/bots/sandbox.git"},
+        {"e2e_repo": "bots/sandbox", "e2e_repo_url": "https://git.example/ameideio/ameide.git"},
+        {"e2e_repo": "ameideio/ameide", "repo_url": "git@github.com:ameideio/ameide.git"},
+    ],
+)
+def test_the_e2e_repository_is_never_the_product_repository(overrides):
+    problem = load_settings({**overrides, "github_token": "t"}).e2e_problem()
+    assert problem.startswith("SPEC_E2E_REPO (-D e2e_repo)") and "is the product repository" in problem
+
+
+def test_a_sandbox_beside_the_product_repository_is_fine():
+    settings = {"e2e_repo": "ameideio/ameide-sandbox", "github_token": "t"}
+    assert load_settings(settings).e2e_problem() == ""
+    assert load_settings({**settings, "repo_url": "git@github.com:ameideio/ameide.git"}).e2e_problem() == ""
+
+
+@pytest.mark.parametrize(
     ("overrides", "expected"),
     [
         ({"e2e_repo": "just-a-name"}, "SPEC_E2E_REPO (-D e2e_repo) must be owner/name"),
