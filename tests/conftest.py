@@ -42,5 +42,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        # `-m "not lab"` leaves out every test that starts a lab (bin/mutation runs the rest per mutant).
+        if "lab" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.lab)
     if config.getoption("--reverse"):
         items.reverse()
