@@ -209,9 +209,10 @@ def test_each_way_the_proxy_breaks_vs_code_is_named(ide: CodeServer, proxy: Prox
     visit = _open(ide, proxy.url + PREFIX, stay_connected=0)  # each verdict comes before the watch
     for words in says:
         assert words in visit.problem, visit.describe()
-    if switch == "cut_after":  # the cut's second, give or take a closing handshake on a busy machine
+    if switch == "cut_after":  # the cut's second, counted from the connection: never less, and on a busy
+        # machine (two cores, four workers, a real code-server) a closing handshake can add seconds
         lived = re.search(r"closed (\d+\.\d) s after it connected", visit.problem)
-        assert lived and 0.5 <= float(lived.group(1)) <= 2.5, visit.problem
+        assert lived and 0.9 <= float(lived.group(1)) <= 8, visit.problem
     assert visit.screenshot.startswith(PNG)
     _no_secrets_in(visit)
 
