@@ -32,7 +32,7 @@ from workspace_spec.cleanup import CleanupFailed
 from workspace_spec.interrupts import Interrupts
 from workspace_spec.plan import Need
 from workspace_spec.promotion import PromotionOutcome
-from workspace_spec.settings import Settings
+from workspace_spec.settings import Settings, parse_duration
 from workspace_spec.target import select_target
 from workspace_spec.waiting import Progress, set_default_progress
 from workspace_spec.world import World
@@ -158,6 +158,7 @@ def after_scenario(context: Context, scenario: Scenario) -> None:
 
 def _attach_diagnostics(context: Context, scenario: Scenario) -> None:
     artifacts = diagnostics.collect(context.world, context.workspace.current)
+    assert scenario.feature is not None  # a parsed scenario's
     directory = reporting.diagnostics_dir(context.config, scenario.feature.name, scenario.name)
     diagnostics.write(artifacts, directory)
     for artifact in artifacts:
@@ -210,7 +211,7 @@ def _sweep_earlier_runs(world: World) -> None:
     """First what earlier runs' ledger files say they left (exactly that, whatever its age), then by name."""
     own = world.ledger.journal.path if world.ledger.journal else None
     removed, failed = sweep.sweep_ledgers(world, own.parent, own) if own else ([], [])
-    by_name, failed_by_name = sweep.sweep(world, sweep.parse_duration(world.settings.sweep_on_start), dry_run=False)
+    by_name, failed_by_name = sweep.sweep(world, parse_duration(world.settings.sweep_on_start), dry_run=False)
     removed, failed = removed + by_name, failed + failed_by_name
     for item in removed:
         print(f"swept (left by an earlier run): {item}", flush=True)
@@ -229,7 +230,7 @@ def _on_cleanup_error(context: Context, cleanup: Callable[..., None], error: Exc
         scenario.error_message = secrets.scrub(f"{type(error).__name__}: {error}")
     if isinstance(error, CleanupFailed):
         return  # the platform's failure: the final summary names each leftover once, with what to do
-    Context.print_cleanup_error(context, cleanup, error)
+    Context.print_cleanup_error(context, cleanup, error)  # type: ignore[attr-defined]  # types-behave omits it
 
 
 def _finish_reports(context: Context) -> None:

@@ -27,13 +27,15 @@ from allure_commons.types import LabelType, LinkType
 from behave.configuration import Configuration
 from behave.formatter.base import Formatter, StreamOpener
 from behave.model import Scenario
-from behave.model_core import Status as BehaveStatus
+from behave.model_type import Status as BehaveStatus
 from behave.reporter.junit import JUnitReporter
 
 from reporting import sections
 
 
 class AllureFormatter(_AllureFormatter):
+    listener: AllureListener
+
     def __new__(cls, stream_opener: StreamOpener, config: Configuration) -> Formatter:
         if config.dry_run:
             return _DryRun(stream_opener, config)
@@ -59,7 +61,7 @@ class _DryRun(Formatter):
 class _ShowingSkipped:
     """The run's configuration as allure-behave reads it, with `show_skipped` set per scenario."""
 
-    def __init__(self, config: Configuration, show_skipped: bool) -> None:
+    def __init__(self, config: Configuration | _ShowingSkipped, show_skipped: bool) -> None:
         self._config = config
         self.show_skipped = show_skipped
 
@@ -68,10 +70,12 @@ class _ShowingSkipped:
 
 
 class _Listener(AllureListener):
+    behave_config: Configuration | _ShowingSkipped
+
     def __init__(self, config: Configuration) -> None:
         super().__init__(config)
         self.hide_excluded = True  # not selected by tags or names: not part of this run's report
-        self._corrections: dict[str, tuple[Status, StatusDetails]] = {}
+        self._corrections: dict[str, tuple[str, StatusDetails]] = {}
 
     def start_scenario(self, scenario: Scenario) -> None:
         super().start_scenario(scenario)
@@ -106,7 +110,7 @@ def _own_skip_reason(scenario: Scenario) -> str:
     return reason
 
 
-def _correction(scenario: Scenario, skip_reason: str) -> tuple[Status, StatusDetails] | None:
+def _correction(scenario: Scenario, skip_reason: str) -> tuple[str, StatusDetails] | None:
     status = scenario.status
     if skip_reason:
         return Status.SKIPPED, StatusDetails(message=skip_reason)
@@ -121,6 +125,7 @@ def _correction(scenario: Scenario, skip_reason: str) -> tuple[Status, StatusDet
 
 
 def _add_spec_facts(result: TestResult, scenario: Scenario) -> None:
+    assert scenario.feature is not None  # a parsed scenario's
     result.description = sections.description(scenario.feature.description, scenario.description)
     result.labels.append(Label(name=LabelType.EPIC, value=sections.EPIC))
     if (severity := sections.severity(scenario.effective_tags)) is not None:

@@ -27,6 +27,7 @@ class SkippedCase:
     @classmethod
     def of(cls, scenario: Scenario, reason: str, reporter: JUnitReporter) -> SkippedCase:
         feature = scenario.feature
+        assert feature is not None  # a parsed scenario's
         stem = reporter.make_feature_filename(feature)
         return cls(f"TESTS-{stem}.xml", f"{stem}.{feature.name or stem}", scenario.name, reason)
 

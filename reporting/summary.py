@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from behave.model import Scenario
-from behave.model_core import Status
+from behave.model_type import Status
 
 from reporting import sections
 from workspace_spec.cleanup import CleanupReport
@@ -43,6 +43,7 @@ class Outcome:
     @classmethod
     def of(cls, scenario: Scenario, reason: str = "") -> Outcome:
         status = _COUNTED_AS.get(scenario.status, "errored")  # error, hook_error, cleanup_error, undefined...
+        assert scenario.feature is not None  # a parsed scenario's
         return cls(scenario.feature.name, scenario.name, status, scenario.status.name, scenario.duration, reason)
 
 

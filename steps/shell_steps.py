@@ -23,6 +23,7 @@ def then_checkout_is_expected(context: Context) -> None:
 
 @when("the developer asks each required tool for its version")
 def when_ask_tools(context: Context) -> None:
+    assert context.table is not None, "the step lists the tools in a table"
     tools = [row["tool"] for row in context.table]
     context.terminal.tools = inside.tool_versions(context.world, context.workspace.require(), tools)
     versions = inside.describe_versions(context.terminal.tools)

@@ -4,6 +4,7 @@ URL, or on a host of their own under the deployment's wildcard (subdomain apps).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
@@ -117,7 +118,8 @@ def open_app(coder: CoderClient, location: AppLocation, with_session: bool, time
     attempts = 0
 
     def give_up(state: RetryCallState) -> httpx.Response:
-        return state.outcome.result()  # the last 502 is the answer
+        assert state.outcome is not None  # tenacity gives up after an attempt, with its outcome
+        return cast(httpx.Response, state.outcome.result())  # the last 502 is the answer
 
     def follow_in_app(response: httpx.Response) -> httpx.Response:
         """Follow redirects that stay inside the app (never one to sign in), as a browser would, signed in

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 from workspace_spec.secrets import REDACTOR, scrub
 
 if TYPE_CHECKING:
+    from playwright._impl._api_structures import SetCookieParam  # what add_cookies takes; not re-exported
     from playwright.sync_api import Browser, Page, Request, Response, WebSocket
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")  # Debian's, Ubuntu's, a CI runner's
@@ -496,7 +497,7 @@ class _Recorder:
         from playwright.sync_api import Error
 
         try:
-            state = page.locator("html").evaluate(
+            state: dict[str, Any] = page.locator("html").evaluate(
                 STATE_JS, [WORKBENCH, VSCODE_PAGE, DIALOG, TOAST, ENTRIES], timeout=LOOK_TIMEOUT * 1000
             )
         except Error:
@@ -568,7 +569,7 @@ def open_workbench(
 
 
 def _in_browser(
-    browser: Browser, recorder: _Recorder, cookie: dict[str, Any], deadline: float, stay_connected: float
+    browser: Browser, recorder: _Recorder, cookie: SetCookieParam, deadline: float, stay_connected: float
 ) -> bytes:
     """The visit in a fresh context (its own temporary profile, with only the Coder session in it); a
     Playwright error ends the visit and is noted. The screenshot of the page at the end."""
@@ -588,7 +589,7 @@ def _in_browser(
     return _screenshot(page)
 
 
-def _session_cookie(access_url: str, token: str) -> dict[str, Any]:
+def _session_cookie(access_url: str, token: str) -> SetCookieParam:
     """The session as coderd's login leaves it in a browser: an httpOnly cookie on the access URL's host.
     Subdomain apps get their own from there (coderd's auth-redirect), as a browser follows the redirects."""
     return {

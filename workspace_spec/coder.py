@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import quote
 
 import httpx
@@ -21,6 +21,8 @@ from workspace_spec.loopback import LoopbackTransport
 from workspace_spec.secrets import scrub
 
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 BUILD_VERSION_HEADER = "X-Coder-Build-Version"
 SESSION_HEADER = "Coder-Session-Token"
@@ -38,7 +40,13 @@ class CoderError(PlatformFailure):
     expects it, it is the platform's failure: reported with its message, without a traceback."""
 
     def __init__(
-        self, status: int, method: str, path: str, message: str, detail: str = "", validations: list | None = None
+        self,
+        status: int,
+        method: str,
+        path: str,
+        message: str,
+        detail: str = "",
+        validations: list[dict[str, Any]] | None = None,
     ) -> None:
         self.status = status
         self.method = method
@@ -333,7 +341,8 @@ def _wait(state: RetryCallState) -> float:
     error = state.outcome.exception() if state.outcome else None
     if isinstance(error, CoderError) and error.retry_after is not None:
         # Coder's rate limiter says when to come back; the client (the call's self) says how long at most.
-        pause = min(error.retry_after, state.args[0].rate_limit_wait)
+        client: CoderClient = state.args[0]
+        pause = min(error.retry_after, client.rate_limit_wait)
         if "429" not in _said:
             _said.add("429")
             asked = "as it asks" if pause == error.retry_after else f"of the {error.retry_after:g} s it asks"
@@ -362,7 +371,7 @@ def _stop(state: RetryCallState) -> bool:
     return state.attempt_number >= (1 if client.stopped_answering else ATTEMPTS)
 
 
-def _bounded(condition: Callable[[BaseException], bool]) -> Any:
+def _bounded(condition: Callable[[BaseException], bool]) -> Callable[[Callable[P, R]], Callable[P, R]]:
     return retry(
         retry=retry_if_exception(condition),
         stop=_stop,
@@ -497,10 +506,10 @@ class CoderClient:
                 f"CODER_URL {self.url} is not a Coder deployment: GET /api/v2/buildinfo answered "
                 f"{response.status_code} without Coder's {BUILD_VERSION_HEADER} header"
             )
-        return response.json()
+        return cast(dict[str, Any], response.json())
 
     def me(self) -> dict[str, Any]:
-        return self._get("/api/v2/users/me")
+        return cast(dict[str, Any], self._get("/api/v2/users/me"))
 
     def first_user_created(self) -> tuple[bool, str]:
         """Whether setup is complete, with Coder's own message (200: created, 404: not yet)."""
@@ -512,10 +521,10 @@ class CoderClient:
         return response.status_code == 200, parsed("GET", path, data, lambda d: str(d.get("message", "")))
 
     def auth_methods(self) -> dict[str, Any]:
-        return self._get("/api/v2/users/authmethods")
+        return cast(dict[str, Any], self._get("/api/v2/users/authmethods"))
 
     def deployment_config(self) -> dict[str, Any]:
-        return self._get("/api/v2/deployment/config")
+        return cast(dict[str, Any], self._get("/api/v2/deployment/config"))
 
     # -- templates and workspaces ---------------------------------------------------------------
     def template(self, organization: str, name: str) -> Template:
@@ -566,10 +575,10 @@ class CoderClient:
 
     def start_build(self, workspace_id: str, transition: str, orphan: bool = False) -> dict[str, Any]:
         body: dict[str, Any] = {"transition": transition} | ({"orphan": True} if orphan else {})
-        return self._post(f"/api/v2/workspaces/{workspace_id}/builds", body)
+        return cast(dict[str, Any], self._post(f"/api/v2/workspaces/{workspace_id}/builds", body))
 
     def builds(self, workspace_id: str) -> list[dict[str, Any]]:
-        return self._get(f"/api/v2/workspaces/{workspace_id}/builds")
+        return cast(list[dict[str, Any]], self._get(f"/api/v2/workspaces/{workspace_id}/builds"))
 
     def cancel_build(self, build_id: str, expect_status: str = "") -> None:
         """Cancel a build's job; with expect_status=pending any user may (coderd patchCancelWorkspaceBuild)."""
@@ -577,10 +586,10 @@ class CoderClient:
         self._request("PATCH", f"/api/v2/workspacebuilds/{build_id}/cancel{query}")
 
     def timings(self, workspace_id: str) -> dict[str, Any]:
-        return self._get(f"/api/v2/workspaces/{workspace_id}/timings")
+        return cast(dict[str, Any], self._get(f"/api/v2/workspaces/{workspace_id}/timings"))
 
     def build_logs(self, build_id: str) -> list[dict[str, Any]]:
-        return self._get(f"/api/v2/workspacebuilds/{build_id}/logs")
+        return cast(list[dict[str, Any]], self._get(f"/api/v2/workspacebuilds/{build_id}/logs"))
 
     @contextmanager
     def watch(self, workspace_id: str, read_timeout: float) -> Iterator[Iterator[Workspace]]:

@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from kubernetes import client, config
@@ -109,11 +110,9 @@ class Cluster:
                 )
             )
             answer = self._read(
-                lambda review=review: self._authorization.create_self_subject_access_review(
-                    review, _request_timeout=self._timeout
-                )
+                partial(self._authorization.create_self_subject_access_review, review, _request_timeout=self._timeout)
             )
-            if answer is None or not answer.status.allowed:
+            if answer is None or answer.status is None or not answer.status.allowed:
                 missing.append(right)
         return missing
 
@@ -199,6 +198,6 @@ def _message(error: ApiException) -> str:
     return f": {message}" if isinstance(message, str) and message else ""
 
 
-def _object(item: Any, phase: str) -> KubeObject:
+def _object(item: Any, phase: str | None) -> KubeObject:
     metadata = item.metadata
     return KubeObject(name=metadata.name, uid=metadata.uid, phase=phase or "")

@@ -163,7 +163,7 @@ class GateClient(Protocol):
 def promote(client: GateClient, organization: str, outcome: PromotionOutcome) -> list[str]:
     """Make each candidate the active version of its template; the lines to print. When Coder refuses one,
     the gate stops there: `outcome` says `failed` with Coder's answer in `error` (those before stay promoted)."""
-    lines = []
+    lines: list[str] = []
     for candidate in outcome.candidates:
         try:
             template = client.template(organization, candidate.template)

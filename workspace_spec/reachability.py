@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from websockets.exceptions import InvalidHandshake, InvalidStatus
 from websockets.sync.client import connect
+from websockets.typing import Subprotocol
 
 from workspace_spec.secrets import scrub
 from workspace_spec.world import World
@@ -19,7 +20,7 @@ from workspace_spec.world import World
 # Coder serves DERP relays at /derp over a WebSocket with this subprotocol, for clients without UDP:
 # the one upgrade every deployment accepts without a workspace, and the one a blocking ingress breaks.
 DERP_PATH = "/derp"
-DERP_SUBPROTOCOL = "derp"
+DERP_SUBPROTOCOL = Subprotocol("derp")
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,11 @@ class FailFastProxy(paramiko.ProxyCommand):
     """paramiko's ProxyCommand reads an exited command's closed output as b'' until its timeout runs out
     (a failing `coder` cost the whole connect timeout); this one says at once that the command is gone."""
 
+    process: subprocess.Popen[bytes]  # paramiko starts it with pipes, in binary mode
+
     def recv(self, size: int) -> bytes:
+        stdout = self.process.stdout
+        assert stdout is not None
         buffer = b""
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         while len(buffer) < size:
@@ -68,10 +72,10 @@ class FailFastProxy(paramiko.ProxyCommand):
                 if buffer:
                     return buffer
                 raise TimeoutError("no answer from the ProxyCommand")
-            readable, _, _ = select.select([self.process.stdout], [], [], remaining)
+            readable, _, _ = select.select([stdout], [], [], remaining)
             if not readable:
                 continue
-            chunk = os.read(self.process.stdout.fileno(), size - len(buffer))
+            chunk = os.read(stdout.fileno(), size - len(buffer))
             if not chunk:
                 if buffer:
                     return buffer

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from workspace_spec.journal import PATTERN, Journal
@@ -43,7 +44,7 @@ def _age(timestamp: datetime | str) -> float:
 def find(world: World, older_than: float) -> list[Leftover]:
     namer = world.namer
     found = [
-        Leftover("workspace", ws.name, _age(ws.raw["created_at"]), lambda ws=ws: world.workspaces.remove(ws.id))
+        Leftover("workspace", ws.name, _age(ws.raw["created_at"]), partial(world.workspaces.remove, ws.id))
         for ws in world.coder.workspaces(f"owner:me name:{namer.prefix}-")
         if namer.owns(ws.name)
     ]
@@ -52,7 +53,7 @@ def find(world: World, older_than: float) -> list[Leftover]:
         for branch, committed_at in prs.branches_with_prefix(namer.branch_prefix):
             if not namer.owns_branch(branch):
                 continue  # a person's branch under the same prefix
-            found.append(Leftover("branch", branch, _age(committed_at), lambda b=branch: prs.remove_branch(b)))
+            found.append(Leftover("branch", branch, _age(committed_at), partial(prs.remove_branch, branch)))
     return [leftover for leftover in found if leftover.age_seconds >= older_than]
 
 

@@ -72,7 +72,7 @@ class LabProcess:
         ready, _, _ = select.select([process.stdout], [], [], LAB_START_TIMEOUT)
         line = process.stdout.readline() if ready else b""
         try:
-            handshake = json.loads(line)
+            handshake: dict[str, Any] = json.loads(line)
         except ValueError:
             handshake = {}
         if not handshake.get("ready"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from typing import Any
 
 from workspace_spec.cleanup import Entry, Ledger
 from workspace_spec.coder import BadAnswer, CoderClient, CoderError, CoderUnreachable, Template, Workspace
@@ -199,7 +200,7 @@ class Workspaces:
         except (BadAnswer, CoderUnreachable) as error:
             raise DeleteUnconfirmed(f"the delete was sent, but whether it is gone cannot be read: {error}") from None
 
-    def _send_delete(self, workspace_id: str, deadline: float) -> dict:
+    def _send_delete(self, workspace_id: str, deadline: float) -> dict[str, Any]:
         """The delete build, sent again while Coder refuses it because another build is active (409): that
         one is awaited when its state can be read, and simply outlasted when it cannot."""
         while True:

@@ -21,7 +21,7 @@ ASKS_ONLY = frozenset({"preflight", "oidc"})
 def selected_scenarios(config: Configuration) -> list[Scenario]:
     """The scenarios this run will run, as behave selects them (paths, line numbers, tags, names)."""
     locations = [loc for loc in collect_feature_locations(config.paths) if not config.exclude(loc.filename)]
-    features = parse_features(locations, language=config.lang)
+    features = parse_features(locations, language=config.lang)  # type: ignore[attr-defined]  # set from its option
     return [scenario for feature in features for scenario in feature.walk_scenarios() if scenario.should_run(config)]
 
 

@@ -14,7 +14,7 @@ from workspace_spec.settings import TRUST_VARIABLES, Settings, env_name
 
 DOCS = [ROOT / "README.md", ROOT / "CHANGELOG.md", ROOT / "lab" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 README_MAX_LINES = 200
-FIRST_COMMANDS = ("bin/setup && .venv/bin/behave --tags=@smoke", "bin/setup --dev && .venv/bin/pytest")
+FIRST_COMMANDS = ("bin/setup && .venv/bin/behave --tags=@smoke", "bin/setup --dev && bin/check && .venv/bin/pytest")
 FENCE = re.compile(r"^\s*(```|~~~)")
 INLINE_CODE = re.compile(r"`[^`]*`")
 INLINE_LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")

@@ -124,8 +124,8 @@ def _run(world: World, args: argparse.Namespace) -> int:
         not_removed = ""
         try:
             probe.remove_all()
-        except CleanupFailed as failed:
-            not_removed = str(failed)
+        except CleanupFailed as error:
+            not_removed = str(error)
     report = world.ledger.report
     cleanup = {"created": len(report.created), "removed": len(report.removed), "not_removed": list(report.failed)}
     run: dict[str, Any] = reporting.run_properties(world) | {

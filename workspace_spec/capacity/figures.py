@@ -96,9 +96,9 @@ def table(traces: Sequence[Trace], cleanup: Mapping[str, Any]) -> str:
     classes = failure_classes(traces)
     for found in classes:
         lines.append(f"failed: {found.count} x {found.kind} in {found.phase}: {found.example}")
-    if spread := overhead(traces):
+    if extra := overhead(traces):
         lines.append(
-            f"probe overhead per workspace: p50 {spread.p50:.2f} s, p95 {spread.p95:.2f} s, max {spread.max:.2f} s "
+            f"probe overhead per workspace: p50 {extra.p50:.2f} s, p95 {extra.p95:.2f} s, max {extra.max:.2f} s "
             "(seen by the probe beyond the platform's timestamps, until the agent was ready)"
         )
     lines.append(

@@ -25,7 +25,7 @@ ROW, BAR, LABEL, WIDTH, TOP = 18, 12, 150, 640, 46
 def _step(span: float) -> float:
     """A round tick interval giving about 5 to 10 ticks over `span` seconds."""
     raw = max(span, 1e-3) / 8
-    power = 10 ** math.floor(math.log10(raw))
+    power = 10.0 ** math.floor(math.log10(raw))
     return next(power * m for m in (1, 2, 5, 10) if power * m >= raw)
 
 
@@ -45,7 +45,7 @@ def svg(traces: Sequence[Trace], title: str) -> str:
         f'<text x="4" y="14" font-size="13" font-weight="bold">{escape(title)}</text>',
     ]
     for n, phase in enumerate(used):  # the legend
-        x = LABEL + n * 90
+        x: float = LABEL + n * 90
         out.append(f'<rect x="{x}" y="22" width="10" height="10" fill="{COLOURS[phase]}"/>')
         out.append(f'<text x="{x + 14}" y="31"><title>{escape(MEANING[phase])}</title>{phase}</text>')
     step = _step(end)
