@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers.breakage import CODEX_PR, E2E, SHELL_PR, Breaks
 from tests.helpers.lab import Lab
-from tests.helpers.suite import FAST_TIMEOUTS, attachments, leaks, run_suite
+from tests.helpers.suite import FAST_TIMEOUTS, attachments, leaks, only, run_suite
 
 
 def _assert_nothing_left(lab: Lab) -> None:
@@ -27,8 +27,9 @@ def test_e2e_passes_against_the_lab(healthy_lab: Lab, tmp_path: Path) -> None:
 @pytest.mark.parametrize("breaks", E2E, ids=str)
 def test_each_fault_fails_the_step_that_covers_it(breaks: Breaks, lab: Lab, tmp_path: Path) -> None:
     with lab.faults(breaks.fault):
-        run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS, **breaks.env), "--tags=@e2e")
+        run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS, **breaks.env), "--tags=@e2e", *only(breaks.scenario))
     assert run.returncode != 0
+    assert list(run.statuses()) == [breaks.scenario], run.output[-3000:]
     assert run.statuses()[breaks.scenario] == "failed", run.output[-3000:]
     failed_step = run.failed_step_name(breaks.scenario)
     assert failed_step == breaks.step, f"{breaks.fault} failed {failed_step!r}, not {breaks.step!r}"
