@@ -49,8 +49,10 @@ def _swept(done: subprocess.CompletedProcess[str], verb: str = "removed") -> lis
 
 def test_transient_coder_errors_are_ridden_through(lab: Lab, tmp_path: Path) -> None:
     # Coder asks for a minute on every 429 (how many the run meets depends on its timing): a second will do.
+    # The flaky part is the API: the browser, which meets only the app proxy, would add its time alone.
     with lab.faults("coder-flaky"):
-        run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS, SPEC_RATE_LIMIT_WAIT="1"), "--tags=@smoke")
+        env = lab.suite_env(**FAST_TIMEOUTS, SPEC_RATE_LIMIT_WAIT="1")
+        run = run_suite(tmp_path, env, "--tags=@smoke and not @browser")
     assert run.returncode == 0, run.output[-3000:]
     assert lab.wait_until_clean() == ([], [])
 
