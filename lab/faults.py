@@ -14,7 +14,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Fault:
     name: str
-    part: str  # the part of the platform it breaks, as the README tables group them
+    part: str  # the part of the platform it breaks, as the fault tables of lab/README.md group them
     breaks: str  # one line: what goes wrong
 
 

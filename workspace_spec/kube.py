@@ -1,6 +1,6 @@
 """Probes of the workspace's Kubernetes objects: namespace, volume claims, pods, pod logs and events.
 
-The suite reads only, with exactly the rights in RIGHTS (the README lists them for the CI identity), and
+The suite reads only, with exactly the rights in RIGHTS (docs/live-deployment.md lists them for the CI identity), and
 checks them with SelfSubjectAccessReview, as `kubectl auth can-i` does, before anything is created.
 """
 

@@ -147,7 +147,7 @@ class World:
             rights = "; ".join(right.explain() for right in missing)
             raise PreflightError(
                 f"the Kubernetes identity of {self.cluster.server} lacks rights the checks need, in all "
-                f"namespaces: {rights} (README: rights in the cluster)"
+                f"namespaces: {rights} (docs/live-deployment.md: rights in the cluster)"
             )
 
     def close(self) -> None:
