@@ -23,6 +23,19 @@ def lab() -> Iterator[Lab]:
         lab.stop()
 
 
+@pytest.fixture(scope="session")
+def standin_ide_lab() -> Iterator[Lab]:
+    """The session's lab whose workspaces run the stand-in IDE: for the tests of the run itself (its end,
+    its ledger, signals), where code-server is not under test and each workspace start of the real one
+    (about 3 CPU-seconds) would only add up. A module takes it by defining `lab` as `tests.helpers.lab.
+    standin_ide` does."""
+    lab = Lab.start(secrets=CANARIES, code_server=False, **FAST)
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
 @pytest.fixture(autouse=True)
 def _own_prefix(request: pytest.FixtureRequest) -> None:
     """Every test that uses the session lab names what its runs create with a prefix of its own."""

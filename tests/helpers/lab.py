@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from github import Auth, Github
 from kubernetes import client as kube_client
 from kubernetes import config as kube_config
@@ -43,8 +44,10 @@ class Lab:
         build_delay: float | None = None,
         agent_delay: float | None = None,
         secrets: dict[str, str] | None = None,
+        code_server: bool = True,
     ) -> Lab:
-        """Start a lab as the suite starts it; `secrets` are LAB_* variables it reads at start."""
+        """Start a lab as the suite starts it; `secrets` are LAB_* variables it reads at start. Without
+        `code_server` its workspaces run the stand-in IDE even where the real code-server is installed."""
         options: dict[str, Any] = {"coder_url": ""}  # no deployment: the lab
         if faults:
             options["lab_faults"] = list(faults)
@@ -53,7 +56,10 @@ class Lab:
         if agent_delay is not None:
             options["lab_agent_delay"] = agent_delay
         settings = load_settings(options)
-        with _environment(secrets or {}):  # the lab inherits them
+        variables = dict(secrets or {})
+        if not code_server:
+            variables["LAB_CODE_SERVER_PREFIX"] = "/nonexistent/code-server"  # lab/ide.py finds none there
+        with _environment(variables):  # the lab inherits them
             return cls(LabProcess.start(settings))
 
     def stop(self, signum: int | None = None, timeout: float = LAB_STOP_TIMEOUT) -> int:
@@ -203,3 +209,10 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
     finally:
         for name, value in saved.items():
             os.environ.pop(name) if value is None else os.environ.__setitem__(name, value)
+
+
+@pytest.fixture(name="lab")
+def standin_ide(standin_ide_lab: Lab) -> Lab:
+    """The `lab` of a test module that imports this: the session's lab with the stand-in IDE (conftest.py
+    `standin_ide_lab`), for tests of the run itself, where code-server is not under test."""
+    return standin_ide_lab
