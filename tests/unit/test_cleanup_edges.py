@@ -148,6 +148,13 @@ def test_an_entry_removed_meanwhile_does_not_stop_the_rest() -> None:
 # What a signal sees while the ledger removes
 
 
+def test_a_signal_before_any_cleanup_cuts_the_run_short(sigalrm_ignored: None) -> None:
+    """A fresh ledger is neither removing nor at the run's end: nothing defers the interrupt."""
+    ledger = Ledger()
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+        Interrupts(ledger)(signal.SIGTERM, sys._getframe())
+
+
 def test_a_scenarios_cleanup_is_marked_releasing_only_while_it_runs(sigalrm_ignored: None) -> None:
     """The interrupt handler defers a signal while `releasing`, and only waits once `ending`: a scenario's
     cleanup is the one, never the other, and a signal after it cuts the run short."""
