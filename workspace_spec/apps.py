@@ -125,8 +125,8 @@ def open_app(coder: CoderClient, location: AppLocation, with_session: bool, time
         """Follow redirects that stay inside the app (never one to sign in), as a browser would, signed in
         or not: an anonymous visitor the proxy lets in ends up on the app's page."""
         for _ in range(MAX_IN_APP_REDIRECTS):
-            target = urljoin(str(response.url), response.headers.get("location", ""))
-            if not response.is_redirect or not location.contains(target):
+            target = _target(response)
+            if not location.contains(target):
                 break
             response = coder.open_app(target, with_session=with_session)
         return response
@@ -157,7 +157,8 @@ def open_app(coder: CoderClient, location: AppLocation, with_session: bool, time
 
 
 def _target(response: httpx.Response) -> str:
-    return urljoin(str(response.url), response.headers.get("location", "")) if response.is_redirect else ""
+    """Where a redirect points, absolute; '' for an answer that is none (a 3xx without a Location too)."""
+    return urljoin(str(response.url), response.headers["location"]) if response.has_redirect_location else ""
 
 
 def _auth_redirect(response: httpx.Response) -> str:
