@@ -296,7 +296,7 @@ class Workspace:
         """Whether the running build's stop deadline lies in the past (False when it has none)."""
         if not self.deadline:
             return False
-        return datetime.fromisoformat(self.deadline.replace("Z", "+00:00")) <= datetime.now(UTC)
+        return datetime.fromisoformat(self.deadline) <= datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ class Leftover:
 
 
 def _age(timestamp: datetime | str) -> float:
-    moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00")) if isinstance(timestamp, str) else timestamp
+    moment = datetime.fromisoformat(timestamp) if isinstance(timestamp, str) else timestamp
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return (datetime.now(UTC) - moment).total_seconds()
