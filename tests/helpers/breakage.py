@@ -34,6 +34,7 @@ class Breaks:
     step: str  # the name of the step that must fail (Given, When or Then)
     message: str  # what the failure must say
     env: dict[str, str] = field(default_factory=dict)  # settings the row runs with
+    unsaid: str = ""  # what the failure must not say: a sign that the suite itself made the fault worse
 
     @property
     def browser_only(self) -> bool:
@@ -218,7 +219,15 @@ E2E = [
         "the pull request changes exactly that line",
         "should add exactly",
     ),
-    Breaks("git-credential-stored", SHELL_PR, "the checkout keeps no GitHub credential", "keeps GitHub credentials in"),
+    # The image's `store` helper is named; ~/.git-credentials would mean the suite's own push (without its
+    # empty `credential.helper=` reset before its own helper) handed the token to that store.
+    Breaks(
+        "git-credential-stored",
+        SHELL_PR,
+        "the checkout keeps no GitHub credential",
+        "keeps GitHub credentials in: credential.helper",
+        unsaid="~/.git-credentials",
+    ),
 ]
 
 PREFLIGHT = [

@@ -34,6 +34,7 @@ def test_each_fault_fails_the_step_that_covers_it(breaks: Breaks, lab: Lab, tmp_
     failed_step = run.failed_step_name(breaks.scenario)
     assert failed_step == breaks.step, f"{breaks.fault} failed {failed_step!r}, not {breaks.step!r}"
     assert breaks.message in run.failure(breaks.scenario), run.failure(breaks.scenario)
+    assert not breaks.unsaid or breaks.unsaid not in run.failure(breaks.scenario), run.failure(breaks.scenario)
     assert {"workspace.json", "build.log", "coder-control-plane.log"} <= attachments(tmp_path, breaks.scenario)
     assert not leaks(lab, run, tmp_path)
     _assert_nothing_left(lab)
