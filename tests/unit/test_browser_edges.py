@@ -8,9 +8,9 @@ from dataclasses import replace
 
 import pytest
 
+from tests.unit.test_browser_judge import APP, LIVE, STABLE
+from tests.unit.test_browser_judge import HEALTHY as JUDGED
 from workspace_spec.browser import (
-    Observation,
-    Socket,
     connection_problem,
     judge,
     page_problem,
@@ -19,23 +19,9 @@ from workspace_spec.browser import (
     without_query,
 )
 
-APP = "https://coder.example.com/@u/ws.main/apps/code-server/"
-SOCKET = "/@u/ws.main/apps/code-server/stable-53c2f3253bcf32886706fc023e794bbeb253c90f"
-LIVE = Socket(SOCKET, opened_at=2.0, connected_at=2.1, frames_received=20, frames_sent=30)
-HEALTHY = Observation(
-    app_url=APP,
-    folder="/home/coder/repo",
-    document_status=200,
-    landed=APP,
-    vscode_page=True,
-    workbench_at=3.0,
-    repository_at=4.5,
-    explorer="repo",
-    files=5,
-    title="repo - code-server",
-    sockets=(LIVE,),
-    watched_until=7.5,
-)
+# test_browser_judge.py's healthy visit, with one socket, no failed asset and no editor tab in the title.
+HEALTHY = replace(JUDGED, title="repo - code-server", sockets=(LIVE,), failed=())
+SOCKET = STABLE
 NO_WORKBENCH = replace(HEALTHY, workbench_at=None, repository_at=None, sockets=())
 
 

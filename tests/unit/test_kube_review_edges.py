@@ -10,15 +10,8 @@ from typing import Any
 import pytest
 from kubernetes.client.rest import ApiException
 
+from tests.unit.test_kube_rights import KUBECONFIG
 from workspace_spec.kube import RIGHTS, Cluster
-
-KUBECONFIG = """apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]
-users: [{name: u, user: {token: not-used}}]
-contexts: [{name: c, context: {cluster: c, user: u}}]
-current-context: c
-"""
 
 
 def _cluster(tmp_path: Path, request_timeout: float = 10.0) -> Cluster:
