@@ -30,7 +30,7 @@ pytestmark = pytest.mark.skipif(bool(browser_unavailable()), reason=browser_unav
 PREFIX = "/@admin/ws.main/apps/code-server"
 TOKEN = "Ab3dE5gH9k-q1w2e3r4t5y6u7i8o9p0a1s2d"  # a Coder API key's shape: <10-char id>-<22-char secret>
 COOKIE = "coder_session_token"
-TIMEOUT = 30.0
+TIMEOUT = 60.0  # a busy CI machine (4 workers, 2 cores) took 20 s to show the workbench, then ran out
 PNG = b"\x89PNG\r\n\x1a\n"
 CLOSE_TIMEOUT = 1.0  # a WebSocket's closing handshake, when the browser on the other side has gone
 # Headers that belong to one hop, not to the request or answer passed on.
