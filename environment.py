@@ -27,7 +27,7 @@ from reporting import summary as report_summary
 from reporting.formatter import AllureFormatter
 from steps.support import selection
 from steps.support.state import RunState, fresh_holders
-from workspace_spec import diagnostics, journal, promotion, secrets, sweep
+from workspace_spec import diagnostics, journal, journeys, kube, promotion, secrets, sweep
 from workspace_spec.cleanup import CleanupFailed
 from workspace_spec.interrupts import Interrupts
 from workspace_spec.plan import Need
@@ -59,6 +59,8 @@ def before_all(context: Context) -> None:
 def _start(context: Context) -> None:
     config = context.config
     selected = selection.selected_scenarios(config)
+    if selection.needs_cluster(selected):
+        kube.load_api_in_background()
     context.run_state.selected = frozenset(selection.scenario_key(scenario) for scenario in selected)
     _start_reports(config)  # before the target: a refused run's reports are its own, not the last run's
     secrets.install_log_scrubbing()
@@ -91,7 +93,7 @@ def _start(context: Context) -> None:
         raise ConfigurationError(problem)
     if world.settings.sweep_on_start:
         _sweep_earlier_runs(world)
-    world.plan.start(needs)
+    world.plan.start(needs, journeys.catalogue(world))
     context.run_state.started = True
 
 
@@ -157,7 +159,9 @@ def after_scenario(context: Context, scenario: Scenario) -> None:
 
 
 def _attach_diagnostics(context: Context, scenario: Scenario) -> None:
-    artifacts = diagnostics.collect(context.world, context.workspace.current)
+    # A scenario whose workspace never became usable holds none: its planned one is examined instead.
+    workspace = context.workspace.current or next(iter(context.world.plan.created_for(context.scenario_key)), None)
+    artifacts = diagnostics.collect(context.world, workspace)
     assert scenario.feature is not None  # a parsed scenario's
     directory = reporting.diagnostics_dir(context.config, scenario.feature.name, scenario.name)
     diagnostics.write(artifacts, directory)

@@ -3,8 +3,8 @@
 from behave import given, then, when
 from behave.runner import Context
 
-from workspace_spec import persistence
-from workspace_spec.plan import Need
+from workspace_spec import journeys
+from workspace_spec.plan import Need, awaited
 
 
 def shared(context: Context, template: str | None = None) -> Need:
@@ -48,28 +48,29 @@ def then_app_healthy(context: Context) -> None:
     context.world.workspaces.require_app_health(context.workspace.current)
 
 
+# The plan stops, starts and deletes a scenario's own workspace as soon as it is usable (a journey,
+# workspace_spec/journeys.py); these steps wait for what it recorded and judge it.
 @given("a ready workspace of its own with a marker file in its volume")
 def given_workspace_with_marker(context: Context) -> None:
-    world = context.world
-    workspace = context.workspace.current = world.plan.usable(own(context))
-    marker, written = persistence.write_marker(world, workspace)
+    workspace = context.workspace.current = context.world.plan.usable(own(context))
+    marked = awaited(journeys.stop_and_start(context.world, own(context)).marked)
+    marker, written = marked.marker, marked.written
     assert written.ok, (
         f"could not write marker {marker.name} under {marker.directory} in {workspace.name}: {written.summary()}"
     )
-    context.across_stop.marker = marker
-    context.across_stop.before = persistence.namespace_objects(world, workspace)
+    context.across_stop.marker, context.across_stop.before = marker, marked.before
 
 
 @when("the workspace is stopped and started again")
 def when_stopped_and_started(context: Context) -> None:
-    started, during = persistence.stop_and_start(context.world, context.workspace.require())
-    context.workspace.current, context.across_stop.during = started, during
+    restarted = awaited(journeys.stop_and_start(context.world, own(context)).restarted)
+    context.workspace.current, context.across_stop.during = restarted.workspace, restarted.during
 
 
 @then("the marker file still holds its content")
 def then_marker_kept(context: Context) -> None:
     workspace, marker = context.workspace.require(), context.across_stop.marker
-    read = persistence.read_marker(context.world, workspace, marker)
+    read = awaited(journeys.stop_and_start(context.world, own(context)).reread)
     assert read.ok, (
         f"marker {marker.name} under {marker.directory} is gone after stop and start of {workspace.name}: "
         f"{read.summary()}"
@@ -81,7 +82,7 @@ def then_marker_kept(context: Context) -> None:
 
 @when("the workspace is deleted")
 def when_deleted(context: Context) -> None:
-    context.world.workspaces.delete(context.workspace.require())
+    context.workspace.current = awaited(journeys.deletion(context.world, own(context)).deleted)
 
 
 @then("Coder no longer serves the workspace")

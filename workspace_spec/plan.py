@@ -6,7 +6,12 @@ workspace of its own for each scenario that changes one (stop and start, delete)
 right after preflight, at most `max_parallel_builds` builds at a time (Coder's built-in provisioner runs
 3 by default; more would only queue), and each then goes on to agent readiness and app health by itself.
 Scenarios wait for the stage they need. A failed build fails every scenario that needs that workspace at
-once, with the platform's message, and is never built again.
+once, with the platform's message, is never built again, and is removed at once.
+
+What a scenario does to a workspace of its own (stop and start it, delete it) is a journey: the plan runs
+it as soon as the workspace is usable, instead of when behave reaches the scenario, since behave runs
+scenarios one after another and the stop/start chain is the longest path of the run. The scenario's steps
+then wait for what the journey recorded. The workspace that goes furthest gets a build slot first.
 """
 
 from __future__ import annotations
@@ -14,10 +19,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from workspace_spec.coder import Workspace
 from workspace_spec.errors import PlatformFailure
@@ -27,6 +33,25 @@ from workspace_spec.workspaces import Workspaces
 log = logging.getLogger(__name__)
 # How long a stopping run waits for a create already sent, so that it enters the cleanup ledger.
 CREATE_SETTLE_SECONDS = 30.0
+# Builds that follow a shared workspace's: its readers wait for it, then it is deleted. Ranks it between a
+# journey that stops, starts and deletes (3) and one that only deletes (1).
+SHARED_RANK = 2
+T = TypeVar("T")
+
+
+class Journey(Protocol):
+    """What a scenario does to its own workspace, run by the plan once the workspace is usable."""
+
+    builds: int  # the builds it runs after the create: a longer journey gets a build slot first
+
+    def run(self, workspace: Workspace, still_going: Callable[[str], None]) -> bool:
+        """Record each step's outcome for the scenario; True when the workspace may go now (every check
+        the journey recorded passed: a failing one keeps it for the scenario's diagnostics)."""
+        ...
+
+    def fail(self, error: BaseException) -> None:
+        """The workspace never became usable, or the journey broke: every outcome still awaited is this."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -35,6 +60,7 @@ class Need:
 
     template: str
     owner: str = ""  # the scenario that changes it; '' for the template's shared, read-only workspace
+    journey: str = ""  # what the owner does to it, run by the plan (Journey); not part of its key
 
     @property
     def key(self) -> str:
@@ -51,6 +77,14 @@ class Planned:
     built: Future[Workspace] = field(default_factory=Future)
     ready: Future[Workspace] = field(default_factory=Future)
     usable: Future[Workspace] = field(default_factory=Future)
+    journey: Journey | None = None
+    retired: bool = False
+
+    @property
+    def rank(self) -> int:
+        if self.journey is not None:
+            return self.journey.builds
+        return 0 if self.need.owner else SHARED_RANK
 
     def stages(self) -> tuple[Future[Workspace], ...]:
         return self.created, self.built, self.ready, self.usable
@@ -105,19 +139,26 @@ class Plan:
         self.planned: dict[str, Planned] = {}
         self._builds = threading.Semaphore(max_parallel_builds)
         self._gate = CreateGate()
-        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
         self._retiring: list[threading.Thread] = []
 
-    def start(self, needs: dict[str, list[Need]]) -> None:
-        """Begin every workspace the scenarios (by key) need, in the background; shared ones first, since
-        most scenarios need them."""
+    def start(self, needs: dict[str, list[Need]], journeys: Mapping[str, Callable[[], Journey]] | None = None) -> None:
+        """Begin every workspace the scenarios (by key) need, in the background, in order of the builds that
+        follow: the stop/start chain first, then the shared ones most scenarios read, then the rest."""
         for scenario, wanted in needs.items():
             for need in wanted:
-                self.planned.setdefault(need.key, Planned(need)).users.add(scenario)
-        for planned in sorted(self.planned.values(), key=lambda p: bool(p.need.owner)):
-            thread = threading.Thread(target=self._bring_up, args=(planned,), name=planned.need.key, daemon=True)
-            self._threads.append(thread)
-            thread.start()
+                planned = self.planned.setdefault(need.key, Planned(need))
+                planned.users.add(scenario)
+                if need.journey and planned.journey is None:
+                    planned.journey = (journeys or {})[need.journey]()
+        ordered = sorted(self.planned.values(), key=lambda p: -p.rank)
+        threading.Thread(target=self._dispatch, args=(ordered,), name="plan", daemon=True).start()
+
+    def journey(self, need: Need) -> Journey:
+        journey = self.get(need).journey
+        if journey is None:
+            raise LookupError(f"no journey was planned for {need.key}: the plan misses the step that names it")
+        return journey
 
     def get(self, need: Need) -> Planned:
         planned = self.planned.get(need.key)
@@ -127,16 +168,16 @@ class Plan:
 
     # -- what scenarios wait for ----------------------------------------------------------------
     def created(self, need: Need) -> Workspace:
-        return _result(self.get(need).created)
+        return awaited(self.get(need).created)
 
     def built(self, need: Need) -> Workspace:
-        return _result(self.get(need).built)
+        return awaited(self.get(need).built)
 
     def ready(self, need: Need) -> Workspace:
-        return _result(self.get(need).ready)
+        return awaited(self.get(need).ready)
 
     def usable(self, need: Need) -> Workspace:
-        return _result(self.get(need).usable)
+        return awaited(self.get(need).usable)
 
     def scenario_done(self, scenario: str) -> None:
         """Remove, in the background, each workspace that no scenario still to come needs (a live delete
@@ -144,13 +185,43 @@ class Plan:
         for planned in self.planned.values():
             if scenario in planned.users:
                 planned.users.discard(scenario)
-                if not planned.users and planned.created.done() and not planned.created.exception():
-                    name = planned.created.result().name
-                    thread = threading.Thread(
-                        target=self.workspaces.ledger.release_named, args=(name,), name=f"retire {name}", daemon=True
-                    )
-                    self._retiring.append(thread)
-                    thread.start()
+                if not planned.users or self._failed(planned):
+                    self._retire(planned)
+
+    def _failed(self, planned: Planned) -> bool:
+        """Never usable, so never used again: it goes once the first scenario that needed it has collected
+        its diagnostics (unless failed workspaces are kept, SPEC_KEEP_ON_FAILURE)."""
+        stage = planned.usable
+        if not stage.done() or self.workspaces.settings.keep_on_failure:
+            return False
+        error = stage.exception()
+        return error is not None and not isinstance(error, PlanStopped)
+
+    def created_for(self, scenario: str) -> list[Workspace]:
+        """The workspaces created for a scenario and still there (a failed one's diagnostics look at them:
+        the first scenario that fails for a workspace examines it, then it is removed)."""
+        return [
+            planned.created.result()
+            for planned in self.planned.values()
+            if scenario in planned.users
+            and not planned.retired
+            and planned.created.done()
+            and not planned.created.exception()
+        ]
+
+    def _retire(self, planned: Planned) -> None:
+        """Remove the workspace in the background, once (a journey done with it, its last scenario, a failed
+        build); one whose create failed has nothing to remove here (the ledger finds it by name)."""
+        with self._lock:
+            if planned.retired or not planned.created.done() or planned.created.exception():
+                return
+            planned.retired = True
+            name = planned.created.result().name
+            thread = threading.Thread(
+                target=self.workspaces.ledger.release_named, args=(name,), name=f"retire {name}", daemon=True
+            )
+            self._retiring.append(thread)
+        thread.start()
 
     def stop(self) -> None:
         """No new creates; wait for those already sent, so they are in the ledger before cleanup, and for
@@ -160,24 +231,42 @@ class Plan:
         # Bounded like every removal: one still under way when the time is up is reported by the ledger.
         limit = self.workspaces.ledger.time_limit
         deadline = None if limit is None else time.monotonic() + limit
-        for thread in self._retiring:
+        with self._lock:
+            retiring = list(self._retiring)
+        for thread in retiring:
             thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
     # -- background -----------------------------------------------------------------------------
+    def _dispatch(self, ordered: list[Planned]) -> None:
+        """Hand out the build slots in the plan's order (threads racing for a semaphore would not keep it)."""
+        for planned in ordered:
+            while not self._builds.acquire(timeout=0.2):
+                if self._gate.stopping:
+                    break
+            else:
+                threading.Thread(target=self._bring_up, args=(planned,), name=planned.need.key, daemon=True).start()
+                continue
+            self._abandon(planned, PlanStopped(f"the run is ending: {planned.need.key} was not created"))
+
     def _bring_up(self, planned: Planned) -> None:
+        """Called holding a build slot: a provisioner is busy until the build ends."""
         template = planned.need.template
+        slot = True
         try:
-            with self._builds:  # a provisioner is busy until the build ends
-                started = time.monotonic()
-                workspace = self._create(planned)
-                planned.created.set_result(workspace)
+            started = time.monotonic()
+            workspace = self._create(planned)
+            planned.created.set_result(workspace)
 
-                def mark(phase: str) -> None:
-                    self.timings.mark(workspace.name, template, phase, time.monotonic() - started)
+            def mark(phase: str) -> None:
+                self.timings.mark(workspace.name, template, phase, time.monotonic() - started)
 
+            try:
                 workspace = self._stage(self.workspaces.build_finished, workspace)
-                mark("build")
-                planned.built.set_result(workspace)
+            finally:
+                self._builds.release()
+                slot = False
+            mark("build")
+            planned.built.set_result(workspace)
             workspace = self._stage(self.workspaces.agent_ready, workspace)
             mark("agent")
             planned.ready.set_result(workspace)
@@ -185,10 +274,22 @@ class Plan:
             mark("app")
             mark("usable")
             planned.usable.set_result(workspace)
+            if planned.journey is not None:
+                self._gate.still_going(f"{workspace.name}: the scenario's journey does not start")
+                if planned.journey.run(workspace, self._gate.still_going):
+                    self._retire(planned)
         except BaseException as error:  # noqa: BLE001 - the scenarios that wait for it report it
-            for stage in planned.stages():
-                if not stage.done():
-                    stage.set_exception(error)
+            if slot:
+                self._builds.release()
+            self._abandon(planned, error)
+
+    @staticmethod
+    def _abandon(planned: Planned, error: BaseException) -> None:
+        for stage in planned.stages():
+            if not stage.done():
+                stage.set_exception(error)
+        if planned.journey is not None:
+            planned.journey.fail(error)
 
     def _create(self, planned: Planned) -> Workspace:
         with self._gate.creating():
@@ -199,8 +300,8 @@ class Plan:
         return wait(workspace)
 
 
-def _result(stage: Future[Workspace]) -> Workspace:
-    """The stage's workspace; its failure raised afresh for each scenario that waits for it (a copy made
+def awaited(stage: Future[T]) -> T:
+    """The stage's outcome; its failure raised afresh for each scenario that waits for it (a copy made
     without its constructor, which differs between failures: CoderError takes a status, a path...)."""
     try:
         return stage.result()

@@ -9,7 +9,7 @@ from behave.configuration import Configuration
 from behave.model import Scenario
 from behave.runner_util import collect_feature_locations, parse_features
 
-from workspace_spec import browser
+from workspace_spec import browser, journeys
 from workspace_spec.plan import Need
 from workspace_spec.target import Target
 
@@ -41,6 +41,15 @@ WORKSPACE_STEPS = {
 }
 
 
+# The steps that name what a scenario does to its own workspace: the plan runs it (a journey) as soon as
+# the workspace is usable, and the steps wait for its outcome.
+JOURNEY_STEPS = {
+    "a ready workspace of its own with a marker file in its volume": journeys.STOP_AND_START,
+    "the workspace is stopped and started again": journeys.STOP_AND_START,
+    "the workspace is deleted": journeys.DELETE,
+}
+
+
 def scenario_key(scenario: Scenario) -> str:
     return f"{Path(scenario.filename).resolve()}:{scenario.line}"
 
@@ -68,10 +77,13 @@ def workspace_needs(scenarios: list[Scenario], target: Target) -> dict[str, list
     needs: dict[str, list[Need]] = {}
     for scenario in (s for s in scenarios if not skip_reason(s, target)):
         key = scenario_key(scenario)
-        for step in scenario.all_steps:
+        steps = list(scenario.all_steps)
+        journey = next((JOURNEY_STEPS[step.name] for step in steps if step.name in JOURNEY_STEPS), "")
+        for step in steps:
             if (wanted := WORKSPACE_STEPS.get(step.name)) is not None:
                 template, own = wanted
-                needs.setdefault(key, []).append(Need(getattr(settings, template), key if own else ""))
+                need = Need(getattr(settings, template), key, journey) if own else Need(getattr(settings, template))
+                needs.setdefault(key, []).append(need)
     return needs
 
 

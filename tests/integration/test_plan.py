@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from concurrent.futures import Future
 from datetime import datetime
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from tests.helpers.ide import BROWSER_RUNS
 from tests.helpers.lab import Lab, module_lab
 from tests.helpers.suite import FAST_TIMEOUTS, ROOT, Cleanup, cleanup_counts, run_suite
 from workspace_spec.cleanup import Ledger
-from workspace_spec.coder import CoderClient
+from workspace_spec.coder import CoderClient, Workspace
 from workspace_spec.naming import Namer
 from workspace_spec.plan import Need, Plan
 from workspace_spec.settings import load_settings
@@ -110,3 +111,47 @@ def test_a_scenario_run_alone_builds_only_what_it_needs(healthy_lab: Lab, tmp_pa
     assert run.returncode == 0, run.output[-2000:]
     assert run.statuses() == {"The toolchain is installed (§1.1 check 3)": "passed"}
     assert cleanup_counts(run.output) == Cleanup(created=1, removed=1, not_removed=0), run.output[-2000:]
+
+
+class _Recorded:
+    """A journey that records the workspace it was given, and may keep it."""
+
+    builds = 3
+
+    def __init__(self, done: bool) -> None:
+        self.done, self.seen = done, Future()
+
+    def run(self, workspace: Workspace, still_going: object) -> bool:
+        self.seen.set_result(workspace)
+        return self.done
+
+    def fail(self, error: BaseException) -> None:
+        self.seen.set_exception(error)
+
+
+def test_the_longest_journey_builds_first_and_goes_when_done(workspaces: Workspaces, paced_lab: Lab) -> None:
+    plan = Plan(workspaces, max_parallel_builds=1)
+    shared, chain = Need("ameide-dev"), Need("ameide-dev", "stop-start", "chain")
+    journey = _Recorded(done=True)
+    plan.start({"reader": [shared], "stop-start": [chain]}, {"chain": lambda: journey})
+    first, second = plan.created(chain), plan.created(shared)
+    assert first.name < second.name, "the shared workspace got the only build slot before the stop/start chain"
+    assert journey.seen.result(timeout=60).id == first.id
+    plan.usable(shared)
+    plan.stop()  # waits for the removal the journey's end started
+    assert [w["name"] for w in paced_lab.workspaces()] == [second.name], "the chain's workspace stayed"
+    workspaces.ledger.release()
+    assert paced_lab.wait_until_clean() == ([], [])
+
+
+def test_a_journey_that_finds_a_problem_keeps_its_workspace(workspaces: Workspaces, paced_lab: Lab) -> None:
+    plan = Plan(workspaces, max_parallel_builds=3)
+    chain = Need("ameide-dev", "stop-start", "chain")
+    journey = _Recorded(done=False)
+    plan.start({"stop-start": [chain]}, {"chain": lambda: journey})
+    kept = journey.seen.result(timeout=60)
+    plan.stop()
+    assert [w["name"] for w in paced_lab.workspaces()] == [kept.name], "kept for diagnostics until its scenario ends"
+    plan.scenario_done("stop-start")
+    plan.stop()
+    assert paced_lab.wait_until_clean() == ([], [])

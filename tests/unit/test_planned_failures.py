@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from workspace_spec.coder import CoderError, CoderUnreachable
-from workspace_spec.plan import _result
+from workspace_spec.plan import awaited
 from workspace_spec.waiting import WaitFailed
 
 
@@ -26,7 +26,7 @@ def test_a_stage_failure_is_raised_afresh_with_its_message_and_fields(failure: E
     stage.set_exception(failure)
     for _ in range(2):  # once for each scenario that waits
         with pytest.raises(type(failure)) as raised:
-            _result(stage)
+            awaited(stage)
         assert raised.value is not failure
         assert str(raised.value) == str(failure)
         assert raised.value.__dict__ == failure.__dict__
