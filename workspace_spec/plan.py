@@ -6,7 +6,8 @@ workspace of its own for each scenario that changes one (stop and start, delete)
 right after preflight, at most `max_parallel_builds` builds at a time (Coder's built-in provisioner runs
 3 by default; more would only queue), and each then goes on to agent readiness and app health by itself.
 Scenarios wait for the stage they need. A failed build fails every scenario that needs that workspace at
-once, with the platform's message, is never built again, and is removed at once.
+once, with the platform's message, is never built again, and is removed once the first of them has
+collected its diagnostics.
 
 What a scenario does to a workspace of its own (stop and start it, delete it) is a journey: the plan runs
 it as soon as the workspace is usable, instead of when behave reaches the scenario, since behave runs
