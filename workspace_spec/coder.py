@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ import httpx
 from httpx_sse import connect_sse
 from tenacity import RetryCallState, retry, retry_if_exception, wait_exponential
 
+from workspace_spec.console import say
 from workspace_spec.errors import PlatformFailure
 from workspace_spec.loopback import LoopbackTransport
 from workspace_spec.secrets import scrub
@@ -346,9 +346,7 @@ def _wait(state: RetryCallState) -> float:
         if "429" not in _said:
             _said.add("429")
             asked = "as it asks" if pause == error.retry_after else f"of the {error.retry_after:g} s it asks"
-            # The real stderr: a background create meets this while behave captures a step's stderr.
-            console = sys.__stderr__ or sys.stderr
-            print(f"Coder rate-limits the suite (429): waiting {pause:g} s {asked}", file=console, flush=True)
+            say(f"Coder rate-limits the suite (429): waiting {pause:g} s {asked}")
         return pause
     return wait_exponential(multiplier=0.25, max=2)(state)
 
@@ -361,7 +359,7 @@ def _said_again(state: RetryCallState) -> None:
         return
     line = f"asking Coder again (attempt {state.attempt_number + 1} of {ATTEMPTS}): {error}"
     log.info(line)
-    print(scrub(line), file=sys.__stderr__ or sys.stderr, flush=True)  # the real stderr, as _wait does
+    say(scrub(line))
 
 
 def _stop(state: RetryCallState) -> bool:
@@ -426,11 +424,11 @@ class CoderClient:
                 _said.add("silent")
                 line = f"Coder stopped answering ({ATTEMPTS} requests in a row got no answer): one try per request"
                 log.info(line)
-                print(line, file=sys.__stderr__ or sys.stderr, flush=True)
+                say(line)
             raise CoderUnreachable(method, path.split("?")[0], error) from None
         if self._unanswered >= ATTEMPTS:
             _said.discard("silent")
-            print("Coder answers again: requests are asked again as before", file=sys.__stderr__ or sys.stderr)
+            say("Coder answers again: requests are asked again as before")
         self._unanswered = 0
         if response.status_code >= 400:
             raise self._error(method, path, response)

@@ -12,11 +12,11 @@ handler looks again every few milliseconds (SIGALRM), and every library call of 
 from __future__ import annotations
 
 import signal
-import sys
 from pathlib import Path
 from types import FrameType
 
 from workspace_spec.cleanup import Ledger
+from workspace_spec.console import say
 
 _PROJECT = Path(__file__).resolve().parent.parent
 RETRY_SECONDS = 0.02
@@ -63,15 +63,15 @@ class Interrupts:
         else:
             name = signal.Signals(signum).name
             if self.promoting:
-                _say(f"{name}: promotion in progress, finishing it first")
+                say(f"{name}: promotion in progress, finishing it first")
                 return
             # The run is cut short already, or its end has begun (from waiting for the creates and removals
             # under way to its reports): a CI runner's SIGTERM after its SIGINT lands here, and only waits.
             if self.received or self.ledger.ending:
-                _say(f"{name}: cleanup in progress, removing what the run created first")
+                say(f"{name}: cleanup in progress, removing what the run created first")
                 return
             if self.ledger.releasing:  # a scenario's cleanup: the interrupt comes once it is done
-                _say(f"{name}: cleanup in progress, removing what the run created first")
+                say(f"{name}: cleanup in progress, removing what the run created first")
                 self.received, self._pending = True, name
                 signal.setitimer(signal.ITIMER_REAL, RETRY_SECONDS)
                 return
@@ -82,7 +82,3 @@ class Interrupts:
             return
         self._pending = ""
         raise KeyboardInterrupt(name)
-
-
-def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)

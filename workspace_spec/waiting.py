@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import httpx
 
 from workspace_spec.coder import Agent, BadAnswer, CoderClient, CoderError, Workspace
+from workspace_spec.console import say
 from workspace_spec.errors import PlatformFailure
 from workspace_spec.secrets import scrub
 
@@ -158,7 +159,7 @@ def _say_buffered() -> None:
         f"Coder's workspace event stream (/watch) sent nothing within {FIRST_EVENT_SECONDS:g} s of connecting, "
         "as a proxy that buffers it does (nginx proxy_buffering): the suite polls instead"
     )
-    print(line, file=sys.__stderr__ or sys.stderr, flush=True)
+    say(line)
 
 
 def wait_until(

@@ -167,14 +167,14 @@ def test_a_scenarios_cleanup_is_marked_releasing_only_while_it_runs(sigalrm_igno
         Interrupts(ledger)(signal.SIGINT, sys._getframe())
 
 
-def test_once_the_runs_end_removes_everything_a_signal_only_waits(capsys: pytest.CaptureFixture[str]) -> None:
+def test_once_the_runs_end_removes_everything_a_signal_only_waits(capfd: pytest.CaptureFixture[str]) -> None:
     seen: list[tuple[bool, bool]] = []
     ledger = Ledger()
     ledger.register("workspace", "a", "run", lambda: seen.append((bool(ledger.releasing), bool(ledger.ending))))
     ledger.release()
     assert seen == [(True, True)]
     Interrupts(ledger)(signal.SIGINT, sys._getframe())  # no raise
-    assert "SIGINT: cleanup in progress" in capsys.readouterr().err
+    assert "SIGINT: cleanup in progress" in capfd.readouterr().err
 
 
 # The time limit
