@@ -17,9 +17,9 @@ import asyncio
 import contextlib
 import logging
 import socket
+from typing import TYPE_CHECKING
 
 import aiohttp
-import asyncssh
 
 from lab.envbuilder import REPO_DIR
 from lab.faults import (
@@ -38,8 +38,10 @@ from lab.ide import CodeServerInstall, IDEServer, RealCodeServer, StandInCodeSer
 from lab.image import Image
 from lab.model import Agent, App, Workspace, now
 from lab.render import HEALTHCHECK
-from lab.sshd import SSHD
 from lab.template import Placement
+
+if TYPE_CHECKING:
+    from lab.sshd import SSHD
 
 log = logging.getLogger(__name__)
 FIRST_CHECK_INTERVAL = 0.2  # seconds between checks until the app first answers
@@ -66,7 +68,6 @@ class Agents:
     def __init__(
         self,
         faults: Faults,
-        host_key: asyncssh.SSHKey,
         agent_delay: float,
         image: Image,
         code_server: CodeServerInstall | None = None,
@@ -74,7 +75,6 @@ class Agents:
         self.faults = faults
         self.image = image
         self.code_server = code_server  # None: the stand-in
-        self.host_key = host_key
         self.agent_delay = agent_delay
         self._running: dict[str, _Running] = {}
         self._http: aiohttp.ClientSession | None = None
@@ -97,7 +97,9 @@ class Agents:
         agent = Agent(workspace_id=workspace.id, resource_id=resource_id, home=str(placement.home), apps=[app])
         # As the agent's process has them: `coder external-auth ...` in a session talks to coderd with these.
         env = env | {"CODER_AGENT_URL": self.coder_url, "CODER_AGENT_TOKEN": agent.auth_token}
-        self._running[agent.id] = _Running(SSHD(self.host_key, env, placement.home), ide)
+        from lab.sshd import SSHD, host_key  # asyncssh: loaded after the lab's handshake (server.run)
+
+        self._running[agent.id] = _Running(SSHD(host_key(), env, placement.home), ide)
         return agent
 
     async def _start_ide(self, folder: str, env: dict[str, str]) -> IDEServer:

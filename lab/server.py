@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import logging
 import os
@@ -22,7 +23,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncssh
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
@@ -188,8 +188,7 @@ class Lab:
         template = AmeideTemplate(cluster, self.state_dir, image, self.faults, repo_url, trust)
         template.session_token = f"{store.token_id}-{store.token_secret}"
         template.github_token = external_auth_token
-        host_key = asyncssh.generate_private_key("ssh-ed25519")
-        agents = Agents(self.faults, host_key, self.options.agent_delay, image, code_server)
+        agents = Agents(self.faults, self.options.agent_delay, image, code_server)
         provisioner = Provisioner(store, self.faults, template, agents, self.options.build_delay, control_plane)
         self._closers += [agents.close, provisioner.close]  # run in reverse: builds first
         deployment = Deployment(
@@ -288,6 +287,9 @@ async def run(options: Options) -> int:
     try:
         await lab.start()
         _announce(lab, options)
+        # asyncssh (the agents' SSH servers) loads once the suite has its handshake: the first agent comes
+        # after a build, and a run whose builds fail needs none.
+        threading.Thread(target=importlib.import_module, args=("lab.sshd",), name="preload", daemon=True).start()
         _watch_stdin(loop, stop)
         await stop.wait()
         log.info("stopping")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import os
 import pty
 import signal
@@ -57,6 +58,12 @@ async def _pump(
             await sink.drain()
     if isinstance(sink, asyncio.StreamWriter):
         sink.close()  # EOF on the command's stdin
+
+
+@functools.cache
+def host_key() -> asyncssh.SSHKey:
+    """The lab's SSH host key, which every agent's SSH server presents (the suite keeps no known_hosts)."""
+    return asyncssh.generate_private_key("ssh-ed25519")
 
 
 class SSHD:

@@ -36,7 +36,7 @@ from graphql import (
 
 from lab.faults import GRAPHQL_FAILS, PR_FORBIDDEN
 from lab.github.gitrepo import BareRepo
-from lab.github.render import Urls, pull_counts, request_id, respond, viewer
+from lab.github.render import GRAPHQL_DOCS, Urls, pull_counts, request_id, respond, viewer
 from lab.github.schema import RULES, SUBSET
 from lab.github.state import (
     ACCOUNTS,
@@ -56,9 +56,6 @@ from lab.github.state import (
     stamp,
 )
 
-routes = web.RouteTableDef()
-PATH = "/api/graphql"
-DOCS = "https://docs.github.com/graphql"
 MAX_PAGE = 100
 # GitHub lists a subject's reaction groups in this order, each one even when nobody reacted so.
 REACTIONS = ("THUMBS_UP", "THUMBS_DOWN", "LAUGH", "HOORAY", "CONFUSED", "HEART", "ROCKET", "EYES")
@@ -550,7 +547,6 @@ def _bad_gateway() -> web.Response:
     return response
 
 
-@routes.post(PATH)
 async def graphql_endpoint(request: web.Request) -> web.Response:
     if github(request).faults.on(GRAPHQL_FAILS):
         return _bad_gateway()
@@ -559,7 +555,7 @@ async def graphql_endpoint(request: web.Request) -> web.Response:
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        return respond({"message": "Problems parsing JSON", "documentation_url": DOCS}, 400)
+        return respond({"message": "Problems parsing JSON", "documentation_url": GRAPHQL_DOCS}, 400)
     query = body.get("query")
     if not isinstance(query, str):
         return respond({"errors": [{"message": "A query attribute must be specified and must be a string."}]})

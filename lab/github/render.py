@@ -27,6 +27,8 @@ from lab.github.state import (
 )
 
 PREFIX = "/api/v3"  # the REST API's base path on a GitHub Enterprise Server host
+GRAPHQL_PATH = "/api/graphql"
+GRAPHQL_DOCS = "https://docs.github.com/graphql"
 GHES_VERSION = "3.19.0"  # what /meta's installed_version and every answer's X-GitHub-Enterprise-Version say
 VIEWER = web.RequestKey("github-viewer", Account)  # the account of the request's token
 

@@ -4,6 +4,7 @@ as the DER public key Keycloak's realm info shows) and the faults; and how a han
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 
@@ -34,9 +35,20 @@ class Realm:
     def __init__(self, name: str, faults: Faults) -> None:
         self.name = name
         self.faults = faults
-        public = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
-        self.jwks = {"keys": [_jwk(public)]}
-        self.public_der = public.public_bytes(
+
+    @functools.cached_property
+    def _public_key(self) -> rsa.RSAPublicKey:
+        # Made with the first request that shows it: a 2048-bit key takes 20-200 ms, which the lab's start
+        # need not spend for a run that never asks the identity server for its keys.
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+
+    @property
+    def jwks(self) -> dict[str, list[dict[str, str]]]:
+        return {"keys": [_jwk(self._public_key)]}
+
+    @property
+    def public_der(self) -> bytes:
+        return self._public_key.public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
 
