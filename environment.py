@@ -8,6 +8,7 @@ runner cancelling the job gets the same cleanup as Ctrl-C (behave installs no ha
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from reporting import summary as report_summary
 from reporting.formatter import AllureFormatter
 from steps.support import selection
 from steps.support.state import RunState, fresh_holders
-from workspace_spec import diagnostics, journal, journeys, kube, promotion, secrets, sweep
+from workspace_spec import diagnostics, journal, journeys, preload, promotion, secrets, sweep
 from workspace_spec.cleanup import CleanupFailed
 from workspace_spec.interrupts import Interrupts
 from workspace_spec.plan import Need
@@ -46,7 +47,8 @@ register_formatter_as("allure", AllureFormatter)
 
 def before_all(context: Context) -> None:
     run = context.run_state = RunState()
-    # Runs last of all, after every other cleanup: reports/summary.json, then every report scrubbed.
+    context.add_cleanup(_spare_the_exit)  # runs last of all
+    # Runs after every other cleanup: reports/summary.json, then every report scrubbed.
     context.add_cleanup(_finish_reports, context)
     context.on_cleanup_error = _on_cleanup_error
     try:
@@ -59,8 +61,9 @@ def before_all(context: Context) -> None:
 def _start(context: Context) -> None:
     config = context.config
     selected = selection.selected_scenarios(config)
-    if selection.needs_cluster(selected):
-        kube.load_api_in_background()
+    # Scenarios that work with workspaces, not only ask the API, probe the cluster and open SSH sessions.
+    workspaces = (*preload.KUBERNETES, *preload.SSH) if selection.needs_cluster(selected) else ()
+    preload.in_background((*preload.HTTP, *workspaces, *preload.METRICS))
     context.run_state.selected = frozenset(selection.scenario_key(scenario) for scenario in selected)
     _start_reports(config)  # before the target: a refused run's reports are its own, not the last run's
     secrets.install_log_scrubbing()
@@ -257,6 +260,13 @@ def _finish_reports(context: Context) -> None:
             secrets.REDACTOR.scrub_files(directory)
     tags = metrics.tag_expression(config.tags)  # reports/metrics.prom, and the Pushgateway when one is set
     metrics.export(reporting.metrics_path(config), summary, getattr(context, "world", None), tags)
+
+
+def _spare_the_exit() -> None:
+    """The run's objects live until the interpreter exits, whose collection of them (some 190,000, the
+    Kubernetes client's models among them) took half a second after every run; frozen, they are freed
+    without it. By now every report is written and closed: no file waits on a collection to be flushed."""
+    gc.freeze()
 
 
 def _summary_facts(context: Context) -> report_summary.RunFacts:

@@ -17,12 +17,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
-from prometheus_client import CollectorRegistry, Gauge, generate_latest, pushadd_to_gateway
 
 from workspace_spec import secrets
 
 if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
     from workspace_spec.world import World
+
+# prometheus_client is imported where it is used: preload.METRICS loads it while the run's target starts.
 
 PREFIX = "workspace_spec"
 JOB = "workspace_spec"
@@ -60,6 +63,8 @@ def tag_expression(tags: Sequence[str] | str | None) -> str:
 
 def build(summary: Mapping[str, Any], timings: Mapping[str, Any], tags: str) -> CollectorRegistry:
     """The series of one run, from its summary.json content and its timings (Timings.to_json())."""
+    from prometheus_client import CollectorRegistry, Gauge
+
     registry = CollectorRegistry()
     gauges = {
         name: Gauge(f"{PREFIX}_{name}", text, [*RUN_LABELS, *labels], registry=registry)
@@ -127,6 +132,8 @@ def _slowest_per_template(timings: Mapping[str, Any]) -> list[tuple[str, dict[st
 def export(path: Path, summary: Mapping[str, Any], world: World | None, tags: str) -> None:
     """reports/metrics.prom, always; then the push, when SPEC_PUSHGATEWAY_URL is set. A push that fails is
     one line on stderr and changes nothing else: the run's verdict is the platform's, not the gateway's."""
+    from prometheus_client import generate_latest
+
     registry = build(summary, world.timings.to_json() if world else {}, tags)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(generate_latest(registry))
@@ -144,6 +151,8 @@ def push(url: str, registry: CollectorRegistry, grouping: Mapping[str, str], tim
     """Push to the gateway's group job=workspace_spec + `grouping` (one group per deployment and selection);
     '' when it took them, else the one line saying why not. POST, not PUT: a failed run replaces every
     series it sends, and the last success's timestamp, which it does not send, stays."""
+    from prometheus_client import pushadd_to_gateway
+
     try:
         pushadd_to_gateway(url, job=JOB, registry=registry, grouping_key=dict(grouping), timeout=timeout, handler=_send)
     except Exception as error:  # noqa: BLE001 - whatever the gateway (or what stands in for it) did: one line

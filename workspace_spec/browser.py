@@ -18,6 +18,7 @@ app keys live there. The session goes as a cookie, never in a URL.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import re
 import shutil
@@ -109,11 +110,8 @@ REPO_OPEN_JS = """([name, entries]) => {
 
 @functools.cache
 def _playwright_importable() -> bool:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Found, not imported: a run that never opens the browser does not pay for loading Playwright."""
+    return importlib.util.find_spec("playwright.sync_api") is not None
 
 
 def _chromium(setting: str) -> str | None:

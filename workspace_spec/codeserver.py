@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
 
 from workspace_spec.coder import CoderClient
 from workspace_spec.secrets import scrub
-from workspace_spec.shell import WorkspaceShell
+
+if TYPE_CHECKING:
+    from workspace_spec.ssh import WorkspaceShell
+
 
 STATES = ("alive", "expired")
 EXCERPT = 120

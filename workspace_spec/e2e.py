@@ -9,12 +9,16 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from workspace_spec import ghcli, gitwork
 from workspace_spec.coder import Workspace
 from workspace_spec.errors import PlatformFailure
-from workspace_spec.shell import WorkspaceShell, shell_path
+from workspace_spec.shell import shell_path
 from workspace_spec.world import World
+
+if TYPE_CHECKING:
+    from workspace_spec.ssh import WorkspaceShell
 
 CHANGED_FILE = "README.md"
 CODEX_TIMEOUT = 300.0

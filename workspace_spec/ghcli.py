@@ -7,10 +7,14 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from workspace_spec.gitwork import Credentials, in_repo
-from workspace_spec.shell import CommandResult, WorkspaceShell
+from workspace_spec.shell import CommandResult
+
+if TYPE_CHECKING:
+    from workspace_spec.ssh import WorkspaceShell
 
 PUBLIC_API = "api.github.com"
 PULL_URL = re.compile(r"/pull/(\d+)\s*$")

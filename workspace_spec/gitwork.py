@@ -13,8 +13,12 @@ import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from workspace_spec.shell import CommandResult, WorkspaceShell, shell_path
+from workspace_spec.shell import CommandResult, shell_path
+
+if TYPE_CHECKING:
+    from workspace_spec.ssh import WorkspaceShell
 
 GIT = "GIT_TERMINAL_PROMPT=0 git"
 NETWORK_TIMEOUT = 180.0

@@ -6,15 +6,18 @@ import json
 import re
 import shlex
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from workspace_spec import codeserver
 from workspace_spec.coder import Workspace
 from workspace_spec.errors import TemplateChoice
 from workspace_spec.secrets import scrub
-from workspace_spec.shell import CommandResult, WorkspaceShell, shell_path
+from workspace_spec.shell import CommandResult, shell_path
 from workspace_spec.world import World
+
+if TYPE_CHECKING:
+    from workspace_spec.ssh import WorkspaceShell
 
 
 @dataclass(frozen=True)

@@ -7,19 +7,18 @@ checks them with SelfSubjectAccessReview, as `kubectl auth can-i` does, before a
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
-from typing import Any, TypeVar
-
-from kubernetes import client, config
-from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
-from urllib3.exceptions import HTTPError as Urllib3Error
+from functools import cached_property, partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from workspace_spec.errors import PlatformFailure
+
+if TYPE_CHECKING:
+    from kubernetes.client.exceptions import ApiException
+
+# The client is imported where it is used (preload.KUBERNETES loads it while the run's target starts).
 
 T = TypeVar("T")
 
@@ -69,17 +68,6 @@ class NamespaceObjects:
     pods: tuple[KubeObject, ...]
 
 
-def load_api_in_background() -> None:
-    """Import the client's generated API modules in a thread: CoreV1Api alone takes most of a second, which
-    a run spends while its target starts instead of before its first create."""
-
-    def load() -> None:
-        for api in ("CoreV1Api", "VersionApi", "AuthorizationV1Api"):
-            getattr(client, api)  # kubernetes.client imports each API module on first use
-
-    threading.Thread(target=load, name="kubernetes api import", daemon=True).start()
-
-
 def workspace_namespace(workspace_id: str) -> str:
     """The namespace the Ameide templates give each workspace (spec 629 §5.1)."""
     return f"ameide-ws-{workspace_id}"
@@ -89,6 +77,9 @@ class Cluster:
     """Read-only access to the workspace cluster."""
 
     def __init__(self, kubeconfig: str | None, request_timeout: float = 10.0) -> None:
+        from kubernetes import client, config
+        from kubernetes.config.config_exception import ConfigException
+
         try:
             if kubeconfig:
                 api_client = config.new_client_from_config(config_file=kubeconfig)
@@ -99,11 +90,23 @@ class Cluster:
             raise ClusterUnavailable(
                 f"no usable Kubernetes configuration (KUBECONFIG={kubeconfig!r}): {error}"
             ) from None
-        self._core = client.CoreV1Api(api_client)
-        self._version = client.VersionApi(api_client)
-        self._authorization = client.AuthorizationV1Api(api_client)
+        self._api_client = api_client
+        self._authorization = client.AuthorizationV1Api(api_client)  # the preflight's: the others come later
         self._timeout = request_timeout
         self.server: str = api_client.configuration.host
+
+    @cached_property
+    def _core(self) -> Any:
+        """CoreV1Api: its module takes a third of a second to import, which the first create need not wait for."""
+        from kubernetes import client
+
+        return client.CoreV1Api(self._api_client)
+
+    @cached_property
+    def _version(self) -> Any:
+        from kubernetes import client
+
+        return client.VersionApi(self._api_client)
 
     def version(self) -> str:
         """The API server's version: the cheapest proof that it answers and accepts the credentials."""
@@ -112,6 +115,8 @@ class Cluster:
 
     def missing_rights(self) -> list[Right]:
         """The rights of RIGHTS the configured identity lacks, asked as `kubectl auth can-i` asks."""
+        from kubernetes import client
+
         missing = []
         for right in RIGHTS:
             review = client.V1SelfSubjectAccessReview(
@@ -188,6 +193,9 @@ class Cluster:
     @staticmethod
     def _read(call: Callable[[], T]) -> T | None:
         """Run one read; None when the object is not there, ClusterUnavailable when the API is not usable."""
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError as Urllib3Error
+
         try:
             return call()
         except ApiException as error:

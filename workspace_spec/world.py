@@ -5,17 +5,20 @@ from __future__ import annotations
 import re
 import shutil
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from workspace_spec.cleanup import Ledger
 from workspace_spec.coder import CoderClient, CoderError, NotCoderError, Template, Workspace
-from workspace_spec.github import PullRequests
 from workspace_spec.kube import Cluster, ClusterUnavailable
 from workspace_spec.naming import Namer
 from workspace_spec.plan import Plan
-from workspace_spec.shell import WorkspaceShell
 from workspace_spec.target import Target
 from workspace_spec.timings import Timings
 from workspace_spec.workspaces import VersionRefused, Workspaces
+
+if TYPE_CHECKING:
+    from workspace_spec.github import PullRequests
+    from workspace_spec.ssh import WorkspaceShell
 
 # POST /api/v2/users/{user}/workspaces and the `default` organization alias arrived in v2.14.
 MINIMUM_VERSION = (2, 14)
@@ -58,6 +61,8 @@ class World:
         if problem := self.settings.e2e_problem():
             raise PreflightError(problem)
         assert self.settings.github_token and self.settings.e2e_repo
+        from workspace_spec.github import PullRequests  # PyGithub: only runs that open pull requests load it
+
         return PullRequests(
             self.settings.github_api_url,
             self.settings.github_token.get_secret_value(),
@@ -68,6 +73,8 @@ class World:
     def shell(self, workspace: Workspace, connect_timeout: float | None = None) -> WorkspaceShell:
         agent = workspace.ide_agent(self.settings.app_slug, self.settings.agent)
         timeout = connect_timeout or self.settings.ssh_connect_timeout
+        from workspace_spec.ssh import WorkspaceShell  # fabric: preload.SSH loads it while the target starts
+
         return WorkspaceShell(workspace.name, agent.name if agent else "", self.settings.coder_cli, timeout)
 
     def preflight(self, needs_cluster: bool = True) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from behave.model import Scenario
 from behave.runner import Context
@@ -15,7 +16,6 @@ from workspace_spec.apps import AppVisit, BrowserVisit
 from workspace_spec.coder import Template, Workspace
 from workspace_spec.codeserver import Health
 from workspace_spec.e2e import Proposal
-from workspace_spec.github import PullFacts
 from workspace_spec.identity import SignIn
 from workspace_spec.inside import Checkout
 from workspace_spec.kube import NamespaceObjects, Right
@@ -23,6 +23,9 @@ from workspace_spec.persistence import Marker
 from workspace_spec.promotion import PromotionOutcome
 from workspace_spec.reachability import Probe
 from workspace_spec.shell import CommandResult
+
+if TYPE_CHECKING:
+    from workspace_spec.github import PullFacts  # PyGithub: loaded only by runs that open pull requests
 
 
 @dataclass

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from workspace_spec.shell import ShellUnavailable, WorkspaceShell
+from workspace_spec.shell import ShellUnavailable
+from workspace_spec.ssh import WorkspaceShell
 
 
 @pytest.mark.parametrize("wait", ["", "sleep 0.3"], ids=["at-once", "after-a-moment"])
