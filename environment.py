@@ -8,6 +8,12 @@ runner cancelling the job gets the same cleanup as Ctrl-C (behave installs no ha
 
 from __future__ import annotations
 
+from workspace_spec.target import start_lab_early
+
+# behave loads this file first, then the steps, then the features: the lab (when no live target is set)
+# starts here, and loads while the suite does; before_all's select_target takes it over.
+start_lab_early()
+
 import gc
 import os
 import sys

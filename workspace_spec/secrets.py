@@ -46,7 +46,7 @@ SHAPES = re.compile(
 class Redactor:
     def __init__(self) -> None:
         self._forms: set[str] = set()
-        self._pattern: re.Pattern[str] | None = None
+        self._longest_first: tuple[str, ...] = ()
 
     def add(self, secret: str | None) -> None:
         """Register a secret with its derived forms: URL-encoded, base64, basic-auth pairs, token halves."""
@@ -68,16 +68,17 @@ class Redactor:
                 forms.add(base64.urlsafe_b64encode(pair).decode().rstrip("="))
             forms.add(base64.b64encode(value.encode()).decode().rstrip("="))
         self._forms |= {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
-        # Longest first, so a form inside another is not half-replaced.
-        alternatives = sorted(self._forms, key=len, reverse=True)
-        self._pattern = re.compile("|".join(re.escape(form) for form in alternatives))
+        # Longest first, so a form inside another is not half-replaced. Plain replacements: a pattern of
+        # every form took 50 ms to compile on each add, and the run adds its secrets before its first create.
+        self._longest_first = tuple(sorted(self._forms, key=len, reverse=True))
 
     def scrub(self, text: str) -> str:
         """Every known secret in its forms, then whatever has a secret's shape."""
         if not text:
             return text
-        if self._pattern:
-            text = self._pattern.sub(MASK, text)
+        for form in self._longest_first:
+            if form in text:
+                text = text.replace(form, MASK)
         return SHAPES.sub(MASK, text)
 
     def scrub_files(self, directory: Path) -> int:

@@ -32,16 +32,17 @@ class LabStartError(Exception):
 
 
 class LabProcess:
-    def __init__(self, process: subprocess.Popen[bytes], stderr: IO[bytes], handshake: dict[str, Any]) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], stderr: IO[bytes], command: list[str]) -> None:
         self.process = process
         self._stderr = stderr
-        self.env: dict[str, str] = handshake["env"]
-        self.faults: list[str] = handshake.get("faults", [])
-        self.codex_cli: bool = handshake.get("codex_cli", True)  # its workspaces have the real Codex CLI
-        self.ide: str = handshake.get("ide", "")  # the real IDE its workspaces run; '' for the stand-in
+        self.command = command  # what it was started with: the lab a run's settings ask for
+        self.env: dict[str, str] = {}
+        self.faults: list[str] = []
+        self.codex_cli = True  # its workspaces have the real Codex CLI
+        self.ide = ""  # the real IDE its workspaces run; '' for the stand-in
 
-    @classmethod
-    def start(cls, settings: Settings) -> LabProcess:
+    @staticmethod
+    def command_for(settings: Settings) -> list[str]:
         command = [sys.executable, "-m", "lab", "--handshake"]
         for fault in settings.lab_faults:
             command += ["--fault", fault]
@@ -49,6 +50,16 @@ class LabProcess:
             command += ["--build-delay", str(settings.lab_build_delay)]
         if settings.lab_agent_delay is not None:
             command += ["--agent-delay", str(settings.lab_agent_delay)]
+        return command
+
+    @classmethod
+    def start(cls, settings: Settings) -> LabProcess:
+        return cls.spawn(settings).ready()
+
+    @classmethod
+    def spawn(cls, settings: Settings) -> LabProcess:
+        """The lab's process, started; `ready()` waits for its handshake."""
+        command = cls.command_for(settings)
         stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the lab; closed by stop()
         process = subprocess.Popen(
             command,
@@ -58,12 +69,21 @@ class LabProcess:
             stderr=stderr,
             start_new_session=True,
         )
+        return cls(process, stderr, command)
+
+    def ready(self) -> LabProcess:
         try:
-            return cls(process, stderr, cls._read_handshake(process, stderr))
+            handshake = self._read_handshake(self.process, self._stderr)
         except BaseException:
-            process.kill()
-            process.wait()
+            self.process.kill()
+            self.process.wait()
+            self._stderr.close()
             raise
+        self.env = handshake["env"]
+        self.faults = handshake.get("faults", [])
+        self.codex_cli = handshake.get("codex_cli", True)
+        self.ide = handshake.get("ide", "")
+        return self
 
     @staticmethod
     def _read_handshake(process: subprocess.Popen[bytes], stderr: IO[bytes]) -> dict[str, Any]:
@@ -119,15 +139,52 @@ class Target:
             self.lab.stop()
 
 
+# The lab start_lab_early began, until select_target takes it (or stops it).
+_early: list[LabProcess] = []
+
+
+def start_lab_early() -> None:
+    """Start the lab from the environment's settings while behave goes on loading the suite (half a
+    second of imports each, on a machine's two cores at once); select_target takes it over when the run's
+    settings (the environment and -D) ask for that lab, and stops it otherwise. Nothing starts when the
+    environment names a live target or its settings are wrong: select_target says what is wrong."""
+    try:
+        settings = load_settings()
+    except SettingsError:
+        return
+    if not settings.is_live and not _early:
+        _early.append(LabProcess.spawn(settings))
+
+
+def _lab_for(settings: Settings) -> LabProcess:
+    early = _early.pop() if _early else None
+    if early is not None and early.command == LabProcess.command_for(settings):
+        return early.ready()
+    if early is not None:
+        early.stop()
+    return LabProcess.start(settings)
+
+
+def _stop_early_lab() -> None:
+    while _early:
+        _early.pop().stop()
+
+
 def select_target(userdata: Mapping[str, Any]) -> Target:
-    """Live when CODER_URL is configured; otherwise start the lab and point the settings at it."""
-    if problems := unknown_names(userdata):
-        raise SettingsError("; ".join(problems))
-    settings = load_settings(userdata)
+    """Live when CODER_URL is configured; otherwise start the lab (or take the one started early) and point
+    the settings at it."""
+    try:
+        if problems := unknown_names(userdata):
+            raise SettingsError("; ".join(problems))
+        settings = load_settings(userdata)
+    except BaseException:
+        _stop_early_lab()
+        raise
     if settings.is_live:
+        _stop_early_lab()
         target = Target("live", settings)
     else:
-        lab = LabProcess.start(settings)
+        lab = _lab_for(settings)
         try:
             target = Target("lab", load_settings(lab.env, userdata), lab)
         except BaseException:
