@@ -56,7 +56,7 @@ class StopAndStart:
         read = persistence.read_marker(world, started, marker)
         self.reread.set_result(read)
         kept = not persistence.stop_changes(workspace, marked.before, during) and not during.pods
-        return kept and read.ok and read.stdout == marker.content
+        return kept and not persistence.marker_changes(marker, read, workspace.name)
 
     def fail(self, error: BaseException) -> None:
         for outcome in (self.marked, self.restarted, self.reread):
@@ -87,7 +87,7 @@ def catalogue(world: World) -> Mapping[str, Callable[[], Journey]]:
     return {STOP_AND_START: lambda: StopAndStart(world), DELETE: lambda: Deletion(world)}
 
 
-def stop_and_start(world: World, need: Need) -> StopAndStart:
+def planned_stop_and_start(world: World, need: Need) -> StopAndStart:
     """The stop/start journey the plan runs for the scenario's own workspace."""
     journey = world.plan.journey(need)
     if not isinstance(journey, StopAndStart):
@@ -95,7 +95,7 @@ def stop_and_start(world: World, need: Need) -> StopAndStart:
     return journey
 
 
-def deletion(world: World, need: Need) -> Deletion:
+def planned_deletion(world: World, need: Need) -> Deletion:
     """The deletion the plan runs for the scenario's own workspace."""
     journey = world.plan.journey(need)
     if not isinstance(journey, Deletion):

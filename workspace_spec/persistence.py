@@ -34,6 +34,18 @@ def read_marker(world: World, workspace: Workspace, marker: Marker) -> CommandRe
         return inside.read_file(shell, marker.directory, marker.name)
 
 
+def marker_changes(marker: Marker, read: CommandResult, workspace_name: str) -> str:
+    """'' when the marker read back after the stop and start is the one written; else what became of it."""
+    if not read.ok:
+        return (
+            f"marker {marker.name} under {marker.directory} is gone after stop and start of {workspace_name}: "
+            f"{read.summary()}"
+        )
+    if read.stdout != marker.content:
+        return f"marker {marker.name} changed across stop and start: wrote {marker.content!r}, read {read.stdout!r}"
+    return ""
+
+
 def namespace_objects(world: World, workspace: Workspace) -> NamespaceObjects:
     """The workspace's namespace, its volume claims and its pods, now."""
     return world.cluster.objects(workspace_namespace(workspace.id))
