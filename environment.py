@@ -36,6 +36,7 @@ from steps.support import selection
 from steps.support.state import RunState, fresh_holders
 from workspace_spec import diagnostics, journal, journeys, preload, promotion, secrets, sweep
 from workspace_spec.cleanup import CleanupFailed
+from workspace_spec.errors import ConfigurationError, NothingChecked
 from workspace_spec.interrupts import Interrupts
 from workspace_spec.plan import Need
 from workspace_spec.promotion import PromotionOutcome
@@ -136,10 +137,6 @@ def _plan_promotion(outcome: PromotionOutcome, needs: dict[str, list[Need]], set
     outcome.status = "pending"
 
 
-class ConfigurationError(Exception):
-    """A feature needs a setting that is missing; nothing has been created for it."""
-
-
 def before_scenario(context: Context, scenario: Scenario) -> None:
     context.run_state.scenarios.append(scenario)
     fresh_holders(context)
@@ -178,10 +175,6 @@ def _attach_diagnostics(context: Context, scenario: Scenario) -> None:
         kind = allure.attachment_type.JSON if artifact.name.endswith(".json") else allure.attachment_type.TEXT
         allure.attach(artifact.text, name=artifact.name, attachment_type=kind)
     print(f"diagnostics: {directory}", file=sys.stderr, flush=True)
-
-
-class NothingChecked(Exception):
-    """The run checked nothing (no scenario selected, or every one skipped); behave alone would pass it."""
 
 
 def after_all(context: Context) -> None:

@@ -1,4 +1,7 @@
-"""The one distinction every report needs: the platform broke its promise, or the suite broke."""
+"""The distinctions every report needs: the platform broke its promise (PlatformFailure), the suite
+refused to run as configured before it created anything (SuiteRefused), or the suite itself broke
+(anything else). reporting/categories.json sorts Allure's results by them; Allure sees only an exception's
+own class name, so its refusal category names every SuiteRefused class (a test keeps the list whole)."""
 
 from workspace_spec.secrets import scrub
 
@@ -19,3 +22,16 @@ class TemplateChoice(AssertionError):
 
     def __init__(self, message: str = "") -> None:
         super().__init__(scrub(message))
+
+
+class SuiteRefused(Exception):
+    """The run cannot go on as configured (settings, target, preflight, a selection that checks nothing):
+    one line says why, and nothing of the platform was judged."""
+
+
+class ConfigurationError(SuiteRefused):
+    """A feature needs a setting that is missing; nothing has been created for it."""
+
+
+class NothingChecked(SuiteRefused):
+    """The run checked nothing (no scenario selected, or every one skipped); behave alone would pass it."""

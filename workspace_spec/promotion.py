@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from workspace_spec.coder import Template
-from workspace_spec.errors import PlatformFailure
+from workspace_spec.errors import PlatformFailure, SuiteRefused
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Configured:
     setting: str  # SPEC_TEMPLATE_VERSION or SPEC_E2E_TEMPLATE_VERSION
 
 
-class PromotionRefused(Exception):
+class PromotionRefused(SuiteRefused):
     """Promotion is asked for, but the run would not check a pushed version of every template it uses."""
 
 

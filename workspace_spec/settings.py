@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from workspace_spec.errors import SuiteRefused
+
 # Coder's session token: a 10-character id, a dash, a 22-character secret (coder-api.md §1).
 _TOKEN_FORMAT = re.compile(r"^[A-Za-z0-9]{10}-[A-Za-z0-9]{22}$")
 # Workspace names are `<prefix>-<run>-<n>` and must stay within Coder's 32 characters.
@@ -41,7 +43,7 @@ _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _REPO_FORMAT = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
 
 
-class SettingsError(Exception):
+class SettingsError(SuiteRefused):
     """A setting is missing or malformed; the message is one line that names it."""
 
 

@@ -17,10 +17,11 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
+from workspace_spec.errors import SuiteRefused
 from workspace_spec.journal import PATTERN, Journal
 from workspace_spec.settings import SettingsError, load_settings, parse_duration
 from workspace_spec.target import Target
-from workspace_spec.world import PreflightError, World
+from workspace_spec.world import World
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SettingsError("the sweeper cleans a deployment: set CODER_URL and CODER_SESSION_TOKEN")
         world = World(Target("live", settings))
         world.preflight()
-    except (ValueError, SettingsError, PreflightError) as error:
+    except (ValueError, SuiteRefused) as error:
         print(f"sweep: {error}", file=sys.stderr)
         return 2
     try:

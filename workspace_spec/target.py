@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from workspace_spec.errors import SuiteRefused
 from workspace_spec.settings import TRUST_VARIABLES, Settings, SettingsError, load_settings, unknown_names
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +28,7 @@ LAB_START_TIMEOUT = 60.0
 LAB_STOP_TIMEOUT = 15.0
 
 
-class LabStartError(Exception):
+class LabStartError(SuiteRefused):
     """The embedded lab did not come up."""
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from workspace_spec.cleanup import Ledger
 from workspace_spec.coder import CoderClient, CoderError, NotCoderError, Template, Workspace
+from workspace_spec.errors import SuiteRefused
 from workspace_spec.kube import Cluster, ClusterUnavailable
 from workspace_spec.naming import Namer
 from workspace_spec.plan import Plan
@@ -33,7 +34,7 @@ def _minor_version(version: str) -> tuple[int, int] | None:
     return int(match.group(1)), int(match.group(2))
 
 
-class PreflightError(Exception):
+class PreflightError(SuiteRefused):
     """The target is not usable as configured; nothing has been created."""
 
 

@@ -44,6 +44,24 @@ def test_categories_sort_failures_by_who_broke(status, message, expected):
     assert category(status, message) == expected
 
 
+def _subclasses(root: type) -> set[type]:
+    return {cls for sub in root.__subclasses__() for cls in (sub, *_subclasses(sub))}
+
+
+def test_every_refusal_of_the_suite_falls_into_the_refusal_category():
+    """Allure matches the leaf class's name, so the category lists each SuiteRefused class by name."""
+    import workspace_spec.capacity.__main__
+    import workspace_spec.promotion
+    import workspace_spec.target
+    import workspace_spec.world  # noqa: F401 - each defines a refusal of its own
+    from workspace_spec.errors import SuiteRefused
+
+    refusals = _subclasses(SuiteRefused)
+    assert len(refusals) >= 7, refusals
+    for refusal in refusals:
+        assert category("broken", f"{refusal.__name__}: why") == "Configuration or preflight", refusal
+
+
 def test_every_category_pattern_is_valid_for_allure_2_and_3():
     for rule in CATEGORIES:
         if regex := rule.get("messageRegex"):

@@ -24,17 +24,17 @@ from workspace_spec import browser, journal, secrets
 from workspace_spec.capacity import figures, timeline
 from workspace_spec.capacity.probe import Probe
 from workspace_spec.cleanup import CleanupFailed
+from workspace_spec.errors import SuiteRefused
 from workspace_spec.interrupts import Interrupts
-from workspace_spec.settings import SettingsError
-from workspace_spec.target import LabStartError, Target, select_target
+from workspace_spec.target import Target, select_target
 from workspace_spec.waiting import Progress, set_default_progress
-from workspace_spec.world import PreflightError, World
+from workspace_spec.world import World
 
 REPORT_NAME = "Capacity probe"
 STEM = "capacity-probe"  # the Allure result's file stem: the next probe's replaces it
 
 
-class BadInput(Exception):
+class BadInput(SuiteRefused):
     """The probe cannot run as asked; nothing has been created."""
 
 
@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(target.describe(), flush=True)
         print(checked, flush=True)
         return _run(world, args)
-    except (BadInput, SettingsError, LabStartError, PreflightError) as refused:
+    except SuiteRefused as refused:  # settings, target, preflight, or what the probe was asked
         print(f"capacity: {secrets.scrub(str(refused))}", file=sys.stderr, flush=True)
         return 2
     finally:
