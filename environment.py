@@ -18,7 +18,6 @@ import gc
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import allure
 from allure_commons.types import AttachmentType
@@ -29,8 +28,7 @@ from behave.reporter.junit import JUnitReporter
 from behave.runner import Context
 
 import reporting
-from reporting import allure_files, junit, metrics
-from reporting import summary as report_summary
+from reporting import allure_files, junit, run_end
 from reporting.formatter import AllureFormatter
 from steps.support import selection
 from steps.support.state import RunState, fresh_holders
@@ -56,7 +54,7 @@ def before_all(context: Context) -> None:
     run = context.run_state = RunState()
     context.add_cleanup(_spare_the_exit)  # runs last of all
     # Runs after every other cleanup: reports/summary.json, then every report scrubbed.
-    context.add_cleanup(_finish_reports, context)
+    context.add_cleanup(run_end.finish_reports, context)
     context.on_cleanup_error = _on_cleanup_error
     try:
         _start(context)
@@ -86,8 +84,8 @@ def _start(context: Context) -> None:
     # Testrun cleanups run after after_all, newest first: stop creating, remove what is left, report,
     # promote what the run earned (SPEC_PROMOTE_ON_PASS), then stop the lab (and, registered first, the reports).
     context.add_cleanup(world.close)
-    context.add_cleanup(_promote_on_pass, context)
-    context.add_cleanup(_final_summary, context)
+    context.add_cleanup(run_end.promote_on_pass, context)
+    context.add_cleanup(run_end.final_summary, context)
     context.add_cleanup(world.ledger.release)
     context.add_cleanup(world.plan.stop)
     print(target.describe(), flush=True)
@@ -239,114 +237,8 @@ def _on_cleanup_error(context: Context, cleanup: Callable[..., None], error: Exc
     Context.print_cleanup_error(context, cleanup, error)  # type: ignore[attr-defined]  # types-behave omits it
 
 
-def _finish_reports(context: Context) -> None:
-    """reports/summary.json (and, when the run went wrong as a whole, an Allure result saying so), then a
-    last pass over what the formatters wrote: JUnit and Allure copy messages verbatim; then the metrics."""
-    config = context.config
-    facts = _summary_facts(context)
-    summary = report_summary.build(facts)
-    world = getattr(context, "world", None)
-    ledger = world.ledger.journal.path if world is not None and world.ledger.journal else None
-    problems = [(name, secrets.scrub(message)) for name, message in report_summary.run_problems(facts, summary)]
-    if (allure_dir := reporting.allure_results_dir(config)) is not None:
-        for name, message in problems:
-            allure_files.write_run_result(allure_dir, name, message, facts.started_at, attachment=ledger)
-    if (junit_dir := reporting.junit_dir(config)) is not None:
-        junit.add_run_problems(junit_dir, problems, attachment=ledger)
-    report_summary.write(reporting.summary_path(config), summary, secrets.scrub)
-    for directory in (allure_dir, reporting.junit_dir(config)):
-        if directory is not None:
-            secrets.REDACTOR.scrub_files(directory)
-    tags = metrics.tag_expression(config.tags)  # reports/metrics.prom, and the Pushgateway when one is set
-    metrics.export(reporting.metrics_path(config), summary, getattr(context, "world", None), tags)
-
-
 def _spare_the_exit() -> None:
     """The run's objects live until the interpreter exits, whose collection of them (some 190,000, the
     Kubernetes client's models among them) took half a second after every run; frozen, they are freed
     without it. By now every report is written and closed: no file waits on a collection to be flushed."""
     gc.freeze()
-
-
-def _summary_facts(context: Context) -> report_summary.RunFacts:
-    """What summary.json says: how every scenario ended, and the run as a whole."""
-    run = context.run_state
-    reasons = {id(scenario): reason for scenario, reason in run.skipped}
-    facts = report_summary.RunFacts(
-        started_at=run.started_at,
-        selected=len(run.selected),
-        outcomes=[report_summary.Outcome.of(scenario, reasons.get(id(scenario), "")) for scenario in run.scenarios],
-        refusal=run.refusal,
-        nothing_checked=run.nothing_checked,
-    )
-    if (world := getattr(context, "world", None)) is not None:
-        facts.interrupted = context.interrupts.received
-        facts.run_id = world.namer.run_id
-        facts.target = world.target.name
-        facts.coder_url = world.settings.coder_url or ""
-        facts.templates = [report_summary.TemplateVersion(*built) for built in world.workspaces.built_from]
-        facts.cleanup = world.ledger.report
-        facts.errored = run.errored
-        facts.promotion = run.promotion.to_json()
-    return facts
-
-
-def _gate_facts(context: Context) -> promotion.RunFacts:
-    """How the run ended, counted as summary.json counts it (behave's final statuses), and the ledger."""
-    run, ledger = context.run_state, context.world.ledger
-    counts = report_summary.count(_summary_facts(context))
-    return promotion.RunFacts(
-        started=run.started,
-        selected=len(run.selected),
-        passed=counts["passed"],
-        failed=counts["failed"] + counts["errored"],
-        skipped=counts["skipped"],
-        interrupted=context.interrupts.received or context.aborted,
-        errored=run.errored,
-        left_behind=len(ledger.report.failed) + len(ledger.report.kept) + len(ledger.pending()),
-    )
-
-
-def _promote_on_pass(context: Context) -> None:
-    """The gate, after the ledger is released: promote the checked versions if the run earned it, else say
-    why not, in one line each. Coder refusing a promotion fails the run (PromotionFailed, one line)."""
-    world, outcome = context.world, context.run_state.promotion
-    if outcome.status != "pending":
-        return  # not asked for, or refused before the run
-    decision = promotion.decide(_gate_facts(context))
-    if not decision.promote:
-        outcome.status, outcome.reasons = "not promoted", list(decision.reasons)
-        print(decision.line, file=sys.stderr, flush=True)
-        return
-    context.interrupts.promoting = True
-    try:
-        lines = promotion.promote(world.coder, world.settings.organization, outcome)
-    finally:
-        context.interrupts.promoting = False
-    for line in lines:
-        print(line, flush=True)
-    if outcome.status == "failed":
-        raise promotion.PromotionFailed(outcome.error)
-
-
-def _final_summary(context: Context) -> None:
-    world = context.world
-    for line in world.timings.summary_lines():  # one per template: how long the platform took
-        print(line, flush=True)
-    for scenario, reason in context.run_state.skipped:  # the console's only word on why
-        print(f"skipped: {scenario.name}: {reason}", flush=True)
-    summary = world.ledger.report.summary()
-    print(summary, file=sys.stderr if world.ledger.report.failed else sys.stdout, flush=True)
-    ledger = world.ledger.journal
-    if ledger is not None and not ledger.close_if_done():
-        print(
-            f"left on the platform, listed in {_shown(ledger.path)}; to remove exactly that, run:\n"
-            f"  python -m workspace_spec.sweep --ledger {_shown(ledger.path)}",
-            file=sys.stderr,
-            flush=True,
-        )
-
-
-def _shown(path: Path) -> str:
-    """The path as the reader can type it: relative to the working directory when it lies below it."""
-    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
