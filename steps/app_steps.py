@@ -1,9 +1,9 @@
 """Steps about workspace apps reached through Coder's app proxy."""
 
-import allure
 from behave import then, when
 from behave.runner import Context
 
+from steps.support import evidence
 from workspace_spec import apps
 
 
@@ -13,9 +13,7 @@ def _open(context: Context, with_session: bool) -> None:
     context.app_proxy.visit = visit = apps.visit(
         world.coder, workspace, settings.app_slug, settings.agent, with_session, settings.app_timeout
     )
-    where = f"{settings.app_slug}: {visit.location.describe()}"  # which kind of app URL Coder gave
-    print(where)  # behave shows it with a failing step
-    allure.attach(where, name="app location", attachment_type=allure.attachment_type.TEXT)
+    evidence.keep(f"{settings.app_slug}: {visit.location.describe()}", "app location")  # path or subdomain
 
 
 @when("the developer opens the code-server app with their session")
@@ -51,9 +49,8 @@ def when_open_vscode_in_browser(context: Context) -> None:
         world.coder, context.workspace.require(), world.settings, world.timings
     )
     if visit.workbench.screenshot:
-        screenshot = visit.workbench.screenshot
-        allure.attach(screenshot, name="VS Code in the browser", attachment_type=allure.attachment_type.PNG)
-    allure.attach(visit.describe(), name="browser visit", attachment_type=allure.attachment_type.TEXT)
+        evidence.picture(visit.workbench.screenshot, "VS Code in the browser")
+    evidence.keep(visit.describe(), "browser visit")
 
 
 @then("VS Code shows the repository and stays connected to its server")

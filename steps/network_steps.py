@@ -3,13 +3,14 @@
 from behave import then, when
 from behave.runner import Context
 
+from steps.support import evidence
 from workspace_spec import reachability
 
 
 @when("the suite contacts each service it is configured to use")
 def when_contact_services(context: Context) -> None:
     context.network.probes = reachability.services(context.world)
-    print("\n".join(probe.describe() for probe in context.network.probes))
+    evidence.keep("\n".join(probe.describe() for probe in context.network.probes), "services contacted")
 
 
 @then("every one of them answers")

@@ -1,9 +1,9 @@
 """Steps about what a developer finds inside the workspace."""
 
-import allure
 from behave import then, when
 from behave.runner import Context
 
+from steps.support import evidence
 from workspace_spec import inside
 
 
@@ -26,9 +26,7 @@ def when_ask_tools(context: Context) -> None:
     assert context.table is not None, "the step lists the tools in a table"
     tools = [row["tool"] for row in context.table]
     context.terminal.tools = inside.tool_versions(context.world, context.workspace.require(), tools)
-    versions = inside.describe_versions(context.terminal.tools)
-    print(versions)
-    allure.attach(versions, name="toolchain versions", attachment_type=allure.attachment_type.TEXT)
+    evidence.keep(inside.describe_versions(context.terminal.tools), "toolchain versions")
 
 
 @then("every required tool answers with its version")
@@ -40,8 +38,7 @@ def then_tools_answer(context: Context) -> None:
 @when("the developer asks code-server for its health from inside the workspace")
 def when_ask_ide_health(context: Context) -> None:
     context.terminal.ide_health = inside.code_server_health(context.world, context.workspace.require())
-    health = context.terminal.ide_health.describe()
-    allure.attach(health, name="code-server health", attachment_type=allure.attachment_type.TEXT)
+    evidence.keep(context.terminal.ide_health.describe(), "code-server health")
 
 
 @then("code-server answers that it is up")
