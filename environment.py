@@ -53,6 +53,7 @@ register_formatter_as("allure", AllureFormatter)
 def before_all(context: Context) -> None:
     run = context.run_state = RunState()
     context.add_cleanup(_spare_the_exit)  # runs last of all
+    context.add_cleanup(run_end.ends_interrupted, context)
     # Runs after every other cleanup: reports/summary.json, then every report scrubbed.
     context.add_cleanup(run_end.finish_reports, context)
     context.on_cleanup_error = _on_cleanup_error

@@ -98,6 +98,14 @@ def promote_on_pass(context: Context) -> None:
         raise promotion.PromotionFailed(outcome.error)
 
 
+def ends_interrupted(context: Context) -> None:
+    """A run that got Ctrl-C or SIGTERM ends interrupted, exit status 1, even when the signal came too late
+    to cut anything short (during the last cleanup, or once the run's end began, it only waits)."""
+    interrupts = getattr(context, "interrupts", None)
+    if interrupts is not None and interrupts.received:
+        context.abort("Ctrl-C or SIGTERM: the run ends interrupted")
+
+
 def final_summary(context: Context) -> None:
     world = context.world
     for line in world.timings.summary_lines():  # one per template: how long the platform took

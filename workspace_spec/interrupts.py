@@ -69,6 +69,7 @@ class Interrupts:
             # under way to its reports): a CI runner's SIGTERM after its SIGINT lands here, and only waits.
             if self.received or self.ledger.ending:
                 say(f"{name}: cleanup in progress, removing what the run created first")
+                self.received = True  # the run ends as it would have, but interrupted (run_end)
                 return
             if self.ledger.releasing:  # a scenario's cleanup: the interrupt comes once it is done
                 say(f"{name}: cleanup in progress, removing what the run created first")

@@ -155,3 +155,24 @@ def test_a_first_signal_in_a_scenarios_cleanup_comes_once_it_is_done(capfd: pyte
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, handler)
+
+
+def test_a_signal_that_came_only_to_wait_still_ends_the_run_interrupted() -> None:
+    """Ctrl-C once the run's end has begun cuts nothing short, but the run does not end as passed."""
+    from reporting.run_end import ends_interrupted
+
+    class Context:
+        aborted_for = ""
+
+        def abort(self, reason: str = "") -> None:
+            self.aborted_for = reason
+
+    ledger = Ledger()
+    ledger.ending = True
+    context = Context()
+    context.interrupts = Interrupts(ledger)  # type: ignore[attr-defined]
+    ends_interrupted(context)  # type: ignore[arg-type]
+    assert not context.aborted_for
+    context.interrupts(signal.SIGINT, sys._getframe())  # type: ignore[attr-defined]  # only waits: no raise
+    ends_interrupted(context)  # type: ignore[arg-type]
+    assert context.aborted_for == "Ctrl-C or SIGTERM: the run ends interrupted"
