@@ -42,6 +42,11 @@ class SuiteRun:
     output: str
     results: list[dict]  # behave's JSON: features with their scenarios
 
+    @property
+    def tail(self) -> str:
+        """The end of the run's output: what an assertion's message shows of it."""
+        return self.output[-3000:]
+
     def scenarios(self) -> dict[str, dict]:
         return {
             element["name"]: element

@@ -47,10 +47,10 @@ def _figures(tmp_path: Path) -> dict:
 
 def _removed_everything(lab: Lab, run: SuiteRun, tmp_path: Path, created: int) -> dict:
     """The lab has none of the probe's workspaces left, its ledger file is closed (gone), its figures say so."""
-    assert lab.wait_until_clean() == ([], []), run.output[-3000:]
-    assert list((tmp_path / "reports" / "ledgers").glob("*.jsonl")) == [], run.output[-3000:]
+    assert lab.wait_until_clean() == ([], []), run.tail
+    assert list((tmp_path / "reports" / "ledgers").glob("*.jsonl")) == [], run.tail
     data = _figures(tmp_path)
-    assert data["cleanup"] == {"created": created, "removed": created, "not_removed": []}, run.output[-3000:]
+    assert data["cleanup"] == {"created": created, "removed": created, "not_removed": []}, run.tail
     assert f"cleanup: {created} created, {created} removed, 0 not removed" in run.output
     assert leaks(lab, run, tmp_path) == []
     return data
@@ -58,7 +58,7 @@ def _removed_everything(lab: Lab, run: SuiteRun, tmp_path: Path, created: int) -
 
 def test_a_small_run_reports_every_phase_and_removes_everything(healthy_lab: Lab, tmp_path: Path) -> None:
     run = _probe(healthy_lab, tmp_path, "--workspaces", "3", "--concurrency", "2", "--yes")
-    assert run.returncode == 0, run.output[-3000:]
+    assert run.returncode == 0, run.tail
     data = _removed_everything(healthy_lab, run, tmp_path, created=3)
     assert data["run"]["workspaces"] == 3 and data["run"]["concurrency"] == 2
     assert 1 <= data["run"]["most_at_once"] <= 2
@@ -124,7 +124,7 @@ def test_under_a_fault_the_failures_are_reported_by_class_and_everything_removed
 ) -> None:
     with healthy_lab.faults("build-fails"):
         run = _probe(healthy_lab, tmp_path, "--workspaces", "3", "--concurrency", "3", "--yes")
-    assert run.returncode == 1, run.output[-3000:]
+    assert run.returncode == 1, run.tail
     data = _removed_everything(healthy_lab, run, tmp_path, created=3)
     assert [(f["phase"], f["class"], f["count"]) for f in data["failures"]] == [("build", "WaitFailed", 3)]
     assert "the start build #1 failed" in data["failures"][0]["example"]
@@ -151,7 +151,7 @@ def test_sigterm_mid_run_removes_everything_it_created(healthy_lab: Lab, injecto
     assert injector.holding.wait(60), "the probe never sent a fourth create"
     probe.send_signal(signal.SIGTERM)
     run = SuiteRun(0, finish(probe, timeout=90), [])
-    assert probe.returncode == 128 + signal.SIGTERM, run.output[-3000:]
+    assert probe.returncode == 128 + signal.SIGTERM, run.tail
     assert "SIGTERM: removing what the probe created" in run.output
     data = _removed_everything(healthy_lab, run, tmp_path, created=4)
     assert data["run"]["interrupted"] == "SIGTERM"
@@ -160,7 +160,7 @@ def test_sigterm_mid_run_removes_everything_it_created(healthy_lab: Lab, injecto
 
 def test_twelve_workspaces_six_at_once_queue_for_three_provisioners(healthy_lab: Lab, tmp_path: Path) -> None:
     run = _probe(healthy_lab, tmp_path, "--workspaces", "12", "--concurrency", "6", "--yes", timeout=400)
-    assert run.returncode == 0, run.output[-3000:]
+    assert run.returncode == 0, run.tail
     data = _removed_everything(healthy_lab, run, tmp_path, created=12)
     assert data["run"]["most_at_once"] == 6
     phases = data["phases"]
@@ -172,7 +172,7 @@ def test_twelve_workspaces_six_at_once_queue_for_three_provisioners(healthy_lab:
 @pytest.mark.skipif(not BROWSER_RUNS, reason="no browser and real code-server here: bin/setup --dev installs them")
 def test_with_ssh_and_the_browser_a_workspace_is_usable_once_both_pass(healthy_lab: Lab, tmp_path: Path) -> None:
     run = _probe(healthy_lab, tmp_path, "--workspaces", "2", "--concurrency", "2", "--ssh", "--browser", "--yes")
-    assert run.returncode == 0, run.output[-3000:]
+    assert run.returncode == 0, run.tail
     data = _removed_everything(healthy_lab, run, tmp_path, created=2)
     assert data["phases"]["ssh"]["count"] == 2 and data["phases"]["browser"]["count"] == 2, data["phases"]
     for workspace in data["workspaces"]:
@@ -183,7 +183,7 @@ def test_with_ssh_and_the_browser_a_workspace_is_usable_once_both_pass(healthy_l
 def test_a_workspace_without_ssh_is_not_usable_with_ssh_asked_for(healthy_lab: Lab, tmp_path: Path) -> None:
     with healthy_lab.faults("websocket-blocked"):
         run = _probe(healthy_lab, tmp_path, "--workspaces", "2", "--concurrency", "2", "--ssh", "--yes")
-    assert run.returncode == 1, run.output[-3000:]
+    assert run.returncode == 1, run.tail
     data = _removed_everything(healthy_lab, run, tmp_path, created=2)
     assert [(f["phase"], f["class"], f["count"]) for f in data["failures"]] == [("ssh", "ShellUnavailable", 2)]
     assert data["phases"]["app"]["count"] == 2 and "ssh" not in data["phases"]

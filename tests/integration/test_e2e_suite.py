@@ -29,8 +29,8 @@ def test_each_fault_fails_the_step_that_covers_it(breaks: Breaks, lab: Lab, tmp_
     with lab.faults(breaks.fault):
         run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS, **breaks.env), "--tags=@e2e", *only(breaks.scenario))
     assert run.returncode != 0
-    assert list(run.statuses()) == [breaks.scenario], run.output[-3000:]
-    assert run.statuses()[breaks.scenario] == "failed", run.output[-3000:]
+    assert list(run.statuses()) == [breaks.scenario], run.tail
+    assert run.statuses()[breaks.scenario] == "failed", run.tail
     failed_step = run.failed_step_name(breaks.scenario)
     assert failed_step == breaks.step, f"{breaks.fault} failed {failed_step!r}, not {breaks.step!r}"
     assert breaks.message in run.failure(breaks.scenario), run.failure(breaks.scenario)

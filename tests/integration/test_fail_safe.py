@@ -53,7 +53,7 @@ def test_transient_coder_errors_are_ridden_through(lab: Lab, tmp_path: Path) -> 
     with lab.faults("coder-flaky"):
         env = lab.suite_env(**FAST_TIMEOUTS, SPEC_RATE_LIMIT_WAIT="1")
         run = run_suite(tmp_path, env, "--tags=@smoke and not @browser")
-    assert run.returncode == 0, run.output[-3000:]
+    assert run.returncode == 0, run.tail
     assert lab.wait_until_clean() == ([], [])
 
 
@@ -63,7 +63,7 @@ def test_a_workspace_that_cannot_be_deleted_is_reported_and_swept_later(lab: Lab
     assert run.returncode != 0, "a run that could not remove its workspace passed"
     left = [workspace["name"] for workspace in lab.workspaces()]
     assert len(left) == 1
-    assert re.search(rf"^  NOT REMOVED: workspace {re.escape(left[0])}: ", run.output, re.MULTILINE), run.output[-3000:]
+    assert re.search(rf"^  NOT REMOVED: workspace {re.escape(left[0])}: ", run.output, re.MULTILINE), run.tail
     listed = _sweep(lab, "--dry-run")
     assert listed.returncode == 0 and ("workspace", left[0]) in _swept(listed, "would remove"), (
         listed.stdout + listed.stderr
@@ -134,9 +134,9 @@ def test_a_failure_comes_with_its_diagnostics_and_a_pass_with_none(lab: Lab, tmp
 
 def test_preflight_passes_and_creates_nothing(healthy_lab: Lab, tmp_path: Path) -> None:
     run = run_suite(tmp_path, healthy_lab.suite_env(), "--tags=@preflight")
-    assert run.returncode == 0, run.output[-3000:]
+    assert run.returncode == 0, run.tail
     assert run.statuses() == {PREFLIGHT_SERVICES: "passed", PREFLIGHT_WEBSOCKET: "passed", PREFLIGHT_RIGHTS: "passed"}
-    assert cleanup_counts(run.output).created == 0, run.output[-3000:]
+    assert cleanup_counts(run.output).created == 0, run.tail
 
 
 @pytest.mark.parametrize("breaks", [row for row in PREFLIGHT if row.fault in REGISTRY], ids=str)
@@ -144,7 +144,7 @@ def test_each_fault_fails_the_preflight_check_that_covers_it(breaks: Breaks, lab
     with lab.faults(breaks.fault):
         run = run_suite(tmp_path, lab.suite_env(), "--tags=@preflight")
     failed = {name for name, status in run.statuses().items() if status == "failed"}
-    assert failed == {breaks.scenario}, run.output[-3000:]
+    assert failed == {breaks.scenario}, run.tail
     assert run.failed_step_name(breaks.scenario) == breaks.step
     assert breaks.message in run.failure(breaks.scenario)
 

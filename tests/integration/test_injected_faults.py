@@ -41,12 +41,12 @@ def _run(lab: Lab, injector: Injector, tmp_path: Path, rule: Rule, **extra: str)
 
 def _failed_safely(lab: Lab, injector: Injector, run: SuiteRun, tmp_path: Path) -> str:
     """The fault was met, the run failed in its scenario with a message, and left nothing: the message."""
-    assert injector.hits, f"the fault was never injected:\n{run.output[-3000:]}"
-    assert run.returncode != 0, run.output[-3000:]
-    assert run.statuses()[SCENARIO] == "failed", run.output[-3000:]  # a failed check, not an error
+    assert injector.hits, f"the fault was never injected:\n{run.tail}"
+    assert run.returncode != 0, run.tail
+    assert run.statuses()[SCENARIO] == "failed", run.tail  # a failed check, not an error
     assert "Traceback" not in run.output, run.output[-5000:]
-    assert lab.wait_until_clean() == ([], []), run.output[-3000:]
-    assert cleanup_counts(run.output).not_removed == 0, run.output[-3000:]
+    assert lab.wait_until_clean() == ([], []), run.tail
+    assert cleanup_counts(run.output).not_removed == 0, run.tail
     assert not leaks(lab, run, tmp_path)
     return run.failure(SCENARIO)
 
@@ -61,8 +61,8 @@ def test_without_a_fault_the_smoke_passes_through_the_injector(
     """Event streams, path apps and `coder ssh` (a WebSocket) all pass: a fault is the rule's doing alone."""
     env = healthy_lab.suite_env(**FAST_TIMEOUTS, CODER_URL=injector.url)
     run = run_suite(tmp_path, env, "--tags=@smoke", timeout=240)
-    assert run.returncode == 0, run.output[-3000:]
-    assert run.statuses()[OVER_SSH] == "passed", run.output[-3000:]
+    assert run.returncode == 0, run.tail
+    assert run.statuses()[OVER_SSH] == "passed", run.tail
     assert any(path.endswith("/lab/ssh") for path in injector.upgrades), injector.upgrades
     assert healthy_lab.wait_until_clean() == ([], [])
 
@@ -78,7 +78,7 @@ def test_a_create_whose_answer_is_lost_is_found_by_name_and_removed(
         assert f"no answer from Coder to POST {CREATE}: ReadTimeout" in message, message
     else:
         assert f"Coder answered {variant} to POST {CREATE}" in message, message
-    assert cleanup_counts(run.output) == Cleanup(created=1, removed=1, not_removed=0), run.output[-3000:]
+    assert cleanup_counts(run.output) == Cleanup(created=1, removed=1, not_removed=0), run.tail
 
 
 @pytest.mark.parametrize("variant", ["truncated", "html"])
@@ -124,7 +124,7 @@ def test_a_token_echoed_in_an_error_body_is_not_shown(healthy_lab: Lab, injector
 
 def test_a_rate_limit_is_waited_out_as_asked(healthy_lab: Lab, injector: Injector, tmp_path: Path) -> None:
     run = _run(healthy_lab, injector, tmp_path, Rule("rate_limited", "POST", CREATE, times=2, delay=2.0))
-    assert run.returncode == 0, run.output[-3000:]
+    assert run.returncode == 0, run.tail
     assert len(injector.hits) == 2
     assert injector.hits[1].at - injector.hits[0].at >= 1.9, "the suite did not wait as Retry-After asked"
     assert "Coder rate-limits the suite (429): waiting 2 s as it asks" in run.output

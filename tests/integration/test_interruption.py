@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.injector import Injector, Rule
-from tests.helpers.lab import Lab
+from tests.helpers.lab import Lab, standin_ide  # noqa: F401 (the module's `lab`: code-server is not under test)
 from tests.helpers.suite import (
     ALLURE_FORMATTER,
     FAST_TIMEOUTS,

@@ -91,10 +91,10 @@ def test_a_run_that_passed_but_could_not_remove_its_workspace_is_not_promoted(
         run = run_suite(tmp_path, env, "--tags=@policy")  # one scenario, one workspace
     swept = sweep_ledger(candidate_lab, printed_ledger(run.output, tmp_path))
     assert swept.returncode == 0, swept.stdout + swept.stderr
-    assert set(run.statuses().values()) == {"passed"}, run.output[-3000:]
+    assert set(run.statuses().values()) == {"passed"}, run.tail
     assert run.returncode != 0
-    assert cleanup_counts(run.output).not_removed == 1, run.output[-3000:]
-    assert re.search(r"^not promoted: cleanup incomplete$", run.output, re.MULTILINE), run.output[-3000:]
+    assert cleanup_counts(run.output).not_removed == 1, run.tail
+    assert re.search(r"^not promoted: cleanup incomplete$", run.output, re.MULTILINE), run.tail
     assert "promoted: ameide-dev" not in run.output and "Traceback" not in run.output
     assert active_version(candidate_lab) == before
     summary = json.loads((tmp_path / "reports" / "summary.json").read_text())
@@ -118,10 +118,10 @@ def test_a_promotion_coder_refuses_fails_the_run_in_one_line(candidate_lab: Lab,
         run = run_suite(tmp_path, env, "--tags=@policy")  # one scenario, one workspace: the cheapest gated run
     finally:
         proxy.stop()
-    assert run.returncode != 0, run.output[-3000:]
-    assert set(run.statuses().values()) == {"passed"}, run.output[-3000:]
+    assert run.returncode != 0, run.tail
+    assert set(run.statuses().values()) == {"passed"}, run.tail
     failed = [line for line in run.output.splitlines() if line.startswith("promotion failed:")]
-    assert len(failed) == 1, run.output[-3000:]
+    assert len(failed) == 1, run.tail
     assert failed[0].startswith(f"promotion failed: ameide-dev version {name}: Coder answered 500 to PATCH ")
     assert "[REDACTED]" in failed[0]
     assert "Traceback" not in run.output and "CLEANUP-ERROR" not in run.output

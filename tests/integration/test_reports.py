@@ -85,7 +85,7 @@ def test_one_runs_reports_read_as_their_readers_read_them(lab: Lab, tmp_path: Pa
 
 
 def check_the_run_fails_on_the_broken_check_only(reported: Reported) -> None:
-    assert reported.run.returncode == 1, reported.run.output[-3000:]
+    assert reported.run.returncode == 1, reported.run.tail
     statuses = {name: result["status"] for name, result in reported.allure().items()}
     assert statuses == {
         BROKEN: "failed",

@@ -79,7 +79,7 @@ def test_smoke_passes_where_a_healthy_platform_differs(condition: str, lab: Lab,
     tags, scenarios = ("--tags=@smoke", SMOKE_SCENARIOS) if condition == "sub-agent-first" else (WITHOUT_BROWSER, 12)
     with lab.faults(condition):
         run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), tags)
-    assert run.returncode == 0, run.output[-3000:]
+    assert run.returncode == 0, run.tail
     assert len(run.statuses()) == scenarios and set(run.statuses().values()) == {"passed"}
     if condition == "devel-version":
         assert "a development build: its version is unknown" in run.output
@@ -98,9 +98,7 @@ def test_each_fault_fails_the_check_that_covers_it(breaks: Breaks, lab: Lab, tmp
     expected = SMOKE_SCENARIOS if breaks.browser_only else 1
     assert len(statuses) == expected and scenario in statuses, statuses
     assert run.returncode != 0, f"the suite passed although {breaks.fault} was injected"
-    assert statuses[scenario] == "failed", (
-        f"{scenario} is {statuses[scenario]} under {breaks.fault}:\n{run.output[-3000:]}"
-    )
+    assert statuses[scenario] == "failed", f"{scenario} is {statuses[scenario]} under {breaks.fault}:\n{run.tail}"
     assert run.failed_step_name(scenario) == breaks.step, run.failure(scenario)
     assert breaks.message in run.failure(scenario), run.failure(scenario)
     if breaks.browser_only:  # the page and code-server's health still answer over HTTP: only the browser sees it
@@ -119,7 +117,7 @@ def test_each_fault_fails_the_check_that_covers_it(breaks: Breaks, lab: Lab, tmp
 def test_without_a_browser_the_browser_scenario_is_skipped_and_says_why(healthy_lab: Lab, tmp_path: Path) -> None:
     env = healthy_lab.suite_env(**FAST_TIMEOUTS, SPEC_BROWSER="/nonexistent/chromium")
     run = run_suite(tmp_path, env, str(ROOT / "features/app_proxy.feature"), features=False)
-    assert run.returncode == 0, run.output[-3000:]
+    assert run.returncode == 0, run.tail
     scenarios = run.scenarios()
     browser = next(s for name, s in scenarios.items() if "in the browser" in name)
     assert browser["status"] == "skipped", browser
@@ -141,15 +139,15 @@ def test_on_a_lab_without_code_server_the_smoke_passes_with_the_stand_in_named(t
     assert "the lab's workspaces run a stand-in code-server, no workbench" in run.output
     browser = next(name for name in run.scenarios() if "in the browser" in name)
     assert run.scenarios()[browser]["status"] == "skipped"
-    assert browser not in run.statuses() and len(run.statuses()) == 12, run.output[-3000:]
-    assert set(run.statuses().values()) == {"passed"}, run.output[-3000:]
+    assert browser not in run.statuses() and len(run.statuses()) == 12, run.tail
+    assert set(run.statuses().values()) == {"passed"}, run.tail
 
 
 @pytest.mark.skipif(not BROWSER_RUNS, reason="no browser and real code-server here: bin/setup --dev installs them")
 def test_the_browser_scenario_attaches_a_screenshot_and_times_vs_code(healthy_lab: Lab, tmp_path: Path) -> None:
     feature = ROOT / "features" / "app_proxy.feature"
     run = run_suite(tmp_path, healthy_lab.suite_env(**FAST_TIMEOUTS), f"{feature}", "--tags=@browser", features=False)
-    assert run.returncode == 0, run.output[-3000:]
+    assert run.returncode == 0, run.tail
     (scenario,) = run.statuses()
     screenshot = attachment_file(tmp_path, scenario, "VS Code in the browser")
     assert screenshot is not None and screenshot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")

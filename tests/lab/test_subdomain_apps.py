@@ -81,7 +81,7 @@ def test_the_smokes_app_checks_pass_on_a_subdomain_app(own_lab: Lab, tmp_path: P
     with own_lab.faults("app-on-subdomain"):
         feature = str(ROOT / "features" / "app_proxy.feature")
         run = run_suite(tmp_path, own_lab.suite_env(**FAST_TIMEOUTS), feature, features=False)
-    assert run.returncode == 0, run.output[-3000:]
+    assert run.returncode == 0, run.tail
     assert set(run.statuses().values()) == {"passed"} and len(run.statuses()) == (3 if BROWSER_RUNS else 2)
     for scenario in run.statuses():
         if "in the browser" in scenario:  # the browser signed in through auth-redirect, as a developer's does
