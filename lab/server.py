@@ -33,6 +33,7 @@ from lab.controlplane import ControlPlane
 from lab.faults import REGISTRY, Faults, UnknownFault, validate
 from lab.github import BOT, DEVELOPER, GitHub, install
 from lab.github.githost import GitHost
+from lab.github.smarthttp import git_app
 from lab.ide import find_code_server
 from lab.identity import idp_app
 from lab.image import CodexSetup, Image
@@ -161,9 +162,9 @@ class Lab:
         github_token = options.github_token or github_style_token("ghp_")
         external_auth_token = options.external_auth_token or github_style_token("gho_")
         githost = GitHost(self.state_dir / "git", [github_token, external_auth_token], self.faults)
-        git_app = githost.app()
-        install(git_app, GitHub(githost, self.faults, {github_token: BOT, external_auth_token: DEVELOPER}))
-        git_port = await self._serve(git_app, ssl_context=self.ca.server_context("lab-github"))
+        github_app = git_app(githost)  # git's smart HTTP, then GitHub's APIs beside it
+        install(github_app, GitHub(githost, self.faults, {github_token: BOT, external_auth_token: DEVELOPER}))
+        git_port = await self._serve(github_app, ssl_context=self.ca.server_context("lab-github"))
         githost.base_url = f"https://127.0.0.1:{git_port}"
         bundle = self.ca.write_bundle(self.state_dir / "ca-bundle.pem")
         lab_ca = self.state_dir / "lab-ca.pem"

@@ -1,7 +1,7 @@
 """The lab's GitHub on the git host's port, laid out as GitHub Enterprise Server lays it out: git's smart
 HTTP at /{owner}/{repo}.git/... (smarthttp.py, over the bare repositories of githost.py and gitrepo.py),
 REST under /api/v3 (rest.py), GraphQL at /api/graphql (graphql.py), both APIs answering from one state
-(state.py) and writing their JSON alike (render.py). `GitHost.app()` makes the host's application;
+(state.py) and writing their JSON alike (render.py). `smarthttp.git_app(host)` makes the host's application;
 `install` adds both APIs to it.
 
 Every API route needs a token the lab issued (`Authorization: token X` or `Bearer X`), else 401

@@ -1,7 +1,7 @@
 """The git host's repositories: bare repositories under `root/<owner>/<name>.git`, each created with
 one commit, the tokens the host accepts for a push, and the clone URLs.
 
-The host serves them over git's smart HTTP protocol (smarthttp.py; `GitHost.app()`), and GitHub's
+The host serves them over git's smart HTTP protocol (smarthttp.py's `git_app(host)`), and GitHub's
 APIs answer from them (`lab.github.install`). Fault: `repo-missing` hides the bot-writable repositories.
 """
 
@@ -13,8 +13,6 @@ import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-
-from aiohttp import web
 
 from lab.faults import REPO_MISSING, Faults
 from lab.github.gitrepo import BareRepo, git_env
@@ -104,9 +102,3 @@ class GitHost:
         if not self.base_url:
             raise RuntimeError("GitHost.base_url is not set: assign it once the server listens")
         return f"{self.base_url.rstrip('/')}/{owner}/{name}.git"
-
-    def app(self) -> web.Application:
-        """The host's application: these repositories over git's smart HTTP (`install` adds GitHub's APIs)."""
-        from lab.github.smarthttp import git_app  # the HTTP side builds on this module, not the reverse
-
-        return git_app(self)

@@ -20,6 +20,7 @@ from lab.faults import Faults
 from lab.github import BOT, DEVELOPER, GitHub, install
 from lab.github.githost import GitHost
 from lab.github.schema import SUBSET, subset
+from lab.github.smarthttp import git_app
 from lab.tls import LabCA
 from tests.helpers.contracts import Exchange, check_all, contracts, record
 from tests.helpers.git import git
@@ -90,7 +91,7 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
     faults = Faults()
     githost = GitHost(tmp / "repos", [BOT_TOKEN, LINKED_TOKEN], faults)
     githost.create_repo("ameideio", "workspace-spec-sandbox", {"README.md": README}, bot_writable=True)
-    app = githost.app()
+    app = git_app(githost)
     exchanges: list[Exchange] = []
     app.middlewares.append(record(exchanges))  # outside the API's own middleware: it sees the final answer
     install(app, GitHub(githost, faults, {BOT_TOKEN: BOT, LINKED_TOKEN: DEVELOPER}))

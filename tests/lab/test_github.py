@@ -16,6 +16,7 @@ from github import Auth, Github, GithubException
 from lab.faults import Faults
 from lab.github import BOT, DEVELOPER, GitHub, install
 from lab.github.githost import GitHost
+from lab.github.smarthttp import git_app
 from tests.helpers.git import git
 from tests.helpers.serving import serving
 
@@ -62,7 +63,7 @@ def host(tmp_path: Path) -> Iterator[Host]:
     githost = GitHost(tmp_path / "repos", [BOT_TOKEN, LINKED_TOKEN], faults)
     githost.create_repo("ameideio", "ameide", {"README.md": "# ameide\n"})
     githost.create_repo("ameideio", "workspace-spec-sandbox", {"README.md": README}, bot_writable=True)
-    app = githost.app()
+    app = git_app(githost)
     install(app, GitHub(githost, faults, {BOT_TOKEN: BOT, LINKED_TOKEN: DEVELOPER}))
     with serving(app) as base:
         githost.base_url = base

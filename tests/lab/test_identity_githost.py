@@ -17,6 +17,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from lab.github.githost import GitHost
+from lab.github.smarthttp import git_app
 from lab.identity import idp_app
 from tests.helpers.git import git
 from tests.helpers.serving import serving
@@ -72,7 +73,7 @@ def test_discovery_names_the_issuer_it_was_fetched_from_and_an_rsa_key() -> None
 def git_host(tmp_path: Path, *middlewares: Callable[..., Awaitable[web.StreamResponse]]) -> Iterator[GitHost]:
     host = GitHost(tmp_path / "repos", [TOKEN])
     host.create_repo("ameideio", "ameide", {"README.md": "# Ameide\n", "scripts/setup.sh": "#!/bin/sh\necho hi\n"})
-    app = host.app()
+    app = git_app(host)
     app.middlewares.extend(middlewares)
     with serving(app) as base:
         host.base_url = base
