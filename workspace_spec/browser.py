@@ -111,7 +111,15 @@ REPO_OPEN_JS = """([name, entries]) => {
 @functools.cache
 def _playwright_importable() -> bool:
     """Found, not imported: a run that never opens the browser does not pay for loading Playwright."""
-    return importlib.util.find_spec("playwright.sync_api") is not None
+    return found("playwright.sync_api")
+
+
+def found(module: str) -> bool:
+    """Whether `module` can be imported; a dotted name's parents are imported to tell, but nothing more."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a parent package is not installed (no Playwright at all)
+        return False
 
 
 def _chromium(setting: str) -> str | None:

@@ -98,3 +98,12 @@ def test_an_open_socket_has_no_lifetime_and_a_closed_one_counts_from_its_first_f
     assert LIVE.lifetime() == ""
     assert replace(LIVE, closed_at=3.1).lifetime() == "1.0 s after it connected"
     assert replace(LIVE, connected_at=None, closed_at=3.0).lifetime() == "1.0 s after it opened"
+
+
+def test_a_browser_library_that_is_not_installed_is_not_found() -> None:
+    """Without Playwright at all (plain bin/setup), the check for it says so instead of raising."""
+    from workspace_spec.browser import found
+
+    assert not found("no_such_package_here.sync_api")
+    assert not found("no_such_package_here")
+    assert found("json.decoder")
