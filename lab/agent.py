@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
+from lab.codersdk import HEALTHCHECK
 from lab.envbuilder import REPO_DIR
 from lab.faults import (
     AGENT_DISCONNECTED,
@@ -37,7 +38,6 @@ from lab.faults import (
 from lab.ide import CodeServerInstall, IDEServer, RealCodeServer, StandInCodeServer
 from lab.image import Image
 from lab.model import Agent, App, Workspace, now
-from lab.render import HEALTHCHECK
 from lab.template import Placement
 
 if TYPE_CHECKING:

@@ -1,5 +1,5 @@
 """The IDE server of a workspace, on the code-server app's port: the real code-server when `bin/setup --ide`
-installed it in .lab-tools/ide, otherwise the stand-in of lab/codeserver.py.
+installed it in .lab-tools/ide, otherwise the stand-in of lab/codeserver_standin.py.
 
 The real one runs as Coder's code-server module runs it (coder/registry `registry/coder/modules/code-server`
 run.sh): the template's extensions first, each with `code-server --install-extension`, then
@@ -28,7 +28,7 @@ from typing import Protocol
 
 from aiohttp import web
 
-from lab.codeserver import codeserver_app
+from lab.codeserver_standin import codeserver_app
 from lab.faults import Faults
 
 log = logging.getLogger(__name__)
@@ -191,7 +191,7 @@ async def _install_extension(base: list[str], vsix: Path, env: dict[str, str]) -
 
 
 class StandInCodeServer:
-    """The stand-in (lab/codeserver.py) on a port of its own."""
+    """The stand-in (lab/codeserver_standin.py) on a port of its own."""
 
     def __init__(self, runner: web.AppRunner, port: int) -> None:
         self.runner = runner

@@ -1,6 +1,6 @@
 """The state of the lab's Coder deployment: users, templates, workspaces, builds, jobs and agents.
 
-Plain dataclasses owned by one event loop; `render.py` turns them into Coder's JSON. Every change
+Plain dataclasses owned by one event loop; `codersdk.py` turns them into Coder's JSON. Every change
 that a `/watch` stream should report goes through `Workspace.changed()`.
 """
 

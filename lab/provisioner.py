@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from lab.agent import Agents
+from lab.codersdk import PARAMETERS
 from lab.controlplane import ControlPlane
 from lab.faults import (
     BUILD_REPLACED,
@@ -42,7 +43,6 @@ from lab.model import (
     new_id,
     now,
 )
-from lab.render import PARAMETERS
 from lab.template import PVC, AmeideTemplate, BuildFailed
 
 log = logging.getLogger(__name__)

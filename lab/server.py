@@ -29,6 +29,7 @@ from aiohttp.abc import AbstractAccessLogger
 from lab.agent import Agents
 from lab.coderd import coderd_app
 from lab.coderd.deployment import Deployment, GitHubLink
+from lab.codersdk import Renderer
 from lab.controlplane import ControlPlane
 from lab.faults import REGISTRY, Faults, UnknownFault, validate
 from lab.github import BOT, DEVELOPER, GitHub, install
@@ -44,7 +45,6 @@ from lab.kube.store import Cluster
 from lab.model import create_store, now
 from lab.openai_api import openai_app
 from lab.provisioner import Provisioner
-from lab.render import Renderer
 from lab.template import AmeideTemplate
 from lab.tls import LabCA
 

@@ -7,7 +7,7 @@ from aiohttp import web
 
 from lab.coderd.deployment import deployment
 from lab.coderd.http import respond, workspaceagent_param
-from lab.render import iso
+from lab.codersdk import iso
 
 routes = web.RouteTableDef()
 

@@ -11,8 +11,8 @@ from aiohttp import web
 
 from lab.coderd.deployment import USER, deployment
 from lab.coderd.http import NOT_FOUND, ApiError, dumps, read_json, respond, user_param, uuid_param, workspace_param
+from lab.codersdk import iso
 from lab.model import Build, Job, TemplateVersion
-from lab.render import iso
 
 routes = web.RouteTableDef()
 TERRAFORM_STAGES = ("init", "plan", "graph", "apply")

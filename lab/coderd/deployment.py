@@ -8,12 +8,12 @@ from datetime import datetime
 from aiohttp import web
 from yarl import URL
 
+from lab.codersdk import Renderer
 from lab.controlplane import ControlPlane
 from lab.faults import APP_ON_SUBDOMAIN, Faults
 from lab.faults import DEVEL_VERSION as DEVEL_VERSION_FAULT
 from lab.model import DEVEL_VERSION, VERSION, Store, User
 from lab.provisioner import Provisioner
-from lab.render import Renderer
 
 WILDCARD = "*.apps.localhost"
 

@@ -14,8 +14,8 @@ from aiohttp import web
 
 from lab.coderd.deployment import GitHubLink, deployment
 from lab.coderd.http import NOT_FOUND, ApiError, agent_param, respond
+from lab.codersdk import iso
 from lab.faults import EXTERNAL_AUTH_UNLINKED
-from lab.render import iso
 
 routes = web.RouteTableDef()
 PROVIDER = "github"

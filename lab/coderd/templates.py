@@ -19,9 +19,9 @@ from lab.coderd.builds import job_logs
 from lab.coderd.deployment import deployment
 from lab.coderd.http import NOT_FOUND, ApiError, org_param, read_json, respond, uuid_param
 from lab.coderd.search import parse_query
+from lab.codersdk import PARAMETERS
 from lab.faults import EXTERNAL_AUTH_UNLINKED
 from lab.model import Job, Template, TemplateVersion, now
-from lab.render import PARAMETERS
 from lab.template import planned_resources
 from lab.template_source import ArchiveError, TemplateSource, read_archive
 

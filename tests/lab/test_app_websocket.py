@@ -19,10 +19,10 @@ from aiohttp import WSMsgType, web
 
 from lab.coderd import coderd_app
 from lab.coderd.deployment import Deployment
+from lab.codersdk import Renderer
 from lab.faults import APP_ON_SUBDOMAIN, Faults
 from lab.model import Agent, App, Build, Job, Resource, Workspace, create_store
 from lab.provisioner import Provisioner
-from lab.render import Renderer
 
 SOCKET = "/stable-0123abcd"  # where code-server's workbench opens its WebSockets
 ASSET = f"{SOCKET}/static/out/vs/code/browser/workbench/workbench.js"
