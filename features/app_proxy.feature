@@ -1,4 +1,4 @@
-@smoke @allure.label.owner:platform-devx
+@smoke @owner:platform-devx
 Feature: VS Code in the browser through Coder's app proxy
   Spec 629 §0 and §1.1, check 2. From outside the workspace, code-server is reachable at the app URL Coder
   gives it (a path under the Coder access URL, or a subdomain of the deployment's wildcard app host), and

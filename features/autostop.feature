@@ -1,4 +1,4 @@
-@smoke @policy @allure.label.owner:platform-devx
+@smoke @policy @owner:platform-devx
 Feature: Idle workspaces stop by themselves
   Spec 629 §5. Workspace auto-stop is on by default: the template gives every workspace a time to live,
   so nobody has to remember to stop an idle workspace, and the tests never rely on doing so.

@@ -1,4 +1,4 @@
-@smoke @oidc @allure.label.owner:platform-devx
+@smoke @oidc @owner:platform-devx
 Feature: Sign-in through Keycloak on a deployment past its first-run setup
   Spec 629 §1.1, auth expectations. People sign in to Coder with Keycloak (OIDC) in the browser;
   automation uses a session token. These are configuration-level checks: no browser is driven.

@@ -1,4 +1,4 @@
-@preflight @allure.label.owner:platform-devx
+@preflight @owner:platform-devx
 Feature: The services the suite relies on are reachable
   Spec 629 §5 and §6. Under a restrictive network policy the suite reaches only what it is configured
   for: Coder (its API and app proxy), the Kubernetes API and, for the E2E flow, GitHub. Coder's ingress

@@ -1,4 +1,4 @@
-@e2e @allure.label.owner:platform-devx
+@e2e @owner:platform-devx
 Feature: From a workspace to a pull request
   Spec 629 §1.2 and §4 (E2E pass). Inside a fresh workspace from the E2E template, a developer branches,
   commits, pushes and opens a pull request against a bot-writable repository (never the product

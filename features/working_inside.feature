@@ -1,4 +1,4 @@
-@smoke @allure.label.owner:platform-devx
+@smoke @owner:platform-devx
 Feature: Working inside the workspace
   Spec 629 §1.1, checks 3 and 4. In a terminal of their workspace (the shell `coder ssh` opens), a
   developer finds the repository checked out, the toolchain installed and code-server up on its own

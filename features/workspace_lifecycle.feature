@@ -1,4 +1,4 @@
-@smoke @allure.label.owner:platform-devx
+@smoke @owner:platform-devx
 Feature: Workspace lifecycle
   Spec 629 §1.1, checks 1, 5 and 6. A developer gets a usable workspace from the template: its build
   succeeds, its agent becomes ready and VS Code (code-server) reports healthy. Stopping a workspace keeps

@@ -2,7 +2,7 @@
 statuses that allure-behave 2.16 does not know.
 
 - Labels and links from the spec reference in each scenario's name (`sections`): epic, story, severity,
-  a link to the section; the feature's spec text as the description.
+  a link to the section; the feature's spec text as the description; the owner from `@owner:<team>`.
 - A scenario the suite skips for a reason (`scenario.skip(reason=...)`, such as Codex being off) is
   shown as skipped with that reason; scenarios the tags or lines did not select are left out.
 - behave's `hook_error` and `cleanup_error` are shown as broken with their message, where allure-behave
@@ -31,6 +31,8 @@ from behave.model_type import Status as BehaveStatus
 from behave.reporter.junit import JUnitReporter
 
 from reporting import sections
+
+OWNER = "owner:"  # the tag that names the team answering for a feature
 
 
 class AllureFormatter(_AllureFormatter):
@@ -128,6 +130,10 @@ def _add_spec_facts(result: TestResult, scenario: Scenario) -> None:
     assert scenario.feature is not None  # a parsed scenario's
     result.description = sections.description(scenario.feature.description, scenario.description)
     result.labels.append(Label(name=LabelType.EPIC, value=sections.EPIC))
+    # `@owner:<team>` in the spec is plain Gherkin; Allure shows the team as the result's owner.
+    owners = [label.value for label in result.labels if label.name == LabelType.TAG and label.value.startswith(OWNER)]
+    result.labels = [label for label in result.labels if not (label.name == LabelType.TAG and label.value in owners)]
+    result.labels += [Label(name="owner", value=owner.removeprefix(OWNER)) for owner in owners]  # Allure's own name
     if (severity := sections.severity(scenario.effective_tags)) is not None:
         result.labels = [label for label in result.labels if label.name != LabelType.SEVERITY]
         result.labels.append(Label(name=LabelType.SEVERITY, value=severity))

@@ -102,6 +102,7 @@ def check_each_result_names_its_spec_section_and_severity(reported: Reported) ->
         section = sections.section_of(name)
         assert section is not None
         assert ("epic", "Spec 629") in labels
+        assert ("owner", "platform-devx") in labels and ("tag", "owner:platform-devx") not in labels
         assert ("story", section.story) in labels
         assert [label for label in labels if label[0] == "severity"] == [("severity", severities.get(name, "critical"))]
         assert result["links"] == [{"type": "link", "url": section.url, "name": section.link_name}]
