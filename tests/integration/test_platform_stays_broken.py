@@ -171,7 +171,9 @@ def test_a_platform_that_stays_broken_cannot_hold_the_end_of_the_run(
     injector.inject(None)  # the platform is back: the printed command can finish the job
     assert run.returncode != 0
     if fault in ("hang", "reset"):  # no answer at all: after one request's tries, each later one tries once
-        assert run.output.count("Coder stopped answering") == 1, run.tail
+        # Said once on the console; behave may also show the log record in a failed scenario's captured log.
+        said = [line for line in run.output.splitlines() if line.startswith("Coder stopped answering")]
+        assert len(said) == 1, run.tail
         assert took < 75, f"the run took {took:.0f} s"  # each held request tried 4 times would be 190 s
     assert ending < CLEANUP_TIMEOUT + 10, f"the run ended {ending:.0f} s after its last step:\n{run.tail}"
     swept = sweep_ledger(healthy_lab, printed_ledger(run.output, tmp_path))
