@@ -1,8 +1,9 @@
-"""Shared fixtures: one standalone lab for the session (per xdist worker), met over the wire like any
-deployment. The helpers the tests share are in tests/helpers/."""
+"""Shared fixtures: standalone labs for the session (per xdist worker), met over the wire like any deployment,
+one with the real code-server and one with the stand-in IDE. The helpers the tests share are in tests/helpers/."""
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 
@@ -11,11 +12,16 @@ import pytest
 from tests.helpers.lab import FAST, Lab
 from tests.helpers.suite import CANARIES
 
+# Every behave run, lab and sweep is a new Python process importing the project: where the machine says not to
+# write bytecode, each would compile it all again (a tenth of a CPU-second a run, hundreds of runs).
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 
 @pytest.fixture(scope="session")
-def lab() -> Iterator[Lab]:
-    """The session's lab, its credentials the canaries that no output may show; fast builds, since what
-    is under test is how the suite judges the platform, not how long the platform takes."""
+def real_ide_lab() -> Iterator[Lab]:
+    """The session's lab, its workspaces running the real code-server, its credentials the canaries that no
+    output may show; fast builds, since what is under test is how the suite judges the platform, not how long
+    the platform takes."""
     lab = Lab.start(secrets=CANARIES, **FAST)
     try:
         yield lab
@@ -25,15 +31,21 @@ def lab() -> Iterator[Lab]:
 
 @pytest.fixture(scope="session")
 def standin_ide_lab() -> Iterator[Lab]:
-    """The session's lab whose workspaces run the stand-in IDE: for the tests of the run itself (its end,
-    its ledger, signals), where code-server is not under test and each workspace start of the real one
-    (about 3 CPU-seconds) would only add up. A module takes it by defining `lab` as `tests.helpers.lab.
-    standin_ide` does."""
+    """The session's lab whose workspaces run the stand-in IDE, else as `real_ide_lab`."""
     lab = Lab.start(secrets=CANARIES, code_server=False, **FAST)
     try:
         yield lab
     finally:
         lab.stop()
+
+
+@pytest.fixture
+def lab(request: pytest.FixtureRequest) -> Lab:
+    """The session lab the test runs against: `standin_ide_lab` where it is marked `standin_ide`, else
+    `real_ide_lab`."""
+    name = "standin_ide_lab" if request.node.get_closest_marker("standin_ide") else "real_ide_lab"
+    lab: Lab = request.getfixturevalue(name)
+    return lab
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pytest
+from _pytest.mark import ParameterSet
+
+from tests.helpers.lab import STANDIN_IDE
+
 USABLE = "A workspace created from the template becomes usable (§1.1 check 1)"
 PERSISTENCE = "Stopping and starting a workspace keeps its volume (§1.1 check 5)"
 DELETE = "A deleted workspace is gone (§1.1 check 6)"
@@ -25,6 +30,8 @@ CODEX_PR = "Codex makes the change inside the workspace (§1.2 extended path)"
 PREFLIGHT_SERVICES = "Every service the suite is configured to use answers (§6)"
 PREFLIGHT_WEBSOCKET = "Coder's ingress passes WebSocket upgrades (§6)"
 PREFLIGHT_RIGHTS = "The suite's Kubernetes identity has the rights its checks need (§5)"
+# The scenarios whose subject is code-server, or the app proxy in front of it.
+IDE_SCENARIOS = {PROXY_SIGNED_IN, PROXY_ANONYMOUS, BROWSER, IDE_HEALTH, EXTENSION}
 
 
 @dataclass(frozen=True)
@@ -41,8 +48,19 @@ class Breaks:
         """A fault only the browser scenario can see: every other scenario must pass under it."""
         return self.scenario == BROWSER
 
+    @property
+    def in_the_ide(self) -> bool:
+        """The fault is in code-server or what serves it (its scenario's or its failing step's subject)."""
+        return self.scenario in IDE_SCENARIOS or "code-server" in self.step
+
     def __str__(self) -> str:
         return self.fault
+
+
+def on_their_labs(rows: list[Breaks]) -> list[ParameterSet]:
+    """The rows as test parameters: a fault in the IDE is met by the real code-server, any other fault on the
+    stand-in IDE's lab, where the workspace starts cost a tenth."""
+    return [pytest.param(row, id=str(row), marks=() if row.in_the_ide else STANDIN_IDE) for row in rows]
 
 
 SMOKE = [

@@ -1,6 +1,7 @@
 """A lab (`python -m lab --handshake`) as the tests meet it: over the wire, like any deployment.
 
-The session has one shared lab (the root conftest's `lab`); a module of tests/lab/ that needs a lab of its
+The session has two shared labs (the root conftest's `lab` is one of them: its workspaces run the real
+code-server, or the stand-in IDE for a test marked `STANDIN_IDE`); a module of tests/lab/ that needs a lab of its
 own (fast builds, planted secrets, faults that would disturb others) has `own_lab` (tests/lab/conftest.py),
 started by `module_lab`. Both are a `Lab`.
 """
@@ -211,8 +212,7 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
             os.environ.pop(name) if value is None else os.environ.__setitem__(name, value)
 
 
-@pytest.fixture(name="lab")
-def standin_ide(standin_ide_lab: Lab) -> Lab:
-    """The `lab` of a test module that imports this: the session's lab with the stand-in IDE (conftest.py
-    `standin_ide_lab`), for tests of the run itself, where code-server is not under test."""
-    return standin_ide_lab
+STANDIN_IDE = pytest.mark.standin_ide
+"""The mark of a test (or a module's `pytestmark`) whose `lab` runs the stand-in IDE (tests/conftest.py): what
+it proves is not code-server, and each workspace start of the real one (about 1.4 CPU-seconds) would only add
+up."""

@@ -82,11 +82,11 @@ class SuiteRun:
         return ""
 
 
-def only(scenario: str) -> list[str]:
-    """behave's arguments that select that one scenario by its whole name. A fault row runs the scenario that
+def only(*scenarios: str) -> list[str]:
+    """behave's arguments that select those scenarios by their whole names. A fault row runs the scenario that
     covers its fault alone: the plan then builds only the workspace it needs, a third of a full run's cost,
     and the healthy runs are the ones that hold all scenarios together."""
-    return ["--name", f"^{re.escape(scenario)}$"]
+    return [argument for scenario in scenarios for argument in ("--name", f"^{re.escape(scenario)}$")]
 
 
 def run_suite(

@@ -13,7 +13,7 @@ import pytest
 
 from tests.helpers.ide import BROWSER_RUNS
 from tests.helpers.injector import Injector, Rule
-from tests.helpers.lab import Lab
+from tests.helpers.lab import STANDIN_IDE, Lab
 from tests.helpers.suite import FAST_TIMEOUTS, ROOT, SuiteRun, finish, leaks
 
 WRONG_TOKEN = "AAAAAAAAAA-BBBBBBBBBBBBBBBBBBBBBB"
@@ -56,6 +56,7 @@ def _removed_everything(lab: Lab, run: SuiteRun, tmp_path: Path, created: int) -
     return data
 
 
+@STANDIN_IDE
 def test_a_small_run_reports_every_phase_and_removes_everything(healthy_lab: Lab, tmp_path: Path) -> None:
     run = _probe(healthy_lab, tmp_path, "--workspaces", "3", "--concurrency", "2", "--yes")
     assert run.returncode == 0, run.tail
@@ -119,6 +120,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_created(
     assert not (tmp_path / "reports").exists()
 
 
+@STANDIN_IDE
 def test_under_a_fault_the_failures_are_reported_by_class_and_everything_removed(
     healthy_lab: Lab, tmp_path: Path
 ) -> None:
@@ -136,6 +138,7 @@ def test_under_a_fault_the_failures_are_reported_by_class_and_everything_removed
     assert result["status"] == "failed" and "3 x WaitFailed in build" in result["statusDetails"]["message"]
 
 
+@STANDIN_IDE
 def test_sigterm_mid_run_removes_everything_it_created(healthy_lab: Lab, injector: Injector, tmp_path: Path) -> None:
     # The fourth create is held in flight when the signal comes: it is awaited, and removed with the rest.
     injector.inject(Rule("hold", "POST", CREATE, nth=4, delay=3.0))
@@ -158,6 +161,7 @@ def test_sigterm_mid_run_removes_everything_it_created(healthy_lab: Lab, injecto
     assert data["failures"] == []  # cut short by the probe, not failed by the platform
 
 
+@STANDIN_IDE
 def test_twelve_workspaces_six_at_once_queue_for_three_provisioners(healthy_lab: Lab, tmp_path: Path) -> None:
     run = _probe(healthy_lab, tmp_path, "--workspaces", "12", "--concurrency", "6", "--yes", timeout=400)
     assert run.returncode == 0, run.tail
@@ -180,6 +184,7 @@ def test_with_ssh_and_the_browser_a_workspace_is_usable_once_both_pass(healthy_l
         assert phases["usable"] >= phases["app"] + phases["ssh"] + phases["browser"], phases
 
 
+@STANDIN_IDE
 def test_a_workspace_without_ssh_is_not_usable_with_ssh_asked_for(healthy_lab: Lab, tmp_path: Path) -> None:
     with healthy_lab.faults("websocket-blocked"):
         run = _probe(healthy_lab, tmp_path, "--workspaces", "2", "--concurrency", "2", "--ssh", "--yes")

@@ -16,8 +16,10 @@ import pytest
 
 from lab.faults import REGISTRY
 from tests.helpers.breakage import PREFLIGHT, PREFLIGHT_RIGHTS, PREFLIGHT_SERVICES, PREFLIGHT_WEBSOCKET, Breaks
-from tests.helpers.lab import Lab, standin_ide  # noqa: F401 (the module's `lab`: code-server is not under test)
+from tests.helpers.lab import STANDIN_IDE, Lab
 from tests.helpers.suite import FAST_TIMEOUTS, ROOT, attachments, cleanup_counts, run_suite
+
+pytestmark = STANDIN_IDE  # code-server is not what these tests prove
 
 PROXY_SCENARIO = "A signed-in developer reaches code-server through the app proxy (§1.1 check 2)"
 DIAGNOSTICS = {

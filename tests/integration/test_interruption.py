@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.injector import Injector, Rule
-from tests.helpers.lab import Lab, standin_ide  # noqa: F401 (the module's `lab`: code-server is not under test)
+from tests.helpers.lab import STANDIN_IDE, Lab
 from tests.helpers.suite import (
     ALLURE_FORMATTER,
     FAST_TIMEOUTS,
@@ -22,6 +22,8 @@ from tests.helpers.suite import (
     leaks,
     start_suite,
 )
+
+pytestmark = STANDIN_IDE  # code-server is not what these tests prove
 
 BUILDS = r"/api/v2/workspaces/[0-9a-f-]{36}/builds"
 

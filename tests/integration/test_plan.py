@@ -35,8 +35,9 @@ def _overlap(spans: list[tuple[datetime, datetime]]) -> bool:
 @pytest.fixture(scope="module")
 def paced_lab() -> Iterator[Lab]:
     """A lab whose builds take their usual time (the session lab's are near instant): whether builds and
-    removals overlap shows only when they last long enough for a busy machine to start them all."""
-    with module_lab() as lab:
+    removals overlap shows only when they last long enough for a busy machine to start them all. The stand-in IDE:
+    code-server is not what these tests prove."""
+    with module_lab(code_server=False) as lab:
         yield lab
 
 

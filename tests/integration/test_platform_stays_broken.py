@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.injector import Injector, Rule
-from tests.helpers.lab import Lab, standin_ide  # noqa: F401 (the module's `lab`: code-server is not under test)
+from tests.helpers.lab import STANDIN_IDE, Lab
 from tests.helpers.suite import (
     FAST_TIMEOUTS,
     SuiteRun,
@@ -26,6 +26,8 @@ from tests.helpers.suite import (
     sweep_ledger,
 )
 from workspace_spec.journal import PATTERN, left
+
+pytestmark = STANDIN_IDE  # code-server is not what these tests prove
 
 SCENARIO = "A new workspace inherits the template's auto-stop (§5)"
 WORKSPACE = r"/api/v2/workspaces/[0-9a-f-]{36}"

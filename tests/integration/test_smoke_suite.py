@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.breakage import SMOKE, Breaks
+from tests.helpers.breakage import IDE_HEALTH, PROXY_ANONYMOUS, PROXY_SIGNED_IN, SMOKE, Breaks, on_their_labs
 from tests.helpers.ide import BROWSER_RUNS
 from tests.helpers.lab import Lab
 from tests.helpers.suite import (
@@ -30,6 +30,8 @@ SMOKE_SCENARIOS = 13 if BROWSER_RUNS else 12
 # The rows of the other faults run without the browser scenario: it shares their workspace, and would only add
 # a browser's time to every row.
 WITHOUT_BROWSER = "--tags=@smoke and not @browser"
+# What still passes under a fault only the browser sees: the page and code-server's health answer over HTTP.
+SEEN_OVER_HTTP = (PROXY_SIGNED_IN, PROXY_ANONYMOUS, IDE_HEALTH)
 # Faults caught before any workspace exists: their diagnostics are the control plane's only.
 NO_WORKSPACE = {
     "first-user-missing",
@@ -86,17 +88,21 @@ def test_smoke_passes_where_a_healthy_platform_differs(condition: str, lab: Lab,
     assert lab.wait_until_clean() == ([], [])
 
 
-@pytest.mark.parametrize("breaks", SMOKE, ids=str)
+@pytest.mark.parametrize("breaks", on_their_labs(SMOKE))
 def test_each_fault_fails_the_check_that_covers_it(breaks: Breaks, lab: Lab, tmp_path: Path) -> None:
     if breaks.browser_only and not BROWSER_RUNS:
         pytest.skip("no browser and real code-server here: bin/setup --dev installs them")
-    # A fault only the browser sees runs with every scenario, which must pass; any other runs its scenario alone.
-    selection = ["--tags=@smoke"] if breaks.browser_only else [WITHOUT_BROWSER, *only(breaks.scenario)]
+    # A fault only the browser sees runs with the checks that meet the IDE over HTTP, which must pass; any other
+    # runs its scenario alone.
+    if breaks.browser_only:
+        selection = ["--tags=@smoke", *only(breaks.scenario, *SEEN_OVER_HTTP)]
+    else:
+        selection = [WITHOUT_BROWSER, *only(breaks.scenario)]
     with lab.faults(breaks.fault):
         run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS, **breaks.env), *selection)
     statuses, scenario = run.statuses(), breaks.scenario
-    expected = SMOKE_SCENARIOS if breaks.browser_only else 1
-    assert len(statuses) == expected and scenario in statuses, statuses
+    expected = {scenario, *SEEN_OVER_HTTP} if breaks.browser_only else {scenario}
+    assert set(statuses) == expected, statuses
     assert run.returncode != 0, f"the suite passed although {breaks.fault} was injected"
     assert statuses[scenario] == "failed", f"{scenario} is {statuses[scenario]} under {breaks.fault}:\n{run.tail}"
     assert run.failed_step_name(scenario) == breaks.step, run.failure(scenario)

@@ -25,8 +25,10 @@ REPO = "ameideio/workspace-spec-sandbox"
 
 @pytest.fixture(scope="module")
 def own_lab() -> Iterator[Lab]:
-    """The module's lab, with fast builds and the tokens its checks use."""
-    with module_lab(**FAST, secrets={"LAB_GITHUB_TOKEN": TOKEN, "LAB_EXTERNAL_AUTH_TOKEN": LINKED_TOKEN}) as lab:
+    """The module's lab, with fast builds, the tokens its checks use and the stand-in IDE (no check here is of
+    code-server)."""
+    tokens = {"LAB_GITHUB_TOKEN": TOKEN, "LAB_EXTERNAL_AUTH_TOKEN": LINKED_TOKEN}
+    with module_lab(**FAST, secrets=tokens, code_server=False) as lab:
         yield lab
 
 

@@ -32,7 +32,7 @@ META = {"Status", "APIVersions", "APIGroupList", "APIResourceList", "APIGroup", 
 
 @pytest.fixture(scope="module")
 def own_lab() -> Iterator[Lab]:
-    with module_lab(**FAST) as lab:
+    with module_lab(**FAST, code_server=False) as lab:  # what the cluster holds does not depend on the IDE
         yield lab
 
 
