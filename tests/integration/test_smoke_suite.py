@@ -11,7 +11,7 @@ import pytest
 
 from tests.helpers.breakage import IDE_HEALTH, PROXY_ANONYMOUS, PROXY_SIGNED_IN, SMOKE, Breaks, on_their_labs
 from tests.helpers.ide import BROWSER_RUNS
-from tests.helpers.lab import Lab
+from tests.helpers.lab import STANDIN_IDE, Lab
 from tests.helpers.suite import (
     FAST_TIMEOUTS,
     ROOT,
@@ -74,10 +74,11 @@ def test_a_fresh_code_server_nobody_opened_is_healthy(healthy_lab: Lab, tmp_path
     assert "code-server answered, status expired" in health
 
 
-@pytest.mark.parametrize("condition", ["sub-agent-first", "devel-version"])
+# The version is read by the preflight and the API alone: the browser and the real code-server would only add
+# their time.
+@pytest.mark.parametrize("condition", ["sub-agent-first", pytest.param("devel-version", marks=STANDIN_IDE)])
 def test_smoke_passes_where_a_healthy_platform_differs(condition: str, lab: Lab, tmp_path: Path) -> None:
     """A sub-agent listed before the IDE's agent, or a development build of Coder, is still a healthy platform."""
-    # The version is read by the preflight and the API alone: the browser would only add its time.
     tags, scenarios = ("--tags=@smoke", SMOKE_SCENARIOS) if condition == "sub-agent-first" else (WITHOUT_BROWSER, 12)
     with lab.faults(condition):
         run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), tags)
