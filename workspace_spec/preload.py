@@ -1,6 +1,6 @@
 """Libraries a run will use, imported in a thread while its target starts.
 
-The Kubernetes client (its package 0.2 s, the generated APIs the probes call 0.4 s), fabric with paramiko
+The Kubernetes client (its package 0.2 s, the preflight's generated APIs 0.2 s), fabric with paramiko
 (0.15 s) and prometheus_client (0.1 s, for the metrics at the end) cost every run that much before its
 first create when imported with the modules that use them. Those modules import them where they are used
 instead, and the run loads them here meanwhile: the lab takes half a second to start, a live target's
@@ -18,7 +18,6 @@ KUBERNETES = (
     "kubernetes.config",
     "kubernetes.client.api.authorization_v1_api",  # all the preflight asks
     "kubernetes.client.models.v1_self_subject_access_review",
-    "kubernetes.client.api.core_v1_api",
     "kubernetes.client.api.version_api",
 )
 SSH = ("workspace_spec.ssh",)
