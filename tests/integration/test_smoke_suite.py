@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.breakage import IDE_HEALTH, PROXY_ANONYMOUS, PROXY_SIGNED_IN, SMOKE, Breaks, on_their_labs
+from tests.helpers.breakage import (
+    BROWSER,
+    IDE_HEALTH,
+    PROXY_ANONYMOUS,
+    PROXY_SIGNED_IN,
+    SMOKE,
+    Breaks,
+    on_their_labs,
+)
 from tests.helpers.ide import BROWSER_RUNS
 from tests.helpers.lab import STANDIN_IDE, Lab
 from tests.helpers.suite import (
@@ -26,7 +34,8 @@ from tests.helpers.suite import (
     run_suite,
 )
 
-SMOKE_SCENARIOS = 13 if BROWSER_RUNS else 12
+SMOKE_WITHOUT_BROWSER = 12
+SMOKE_SCENARIOS = SMOKE_WITHOUT_BROWSER + 1 if BROWSER_RUNS else SMOKE_WITHOUT_BROWSER
 # The rows of the other faults run without the browser scenario: it shares their workspace, and would only add
 # a browser's time to every row.
 WITHOUT_BROWSER = "--tags=@smoke and not @browser"
@@ -60,6 +69,20 @@ def test_smoke_passes_against_the_embedded_lab_as_the_readme_runs_it(tmp_path: P
     assert "target=lab" in environment
     junit = list((ROOT / "reports/junit").glob("TESTS-*.xml"))
     assert junit and all('name="target" value="lab"' in path.read_text() for path in junit)
+    if BROWSER_RUNS:  # without a browser its scenario is skipped (test_without_a_browser_...)
+        _vs_code_shown_and_timed(ROOT, output)
+
+
+def _vs_code_shown_and_timed(base: Path, output: str) -> None:
+    """The browser scenario attached a screenshot and its visit, and timed VS Code (reports under `base`)."""
+    screenshot = attachment_file(base, BROWSER, "VS Code in the browser")
+    assert screenshot is not None and screenshot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    visit = attachment_text(base, BROWSER, "browser visit")
+    assert visit.startswith("path app at http://127.0.0.1:") and "no problem" in visit, visit
+    workspaces = json.loads((base / "reports" / "timings.json").read_text())["workspaces"]
+    (seconds,) = [workspace["phases"]["browser"] for workspace in workspaces if "browser" in workspace["phases"]]
+    assert 0 < seconds < 60 and f"time to interactive: {seconds:.1f} s" in visit
+    assert "VS Code interactive in the browser in" in output  # the run's closing timings line
 
 
 def test_a_fresh_code_server_nobody_opened_is_healthy(healthy_lab: Lab, tmp_path: Path) -> None:
@@ -74,16 +97,15 @@ def test_a_fresh_code_server_nobody_opened_is_healthy(healthy_lab: Lab, tmp_path
     assert "code-server answered, status expired" in health
 
 
-# The version is read by the preflight and the API alone: the browser and the real code-server would only add
-# their time.
+# The version is read by the preflight and the API alone: the real code-server would only add its time. The
+# browser finds the IDE's agent as the app checks do (apps.locate): it would only add its own.
 @pytest.mark.parametrize("condition", ["sub-agent-first", pytest.param("devel-version", marks=STANDIN_IDE)])
 def test_smoke_passes_where_a_healthy_platform_differs(condition: str, lab: Lab, tmp_path: Path) -> None:
     """A sub-agent listed before the IDE's agent, or a development build of Coder, is still a healthy platform."""
-    tags, scenarios = ("--tags=@smoke", SMOKE_SCENARIOS) if condition == "sub-agent-first" else (WITHOUT_BROWSER, 12)
     with lab.faults(condition):
-        run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), tags)
+        run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), WITHOUT_BROWSER)
     assert run.returncode == 0, run.tail
-    assert len(run.statuses()) == scenarios and set(run.statuses().values()) == {"passed"}
+    assert len(run.statuses()) == SMOKE_WITHOUT_BROWSER and set(run.statuses().values()) == {"passed"}
     if condition == "devel-version":
         assert "a development build: its version is unknown" in run.output
     assert lab.wait_until_clean() == ([], [])
@@ -121,6 +143,7 @@ def test_each_fault_fails_the_check_that_covers_it(breaks: Breaks, lab: Lab, tmp
     assert not namespaces, f"namespaces left behind under {breaks.fault}: {namespaces}"
 
 
+@STANDIN_IDE
 def test_without_a_browser_the_browser_scenario_is_skipped_and_says_why(healthy_lab: Lab, tmp_path: Path) -> None:
     env = healthy_lab.suite_env(**FAST_TIMEOUTS, SPEC_BROWSER="/nonexistent/chromium")
     run = run_suite(tmp_path, env, str(ROOT / "features/app_proxy.feature"), features=False)
@@ -146,21 +169,5 @@ def test_on_a_lab_without_code_server_the_smoke_passes_with_the_stand_in_named(t
     assert "the lab's workspaces run a stand-in code-server, no workbench" in run.output
     browser = next(name for name in run.scenarios() if "in the browser" in name)
     assert run.scenarios()[browser]["status"] == "skipped"
-    assert browser not in run.statuses() and len(run.statuses()) == 12, run.tail
+    assert browser not in run.statuses() and len(run.statuses()) == SMOKE_WITHOUT_BROWSER, run.tail
     assert set(run.statuses().values()) == {"passed"}, run.tail
-
-
-@pytest.mark.skipif(not BROWSER_RUNS, reason="no browser and real code-server here: bin/setup --dev installs them")
-def test_the_browser_scenario_attaches_a_screenshot_and_times_vs_code(healthy_lab: Lab, tmp_path: Path) -> None:
-    feature = ROOT / "features" / "app_proxy.feature"
-    run = run_suite(tmp_path, healthy_lab.suite_env(**FAST_TIMEOUTS), f"{feature}", "--tags=@browser", features=False)
-    assert run.returncode == 0, run.tail
-    (scenario,) = run.statuses()
-    screenshot = attachment_file(tmp_path, scenario, "VS Code in the browser")
-    assert screenshot is not None and screenshot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
-    visit = attachment_text(tmp_path, scenario, "browser visit")
-    assert visit.startswith("path app at http://127.0.0.1:") and "no problem" in visit, visit
-    (workspace,) = json.loads((tmp_path / "reports" / "timings.json").read_text())["workspaces"]
-    seconds = workspace["phases"]["browser"]
-    assert 0 < seconds < 60 and f"time to interactive: {seconds:.1f} s" in visit
-    assert "VS Code interactive in the browser in" in run.output  # the run's closing timings line

@@ -164,26 +164,22 @@ def _no_secrets_in(visit: WorkbenchVisit) -> None:
     assert "?" not in visit.problem and "reconnectionToken" not in text
 
 
-def test_a_healthy_code_server_opens_with_the_repository(ide: CodeServer):
-    visit = _open(ide, ide.url)
-    assert visit.problem == "", visit.describe()
-    assert visit.seen.repository_open and visit.seen.explorer == "repo" and visit.seen.files >= 2
-    assert visit.seconds_to_interactive is not None and 0 < visit.seconds_to_interactive < TIMEOUT
-    assert visit.screenshot.startswith(PNG)
-    assert any(ws.connected and ws.closed_at is None for ws in visit.seen.sockets)
-    assert visit.seen.title.endswith(" - repo - code-server")
-
-
 def test_a_folder_that_is_not_there_is_named_with_what_vs_code_says(ide: CodeServer):
     visit = _open(ide, ide.url, folder=ide.folder.parent / "gone", stay_connected=0)
     assert visit.problem.startswith(f"VS Code loaded, but the repository {ide.folder.parent / 'gone'} is not open")
     assert "Workspace does not exist" in visit.problem, visit.describe()
 
 
-def test_through_the_app_proxy_the_session_goes_as_a_cookie_never_in_a_url(ide: CodeServer, proxy: Proxy):
-    visit = _open(ide, proxy.url + PREFIX, stay_connected=1.5)  # the direct test watches longer
+def test_a_healthy_code_server_opens_through_the_app_proxy_signed_in_by_cookie_never_by_url(
+    ide: CodeServer, proxy: Proxy
+):
+    visit = _open(ide, proxy.url + PREFIX)
     assert visit.problem == "", visit.describe()
+    assert visit.seen.repository_open and visit.seen.explorer == "repo" and visit.seen.files >= 2
+    assert visit.seconds_to_interactive is not None and 0 < visit.seconds_to_interactive < TIMEOUT
     assert visit.screenshot.startswith(PNG)
+    assert any(ws.connected and ws.closed_at is None for ws in visit.seen.sockets)
+    assert visit.seen.title.endswith(" - repo - code-server")
     assert all(ws.path.startswith(PREFIX + "/stable-") for ws in visit.seen.sockets)
     assert any("/static/" in url for url in proxy.requested)  # the assets came through the proxy...
     assert not [url for url in proxy.requested if TOKEN in url or TOKEN.split("-")[1] in url]  # ...signed in
