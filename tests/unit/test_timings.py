@@ -33,6 +33,15 @@ def test_stop_start_and_delete_join_the_summary():
     assert timings.summary_lines() == ["ameide-dev: usable in 12 s (build 8, agent 4, app 0); stop 8 s, delete 9 s"]
 
 
+def test_the_browsers_time_to_interactive_joins_the_summary():
+    timings = Timings()
+    for phase, seconds in [("build", 8), ("agent", 12), ("app", 12), ("usable", 12), ("browser", 3.42)]:
+        timings.mark("spec-r-1", "ameide-dev", phase, seconds)
+    assert timings.summary_lines() == [
+        "ameide-dev: usable in 12 s (build 8, agent 4, app 0); VS Code interactive in the browser in 3.4 s"
+    ]
+
+
 def test_json_has_the_run_and_each_workspace_with_its_template_and_phases(tmp_path: Path):
     timings = marked()
     data = timings.to_json({"run_id": "r", "target": "lab"})
