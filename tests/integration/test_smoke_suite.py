@@ -99,9 +99,10 @@ def test_a_fresh_code_server_nobody_opened_is_healthy(healthy_lab: Lab, tmp_path
     assert "code-server answered, status expired" in health
 
 
-# The version is read by the preflight and the API alone: the real code-server would only add its time. The
-# browser finds the IDE's agent as the app checks do (apps.locate): it would only add its own.
-@pytest.mark.parametrize("condition", ["sub-agent-first", pytest.param("devel-version", marks=STANDIN_IDE)])
+# Which agent is the IDE's, and the version, are read from the API alone: the real code-server would only add
+# its time. The browser finds the IDE's agent as the app checks do (apps.locate): it would only add its own.
+@STANDIN_IDE
+@pytest.mark.parametrize("condition", ["sub-agent-first", "devel-version"])
 def test_smoke_passes_where_a_healthy_platform_differs(condition: str, lab: Lab, tmp_path: Path) -> None:
     """A sub-agent listed before the IDE's agent, or a development build of Coder, is still a healthy platform."""
     with lab.faults(condition):

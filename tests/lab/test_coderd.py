@@ -30,8 +30,9 @@ CANARIES = {"LAB_GITHUB_TOKEN": GITHUB_TOKEN, "LAB_EXTERNAL_AUTH_TOKEN": LINKED_
 
 @pytest.fixture(scope="module")
 def own_lab() -> Iterator[Lab]:
-    """The module's lab: the builds take their usual time, and its secrets are the canaries."""
-    with module_lab(secrets=CANARIES) as lab:
+    """The module's lab: the builds take their usual time, its secrets are the canaries, and its workspaces run
+    the stand-in IDE (what is under test here is coderd; tests/lab/test_ide.py tests the real code-server)."""
+    with module_lab(secrets=CANARIES, code_server=False) as lab:
         yield lab
 
 
