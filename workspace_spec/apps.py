@@ -14,6 +14,7 @@ from workspace_spec import browser, codeserver
 from workspace_spec.coder import Agent, App, CoderClient, Workspace
 from workspace_spec.settings import Settings
 from workspace_spec.timings import Timings
+from workspace_spec.workbench import WorkbenchVisit
 
 PATH, SUBDOMAIN = "path", "subdomain"
 # While the app warms up the proxy answers 502 "Application Unavailable"; nothing else is retried
@@ -184,7 +185,7 @@ def _without_query_secrets(location: str) -> str:
 @dataclass(frozen=True)
 class BrowserVisit:
     location: AppLocation  # the app URL the browser opened, as Coder reports it
-    workbench: browser.WorkbenchVisit
+    workbench: WorkbenchVisit
 
     def describe(self) -> str:
         return f"{self.location.describe()}\n{self.workbench.describe()}"

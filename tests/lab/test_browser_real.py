@@ -21,7 +21,8 @@ from aiohttp import web
 from lab.ide import find_code_server
 from tests.helpers.ide import CodeServer, code_server
 from tests.helpers.serving import relay, serving
-from workspace_spec.browser import WorkbenchVisit, browser_executable, browser_unavailable, open_workbench
+from workspace_spec.browser import browser_executable, browser_unavailable, open_workbench
+from workspace_spec.workbench import WorkbenchVisit
 
 CODE_SERVER = find_code_server()
 NO_CODE_SERVER = "code-server is not installed: bin/setup --ide"

@@ -10,7 +10,7 @@ import pytest
 
 from tests.unit.test_browser_judge import APP, LIVE, STABLE
 from tests.unit.test_browser_judge import HEALTHY as JUDGED
-from workspace_spec.browser import (
+from workspace_spec.workbench import (
     connection_problem,
     judge,
     page_problem,

@@ -8,19 +8,9 @@ from dataclasses import replace
 import pytest
 
 from workspace_spec import browser
-from workspace_spec.browser import (
-    NO_CHROMIUM,
-    NO_PLAYWRIGHT,
-    Failure,
-    Observation,
-    Socket,
-    browser_executable,
-    browser_unavailable,
-    judge,
-    open_workbench,
-    time_to_interactive,
-)
+from workspace_spec.browser import NO_CHROMIUM, NO_PLAYWRIGHT, browser_executable, browser_unavailable, open_workbench
 from workspace_spec.secrets import REDACTOR
+from workspace_spec.workbench import Failure, Observation, Socket, judge, time_to_interactive
 
 CODER = "https://coder.example.com"
 APP = f"{CODER}/@u/ws.main/apps/code-server/"
