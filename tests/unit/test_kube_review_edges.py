@@ -8,10 +8,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from aiohttp import web
 from kubernetes.client.rest import ApiException
 
+from tests.helpers.serving import serving
 from tests.unit.test_kube_rights import KUBECONFIG
-from workspace_spec.kube import RIGHTS, Cluster
+from workspace_spec.kube import RIGHTS, Cluster, ClusterUnavailable
 
 
 def _cluster(tmp_path: Path, request_timeout: float = 10.0) -> Cluster:
@@ -72,3 +74,21 @@ def test_a_review_without_an_allowing_answer_counts_the_right_as_missing(tmp_pat
     cluster = _cluster(tmp_path)
     cluster._authorization = Answering(answer)  # type: ignore[assignment]
     assert cluster.missing_rights() == list(RIGHTS)
+
+
+def test_an_api_answering_a_page_instead_of_json_is_unusable_not_a_traceback(tmp_path: Path) -> None:
+    """An authenticating proxy in front of the API answers 200 with its sign-in page."""
+
+    async def sign_in_page(request: web.Request) -> web.Response:
+        return web.Response(text="<html>Sign in</html>", content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", sign_in_page)
+    with serving(app) as url:
+        config = tmp_path / "kubeconfig"
+        config.write_text(KUBECONFIG.replace("https://127.0.0.1:9", url))
+        cluster = Cluster(str(config), 5.0)
+        for read in (lambda: cluster.namespace("ns"), lambda: cluster.pods("ns")):
+            with pytest.raises(ClusterUnavailable) as raised:
+                read()
+            assert "with a body that is not a JSON object" in str(raised.value)
