@@ -79,6 +79,11 @@ def test_a_workspace_runs_code_server_with_its_own_heart_and_extensions(own_lab:
         assert entry["identifier"]["id"] == "openai.chatgpt" and entry["metadata"]["source"] == "vsix"
         status, out = ssh(own_lab, host, "ls ~/.local/share/code-server/extensions")
         assert entry["relativeLocation"] in out.split()
+        # ...and recorded where this workspace has it (the lab copies one install into each workspace)
+        folder = entry["location"]["path"]
+        status, out = ssh(own_lab, host, f'echo "$HOME"; cat {folder}/package.json')
+        assert folder == f"{out.splitlines()[0]}/.local/share/code-server/extensions/{entry['relativeLocation']}"
+        assert entry["location"]["fsPath"] == folder and '"openai"' in out, out
         before = _code_server_pids(own_lab)
         assert before
         assert build(api, workspace["id"], "delete").status_code == 201
