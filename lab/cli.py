@@ -29,19 +29,20 @@ Errors go to stderr and exit 1.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
+import http.client
 import json
 import os
 import sys
 import threading
 import time
 from typing import Any, NoReturn
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
-import aiohttp
-
-from lab.cli_templates import TemplateCommandError, promote_command, push_command
+# Synchronous and on the standard library plus websockets' sync client: the suite starts this once per SSH
+# session and per git credential, so its start-up is most of its cost (aiohttp and asyncio cost twice
+# as much to import as the whole session's work).
+from websockets.exceptions import InvalidStatus, WebSocketException
+from websockets.sync.client import ClientConnection, connect
 
 WAIT_SECONDS = 120.0
 POLL_SECONDS = 0.2
@@ -76,38 +77,72 @@ def parse_host(host: str, prefix: str) -> tuple[str, str, str]:
     return owner, workspace, agent
 
 
-async def _body(response: aiohttp.ClientResponse) -> Any:
-    try:
-        body = await response.json(content_type=None)
-    except ValueError:
-        body = {}  # not coderd's JSON (an ingress error page)
-    if response.status >= 400:
-        detail = f": {body['detail']}" if body.get("detail") else ""
-        raise CliError(f"{response.status} {body.get('message', response.reason)}{detail}")
-    return body
+class Coderd:
+    """coderd's API with a session token, over one kept-alive connection (as codersdk's client keeps one)."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        parts = urlsplit(self.url)
+        kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        self._connection = kind(parts.netloc, timeout=30)
+        self._base = parts.path
+
+    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """(status, JSON body or {} when it is not coderd's JSON, such as an ingress error page)."""
+        headers = {"Coder-Session-Token": self.token, "Accept": "application/json"}
+        data = None if body is None else json.dumps(body).encode()
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            self._connection.request(method, self._base + path, data, headers)
+            response = self._connection.getresponse()
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            self._connection.close()  # a kept-alive connection the server closed meanwhile: once more, anew
+            self._connection.request(method, self._base + path, data, headers)
+            response = self._connection.getresponse()
+        raw = response.read()
+        try:
+            answer = json.loads(raw) if raw else {}
+        except ValueError:
+            answer = {}
+        if response.status >= 400:
+            answer = answer if isinstance(answer, dict) else {}
+            detail = f": {answer['detail']}" if answer.get("detail") else ""
+            raise CliError(f"{response.status} {answer.get('message', response.reason)}{detail}")
+        return response.status, answer
+
+    def get(self, path: str) -> Any:
+        attempt = 1
+        while True:
+            try:
+                return self.call("GET", path)[1]
+            except CliError as error:
+                if int(str(error).split()[0]) not in TRANSIENT or attempt == ATTEMPTS:
+                    raise
+            time.sleep(POLL_SECONDS * attempt)
+            attempt += 1
+
+    def websocket(self, path: str) -> ClientConnection:
+        scheme = "wss" if self.url.startswith("https") else "ws"
+        target = f"{scheme}://{self.url.split('://', 1)[1]}{path}"
+        return connect(target, additional_headers={"Coder-Session-Token": self.token}, max_size=None)
+
+    def close(self) -> None:
+        self._connection.close()
 
 
-async def _get(http: aiohttp.ClientSession, url: str) -> Any:
-    attempt = 1
-    while True:
-        async with http.get(url) as response:
-            if response.status not in TRANSIENT or attempt == ATTEMPTS:
-                return await _body(response)
-        await asyncio.sleep(POLL_SECONDS * attempt)
-        attempt += 1
-
-
-async def _workspace(http: aiohttp.ClientSession, url: str, owner: str, name: str) -> Any:
+def _workspace(coderd: Coderd, owner: str, name: str) -> Any:
     """codersdk WorkspaceByOwnerAndName, which always says `include_deleted` (false)."""
     try:
-        return await _get(http, f"{url}/api/v2/users/{owner}/workspace/{name}?include_deleted=false")
+        return coderd.get(f"/api/v2/users/{owner}/workspace/{name}?include_deleted=false")
     except CliError as error:
         if str(error).startswith("404"):
             raise CliError(f'workspace "{owner}/{name}" not found') from error
         raise
 
 
-async def _autostart(http: aiohttp.ClientSession, url: str, workspace: Any, allowed: bool) -> None:
+def _autostart(coderd: Coderd, workspace: Any, allowed: bool) -> None:
     """cli/ssh.go: a stopped workspace is started, unless --disable-autostart, as cli/start.go startWorkspace
     starts it: the last build's parameter values, the version and its parameters (prepWorkspaceBuild), then
     the start build with those of the values the version still has."""
@@ -127,50 +162,55 @@ async def _autostart(http: aiohttp.ClientSession, url: str, workspace: Any, allo
     version = build["template_version_id"]
     if workspace["automatic_updates"] == "always":
         version = workspace["template_active_version_id"]
-    last = await _get(http, f"{url}/api/v2/workspacebuilds/{build['id']}/parameters")
-    await _get(http, f"{url}/api/v2/templateversions/{version}")
-    declared = {p["name"] for p in await _get(http, f"{url}/api/v2/templateversions/{version}/rich-parameters")}
+    last = coderd.get(f"/api/v2/workspacebuilds/{build['id']}/parameters")
+    coderd.get(f"/api/v2/templateversions/{version}")
+    declared = {p["name"] for p in coderd.get(f"/api/v2/templateversions/{version}/rich-parameters")}
     body = {
         "template_version_id": version,
         "transition": "start",
         "rich_parameter_values": [value for value in last if value["name"] in declared],
     }
-    async with http.post(f"{url}/api/v2/workspaces/{workspace['id']}/builds", json=body) as response:
-        if response.status == 409:
-            print(
-                "Unable to start the workspace due to conflict, the workspace may be starting, "
-                "retrying without autostart...",
-                file=sys.stderr,
-            )
-            return
-        await _body(response)
-
-
-async def _follow_build_logs(http: aiohttp.ClientSession, url: str, build_id: str) -> None:
-    """The build's log over `?follow`, to stderr as cliui.WorkspaceBuild writes it, until coderd closes it."""
-    ws_url = f"{url}/api/v2/workspacebuilds/{build_id}/logs?follow&after=0".replace("http", "ws", 1)
-    async with http.ws_connect(ws_url) as socket:
-        async for message in socket:
-            if message.type != aiohttp.WSMsgType.TEXT:
-                return
-            line = json.loads(message.data)
-            print(f"{line['stage']}: {line['output']}".rstrip(": "), file=sys.stderr)
-
-
-async def _wait_for_build(http: aiohttp.ClientSession, url: str, build: Any) -> None:
-    """cliui.WorkspaceBuild: its log followed while `GET /api/v2/workspacebuilds/{id}` is polled to the end."""
-    logs = asyncio.create_task(_follow_build_logs(http, url, build["id"]))
-    deadline = time.monotonic() + WAIT_SECONDS
     try:
-        while build["job"].get("completed_at") is None:
-            if time.monotonic() > deadline:
-                raise CliError(f"timed out waiting for build {build['build_number']} (status {build['status']})")
-            await asyncio.sleep(POLL_SECONDS)
-            build = await _get(http, f"{url}/api/v2/workspacebuilds/{build['id']}")
-        with contextlib.suppress(TimeoutError, aiohttp.ClientError):
-            await asyncio.wait_for(logs, 5)
-    finally:
-        logs.cancel()
+        coderd.call("POST", f"/api/v2/workspaces/{workspace['id']}/builds", body)
+    except CliError as error:
+        if not str(error).startswith("409"):
+            raise
+        print(
+            "Unable to start the workspace due to conflict, the workspace may be starting, "
+            "retrying without autostart...",
+            file=sys.stderr,
+        )
+
+
+def _follow_build_logs(coderd: Coderd, build_id: str) -> None:
+    """The build's log over `?follow`, to stderr as cliui.WorkspaceBuild writes it, until coderd closes it."""
+    try:
+        with coderd.websocket(f"/api/v2/workspacebuilds/{build_id}/logs?follow&after=0") as socket:
+            for message in socket:
+                if not isinstance(message, str):
+                    return
+                line = json.loads(message)
+                print(f"{line['stage']}: {line['output']}".rstrip(": "), file=sys.stderr)
+    except (OSError, WebSocketException, ValueError):
+        return  # the log is a courtesy: the build's own status decides
+
+
+def _wait_for_build(coderd: Coderd, build: Any) -> None:
+    """cliui.WorkspaceBuild: its log followed while `GET /api/v2/workspacebuilds/{id}` is polled to the end."""
+    logs = threading.Thread(target=_follow_build_logs, args=(coderd_for_logs(coderd), build["id"]), daemon=True)
+    logs.start()
+    deadline = time.monotonic() + WAIT_SECONDS
+    while build["job"].get("completed_at") is None:
+        if time.monotonic() > deadline:
+            raise CliError(f"timed out waiting for build {build['build_number']} (status {build['status']})")
+        time.sleep(POLL_SECONDS)
+        build = coderd.get(f"/api/v2/workspacebuilds/{build['id']}")
+    logs.join(5)
+
+
+def coderd_for_logs(coderd: Coderd) -> Coderd:
+    """A client of its own for the log thread: an HTTP connection is not shared between threads."""
+    return Coderd(coderd.url, coderd.token)
 
 
 def _pick_agent(agents: list[Any], agent_name: str) -> Any | None:
@@ -186,19 +226,17 @@ def _pick_agent(agents: list[Any], agent_name: str) -> Any | None:
     return agents[0] if agents else None
 
 
-async def _agent_id(
-    http: aiohttp.ClientSession, url: str, owner: str, name: str, agent_name: str, autostart: bool
-) -> str:
+def _agent_id(coderd: Coderd, owner: str, name: str, agent_name: str, autostart: bool) -> str:
     """cli/ssh.go: the workspace (started if stopped), its build waited for, the agent picked, then
     cliui.Agent's wait for that agent to connect; the id of the connected agent."""
-    await _get(http, f"{url}/api/v2/buildinfo")  # root.go InitClient: the client's version check
-    workspace = await _workspace(http, url, owner, name)
+    coderd.get("/api/v2/buildinfo")  # root.go InitClient: the client's version check
+    workspace = _workspace(coderd, owner, name)
     if workspace["latest_build"]["transition"] != "start":
-        await _autostart(http, url, workspace, autostart)
-        workspace = await _workspace(http, url, owner, name)
+        _autostart(coderd, workspace, autostart)
+        workspace = _workspace(coderd, owner, name)
     if workspace["latest_build"]["job"].get("completed_at") is None:
-        await _wait_for_build(http, url, workspace["latest_build"])
-        workspace = await _workspace(http, url, owner, name)
+        _wait_for_build(coderd, workspace["latest_build"])
+        workspace = _workspace(coderd, owner, name)
     build = workspace["latest_build"]
     status = build["status"]
     if build["transition"] != "start" or status != "running":
@@ -217,18 +255,19 @@ async def _agent_id(
             stage = "The workspace agent lost connection" if lost else "Waiting for the workspace agent to connect"
             print(f"==> {stage}...", file=sys.stderr)
             announced = True
-        await asyncio.sleep(POLL_SECONDS)
-        agent = await _get(http, f"{url}/api/v2/workspaceagents/{agent['id']}")
+        time.sleep(POLL_SECONDS)
+        agent = coderd.get(f"/api/v2/workspaceagents/{agent['id']}")
     return str(agent["id"])
 
 
-def _read_stdin(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[bytes]) -> None:
+def _upstream(socket: ClientConnection) -> None:
     # A daemon thread: a blocked read must not keep the process alive once the session ends.
-    while True:
-        data = os.read(0, 65536)
-        loop.call_soon_threadsafe(queue.put_nowait, data)
-        if not data:
-            return
+    try:
+        while data := os.read(0, 65536):
+            socket.send(data)
+    except (OSError, WebSocketException):
+        pass
+    socket.close()  # stdin closed: the session is over, and the loop below ends with the socket
 
 
 def _write_stdout(data: bytes) -> None:
@@ -237,35 +276,24 @@ def _write_stdout(data: bytes) -> None:
         view = view[os.write(1, view) :]
 
 
-async def _bridge(socket: aiohttp.ClientWebSocketResponse) -> None:
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[bytes] = asyncio.Queue()
-    threading.Thread(target=_read_stdin, args=(loop, queue), daemon=True).start()
-
-    async def upstream() -> None:
-        while data := await queue.get():
-            await socket.send_bytes(data)
-
-    async def downstream() -> None:
-        async for message in socket:
-            if message.type != aiohttp.WSMsgType.BINARY:
+def _bridge(socket: ClientConnection) -> None:
+    threading.Thread(target=_upstream, args=(socket,), daemon=True).start()
+    try:
+        for message in socket:
+            if not isinstance(message, bytes):
                 break
-            _write_stdout(message.data)
-
-    tasks = {asyncio.create_task(upstream()), asyncio.create_task(downstream())}
-    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
-    await socket.close()
-    for task in done:
-        task.result()
+            _write_stdout(message)
+    finally:
+        socket.close()
 
 
-async def external_auth_token(url: str, token: str, provider: str, extra: str) -> tuple[str, bool]:
+def external_auth_token(url: str, token: str, provider: str, extra: str) -> tuple[str, bool]:
     """(what to print, whether the user is linked) for the provider, from coderd's agent API."""
-    async with aiohttp.ClientSession(headers={"Coder-Session-Token": token}) as http:
-        query = urlencode({"id": provider, "match": ""})
-        body = await _get(http, f"{url.rstrip('/')}/api/v2/workspaceagents/me/external-auth?{query}")
+    coderd = Coderd(url, token)
+    try:
+        body = coderd.get(f"/api/v2/workspaceagents/me/external-auth?{urlencode({'id': provider, 'match': ''})}")
+    finally:
+        coderd.close()
     if body.get("url"):
         return str(body["url"]), False
     if not extra:
@@ -278,20 +306,40 @@ async def external_auth_token(url: str, token: str, provider: str, extra: str) -
     return value if isinstance(value, str) else json.dumps(value), True
 
 
-async def ssh_stdio(url: str, token: str, host: str, prefix: str, autostart: bool = True) -> None:
+def ssh_stdio(url: str, token: str, host: str, prefix: str, autostart: bool = True) -> None:
     owner, name, agent_name = parse_host(host, prefix)
-    url = url.rstrip("/")
-    async with aiohttp.ClientSession(headers={"Coder-Session-Token": token}) as http:
-        agent_id = await _agent_id(http, url, owner, name, agent_name, autostart)
+    coderd = Coderd(url, token)
+    try:
+        agent_id = _agent_id(coderd, owner, name, agent_name, autostart)
         try:
-            socket = await http.ws_connect(f"{url}/api/v2/workspaceagents/{agent_id}/lab/ssh", max_msg_size=0)
-        except aiohttp.WSServerHandshakeError as error:
+            socket = coderd.websocket(f"/api/v2/workspaceagents/{agent_id}/lab/ssh")
+        except InvalidStatus as error:
             # As the real CLI's websocket library words it (nhooyr.io/websocket).
             raise CliError(
                 f"connect to the agent: failed to WebSocket dial: expected handshake response status code 101 "
-                f"but got {error.status}"
+                f"but got {error.response.status_code}"
             ) from error
-        await _bridge(socket)
+    finally:
+        coderd.close()
+    _bridge(socket)
+
+
+def _templates(args: argparse.Namespace) -> None:
+    import aiohttp  # only the template commands use it: `coder ssh` starts without it
+
+    from lab.cli_templates import TemplateCommandError, promote_command, push_command
+
+    try:
+        if args.template_command == "push":
+            push_command(args.url, args.token, args)
+        elif not args.template or not args.template_version:
+            raise CliError("--template and --template-version are required")
+        else:
+            promote_command(args.url, args.token, args)
+    except TemplateCommandError as error:
+        raise CliError(str(error)) from None
+    except aiohttp.ClientError as error:
+        raise CliError(f"{type(error).__name__}: {error}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -341,17 +389,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("templates", "template"):
             if not args.url or not args.token:
                 raise CliError("CODER_URL and CODER_SESSION_TOKEN must be set (or --url and --token)")
-            if args.template_command == "push":
-                push_command(args.url, args.token, args)
-            elif not args.template or not args.template_version:
-                raise CliError("--template and --template-version are required")
-            else:
-                promote_command(args.url, args.token, args)
+            _templates(args)
             return 0
         if args.command == "external-auth":
             if not args.agent_url or not args.agent_token:
                 raise CliError("CODER_AGENT_URL and CODER_AGENT_TOKEN must be set: run this inside a workspace")
-            text, linked = asyncio.run(external_auth_token(args.agent_url, args.agent_token, args.provider, args.extra))
+            text, linked = external_auth_token(args.agent_url, args.agent_token, args.provider, args.extra)
             sys.stdout.write(text)  # no newline, so `$(coder external-auth access-token github)` is exact
             sys.stdout.flush()
             return 0 if linked else 1
@@ -360,11 +403,11 @@ def main(argv: list[str] | None = None) -> int:
         if not args.url or not args.token:
             raise CliError("CODER_URL and CODER_SESSION_TOKEN must be set (or --url and --token)")
         autostart = args.disable_autostart.lower() not in ("true", "1", "t", "yes")
-        asyncio.run(ssh_stdio(args.url, args.token, args.host, args.ssh_host_prefix, autostart))
-    except (CliError, TemplateCommandError) as error:
+        ssh_stdio(args.url, args.token, args.host, args.ssh_host_prefix, autostart)
+    except CliError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except (aiohttp.ClientError, OSError, ValueError) as error:
+    except (OSError, ValueError, http.client.HTTPException, WebSocketException) as error:
         print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
