@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import threading
-from collections.abc import Awaitable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import aiohttp
@@ -34,11 +34,10 @@ def serving(app: web.Application, ssl_context: ssl.SSLContext | None = None) -> 
         loop.close()
 
 
-async def relay(one: WebSocket, other: WebSocket, *also: Awaitable[object]) -> None:
-    """Pass text and binary messages between two WebSockets, both ways, until either side ends (or one of
-    `also`, a cut say, is done); no reader is left behind while the caller closes the sockets."""
+async def relay(one: WebSocket, other: WebSocket) -> None:
+    """Pass text and binary messages between two WebSockets, both ways, until either side ends; no reader is
+    left behind while the caller closes the sockets."""
     tasks = [asyncio.ensure_future(_pump(one, other)), asyncio.ensure_future(_pump(other, one))]
-    tasks += [asyncio.ensure_future(extra) for extra in also]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:

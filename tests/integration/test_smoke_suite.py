@@ -136,6 +136,7 @@ def test_each_fault_fails_the_check_that_covers_it(breaks: Breaks, lab: Lab, tmp
     if breaks.browser_only:  # the page and code-server's health still answer over HTTP: only the browser sees it
         others = {name: status for name, status in statuses.items() if name != scenario}
         assert set(others.values()) == {"passed"}, others
+        _the_browser_names_what_broke(breaks.fault, run.failure(scenario), tmp_path)
     expected = {"coder-control-plane.log"} | (
         set() if breaks.fault in NO_WORKSPACE else {"workspace.json", "build.log"}
     )
@@ -144,6 +145,30 @@ def test_each_fault_fails_the_check_that_covers_it(breaks: Breaks, lab: Lab, tmp
     workspaces, namespaces = lab.wait_until_clean()
     assert not workspaces, f"workspaces left behind under {breaks.fault}: {[w['name'] for w in workspaces]}"
     assert not namespaces, f"namespaces left behind under {breaks.fault}: {namespaces}"
+
+
+# What the developer's browser met, in the words and numbers it met them: each break of the app proxy against
+# the real code-server and VS Code, with the screenshot of what the developer saw.
+BROWSER_DETAILS = {
+    # the upgrade reached code-server as a plain GET: its answer's status, and VS Code's own reload dialog
+    "app-websocket-dropped": r"stable-[0-9a-f]{40} failed \(Error during WebSocket handshake: Unexpected response"
+    r" code: \d{3}, \d+ attempts\): the developer sees the workbench, then 'An unexpected error occurred",
+    # the proxy cuts at 1 s, counted from the connection: never less, and a busy machine's closing handshake
+    # can add seconds
+    "app-websocket-cut": r"stable-[0-9a-f]{40} closed (?P<lived>\d+\.\d) s after it connected: the developer sees"
+    r" 'Reconnecting\.\.\.'",
+    "app-assets-404": r"assets failed \(404 /@admin/[^ ]+/apps/code-server/stable-[0-9a-f]{40}/static/.*\)"
+    r" under the app path: the developer sees a blank page",
+}
+
+
+def _the_browser_names_what_broke(fault: str, failure: str, tmp_path: Path) -> None:
+    found = re.search(BROWSER_DETAILS[fault], failure)
+    assert found, failure
+    if "lived" in found.groupdict():
+        assert 0.9 <= float(found["lived"]) <= 8, failure
+    screenshot = attachment_file(tmp_path, BROWSER, "VS Code in the browser")
+    assert screenshot is not None and screenshot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
 @STANDIN_IDE
