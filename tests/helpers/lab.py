@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,12 @@ from workspace_spec.target import LAB_STOP_TIMEOUT, LabProcess
 FAST = {"build_delay": 0.2, "agent_delay": 0.1}
 
 
+@cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context for the tests' API clients: each new one loads the CA bundle again (20-40 ms)."""
+    return httpx.create_ssl_context()
+
+
 class Lab:
     """One running lab. A test sees only what its own suite runs created, by the workspace name prefix it
     gives them (`prefix`: the root conftest makes a new one for every test)."""
@@ -36,6 +44,7 @@ class Lab:
     def __init__(self, process: LabProcess, prefix: str = "spec") -> None:
         self.process = process
         self.prefix = prefix
+        self._admin_kube: kube_client.CoreV1Api | None = None
 
     @classmethod
     def start(
@@ -113,13 +122,17 @@ class Lab:
 
     def api(self) -> httpx.Client:
         """coderd's API with the session token."""
-        return httpx.Client(base_url=self.url, headers={"Coder-Session-Token": self.token}, timeout=10)
+        headers = {"Coder-Session-Token": self.token}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=10, verify=_tls())
 
     def admin_kube(self) -> kube_client.CoreV1Api:
         """The Kubernetes API as the lab's admin: reading PVCs and listing namespaces is beyond the CI identity
-        (whose kubeconfig is KUBECONFIG); the admin's lies beside it."""
-        admin = Path(self.env["KUBECONFIG"]).with_name("kubeconfig-admin")
-        return kube_client.CoreV1Api(kube_config.new_client_from_config(config_file=str(admin)))
+        (whose kubeconfig is KUBECONFIG); the admin's lies beside it. One client per lab: each new one reads
+        the kubeconfig and loads its CA again, and the tests poll with it."""
+        if self._admin_kube is None:
+            admin = Path(self.env["KUBECONFIG"]).with_name("kubeconfig-admin")
+            self._admin_kube = kube_client.CoreV1Api(kube_config.new_client_from_config(config_file=str(admin)))
+        return self._admin_kube
 
     def github(self) -> Github:
         return Github(
