@@ -11,7 +11,8 @@ import httpx
 from tenacity import RetryCallState, retry, retry_if_result, stop_after_delay, wait_fixed
 
 from workspace_spec import browser, codeserver
-from workspace_spec.coder import Agent, App, CoderClient, Workspace
+from workspace_spec.coder import CoderClient
+from workspace_spec.coder_types import Agent, App, Workspace
 from workspace_spec.settings import Settings
 from workspace_spec.timings import Timings
 from workspace_spec.workbench import WorkbenchVisit

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from workspace_spec.coder import Workspace
+from workspace_spec.coder_types import Workspace
 from workspace_spec.kube import workspace_namespace
 from workspace_spec.secrets import scrub
 from workspace_spec.world import World

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from workspace_spec import ghcli, gitwork
-from workspace_spec.coder import Workspace
+from workspace_spec.coder_types import Workspace
 from workspace_spec.errors import PlatformFailure
 from workspace_spec.shell import shell_path
 from workspace_spec.world import World

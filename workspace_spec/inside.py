@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from workspace_spec import codeserver
-from workspace_spec.coder import Workspace
+from workspace_spec.coder_types import Workspace
 from workspace_spec.errors import TemplateChoice
 from workspace_spec.secrets import scrub
 from workspace_spec.shell import CommandResult, shell_path

@@ -10,7 +10,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from workspace_spec import persistence
-from workspace_spec.coder import Workspace
+from workspace_spec.coder_types import Workspace
 from workspace_spec.kube import NamespaceObjects
 from workspace_spec.plan import Journey, Need
 from workspace_spec.shell import CommandResult

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from workspace_spec import inside
-from workspace_spec.coder import Workspace
+from workspace_spec.coder_types import Workspace
 from workspace_spec.kube import NamespaceObjects, workspace_namespace
 from workspace_spec.shell import CommandResult
 from workspace_spec.world import World

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-from workspace_spec.coder import Workspace
+from workspace_spec.coder_types import Workspace
 from workspace_spec.errors import PlatformFailure
 from workspace_spec.timings import Timings
 from workspace_spec.workspaces import Workspaces

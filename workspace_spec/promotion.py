@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from workspace_spec.coder import Template
+from workspace_spec.coder_types import Template
 from workspace_spec.errors import PlatformFailure, SuiteRefused
 
 

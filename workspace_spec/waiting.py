@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import httpx
 
-from workspace_spec.coder import Agent, BadAnswer, CoderClient, CoderError, Workspace
+from workspace_spec.coder import BadAnswer, CoderClient, CoderError
+from workspace_spec.coder_types import Agent, Workspace
 from workspace_spec.console import say
 from workspace_spec.errors import PlatformFailure
 from workspace_spec.secrets import scrub

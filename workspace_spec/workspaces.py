@@ -7,7 +7,8 @@ import time
 from typing import Any
 
 from workspace_spec.cleanup import Entry, Ledger
-from workspace_spec.coder import BadAnswer, CoderClient, CoderError, CoderUnreachable, Template, Workspace
+from workspace_spec.coder import BadAnswer, CoderClient, CoderError, CoderUnreachable
+from workspace_spec.coder_types import Template, Workspace
 from workspace_spec.errors import PlatformFailure, TemplateChoice
 from workspace_spec.naming import Namer
 from workspace_spec.settings import Settings

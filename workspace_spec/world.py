@@ -8,7 +8,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from workspace_spec.cleanup import Ledger
-from workspace_spec.coder import CoderClient, CoderError, NotCoderError, Template, Workspace
+from workspace_spec.coder import CoderClient, CoderError, NotCoderError
+from workspace_spec.coder_types import Template, Workspace
 from workspace_spec.errors import SuiteRefused
 from workspace_spec.kube import Cluster, ClusterUnavailable
 from workspace_spec.naming import Namer

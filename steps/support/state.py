@@ -13,7 +13,7 @@ from behave.model import Scenario
 from behave.runner import Context
 
 from workspace_spec.apps import AppVisit, BrowserVisit
-from workspace_spec.coder import Template, Workspace
+from workspace_spec.coder_types import Template, Workspace
 from workspace_spec.codeserver import Health
 from workspace_spec.e2e import Proposal
 from workspace_spec.identity import SignIn

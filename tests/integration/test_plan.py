@@ -16,7 +16,8 @@ from tests.helpers.ide import BROWSER_RUNS
 from tests.helpers.lab import Lab, module_lab
 from tests.helpers.suite import FAST_TIMEOUTS, ROOT, Cleanup, cleanup_counts, run_suite
 from workspace_spec.cleanup import Ledger
-from workspace_spec.coder import CoderClient, Workspace
+from workspace_spec.coder import CoderClient
+from workspace_spec.coder_types import Workspace
 from workspace_spec.naming import Namer
 from workspace_spec.plan import Need, Plan
 from workspace_spec.settings import load_settings

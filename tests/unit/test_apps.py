@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from workspace_spec.apps import PATH, SUBDOMAIN, AppLocation, app_location, open_app
-from workspace_spec.coder import Workspace
+from workspace_spec.coder_types import Workspace
 from workspace_spec.loopback import LoopbackTransport
 
 CODER = "http://127.0.0.1:3000"

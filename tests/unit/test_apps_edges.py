@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from workspace_spec.apps import PATH, SUBDOMAIN, AppAnswer, AppLocation, app_location, open_app
-from workspace_spec.coder import Workspace
+from workspace_spec.coder_types import Workspace
 
 CODER = "http://127.0.0.1:3000"
 APP_HOST = "code-server--main--ws--admin.apps.localhost:3000"

@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from workspace_spec import coder
-from workspace_spec.coder import Agent, CoderError, CoderUnreachable, Provisioners, Script, Workspace
+from workspace_spec import coder, coder_types
+from workspace_spec.coder import CoderError, CoderUnreachable
+from workspace_spec.coder_types import Agent, Provisioners, Script, Workspace
 
 
 def test_a_script_without_a_name_or_status_reads_as_empty() -> None:
@@ -104,7 +105,7 @@ def test_a_deadline_that_is_now_has_passed(monkeypatch: pytest.MonkeyPatch) -> N
             frozen = cls.fromtimestamp(moment.timestamp(), UTC)
             return frozen if tz else frozen.replace(tzinfo=None)
 
-    monkeypatch.setattr(coder, "datetime", Frozen)
+    monkeypatch.setattr(coder_types, "datetime", Frozen)
     assert _workspace("2026-05-17T23:39:00Z").deadline_passed() is True
     assert _workspace("2026-05-17T23:39:01Z").deadline_passed() is False
 

@@ -15,7 +15,7 @@ import pytest
 
 from workspace_spec import inside
 from workspace_spec.cleanup import Ledger
-from workspace_spec.coder import Template, Workspace
+from workspace_spec.coder_types import Template, Workspace
 from workspace_spec.errors import PlatformFailure, TemplateChoice
 from workspace_spec.naming import Namer
 from workspace_spec.settings import load_settings

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from workspace_spec import waiting
-from workspace_spec.coder import Agent, App, Workspace
+from workspace_spec.coder_types import Agent, App, Workspace
 from workspace_spec.settings import SettingsError, load_settings
 from workspace_spec.waiting import (
     Progress,

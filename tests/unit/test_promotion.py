@@ -4,7 +4,8 @@ from dataclasses import replace
 
 import pytest
 
-from workspace_spec.coder import CoderError, Template
+from workspace_spec.coder import CoderError
+from workspace_spec.coder_types import Template
 from workspace_spec.promotion import (
     Candidate,
     Configured,

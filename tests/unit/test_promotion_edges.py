@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from workspace_spec.coder import Template
+from workspace_spec.coder_types import Template
 from workspace_spec.promotion import Candidate, Configured, PromotionOutcome, PromotionRefused, candidates, promote
 
 

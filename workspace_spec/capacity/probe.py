@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from workspace_spec import apps
 from workspace_spec.capacity.trace import Failure, Trace
-from workspace_spec.coder import Workspace
+from workspace_spec.coder_types import Workspace
 from workspace_spec.errors import PlatformFailure
 from workspace_spec.plan import CreateGate, PlanStopped
 from workspace_spec.secrets import scrub
