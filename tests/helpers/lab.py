@@ -191,6 +191,11 @@ class Lab:
             and (ns.metadata.labels or {}).get("com.coder.workspace.name", "").startswith(f"{self.prefix}-")
         ]
 
+    def assert_clean(self, why: str = "") -> None:
+        """Nothing this test's runs created is left: no workspace, no namespace (terminating ones given time)."""
+        workspaces, namespaces = self.wait_until_clean()
+        assert ([workspace["name"] for workspace in workspaces], namespaces) == ([], []), why
+
     def wait_until_clean(self, timeout: float = 10.0) -> tuple[list[dict], list[str]]:
         """Leftover workspaces and namespaces, once terminating namespaces had time to go."""
         deadline = time.monotonic() + timeout

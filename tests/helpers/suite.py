@@ -36,6 +36,11 @@ CANARIES = {
 }
 
 
+def tail(output: str, length: int = 3000) -> str:
+    """The end of a run's console output: what an assertion's message shows of it."""
+    return output[-length:]
+
+
 @dataclass
 class SuiteRun:
     returncode: int
@@ -45,7 +50,7 @@ class SuiteRun:
     @property
     def tail(self) -> str:
         """The end of the run's output: what an assertion's message shows of it."""
-        return self.output[-3000:]
+        return tail(self.output)
 
     def scenarios(self) -> dict[str, dict]:
         return {
@@ -131,7 +136,7 @@ class Cleanup(NamedTuple):
 def cleanup_counts(output: str) -> Cleanup:
     """The run's one `cleanup: 1 created, 1 removed, 0 not removed[, 1 KEPT ...]` line, as numbers."""
     lines = CLEANUP_LINE.findall(output)
-    assert len(lines) == 1, f"{len(lines)} cleanup lines in:\n{output[-3000:]}"
+    assert len(lines) == 1, f"{len(lines)} cleanup lines in:\n{tail(output)}"
     return Cleanup(*(int(count or 0) for count in lines[0]))
 
 
@@ -139,7 +144,7 @@ def behave_counts(output: str, kind: str = "scenario") -> dict[str, int]:
     """behave's summary line for `kind` (feature, scenario, step), such as `12 scenarios passed, 0 failed,
     0 skipped, 5 untested`, as numbers: {"passed": 12, "failed": 0, "skipped": 0, "untested": 5}."""
     lines = re.findall(rf"^(\d+) {kind}s? passed((?:, \d+ \w+)*)$", output, re.MULTILINE)
-    assert len(lines) == 1, f"{len(lines)} summary lines of {kind}s in:\n{output[-3000:]}"
+    assert len(lines) == 1, f"{len(lines)} summary lines of {kind}s in:\n{tail(output)}"
     passed, rest = lines[0]
     others = (part.split() for part in rest.removeprefix(", ").split(", ") if part)
     return {"passed": int(passed)} | {status: int(count) for count, status in others}
@@ -162,7 +167,7 @@ def sweep_ledger(lab: Lab, ledger: Path) -> subprocess.CompletedProcess[str]:
 def printed_ledger(output: str, tmp_path: Path) -> Path:
     """The ledger file of the command the run printed, which removes exactly what it left."""
     found = re.findall(r"^  python -m workspace_spec\.sweep --ledger (\S+)$", output, re.MULTILINE)
-    assert len(found) == 1, output[-3000:]
+    assert len(found) == 1, tail(output)
     return tmp_path / found[0]
 
 
@@ -207,8 +212,8 @@ def attachment_text(tmp_path: Path, scenario: str, name: str) -> str:
 
 def secret_forms(secret: str) -> list[str]:
     """A secret and what it looks like in headers, URLs and basic auth (and a Coder token's secret half)."""
-    head, _, tail = secret.partition("-")
-    half = [tail] if head and len(tail) >= 16 else []
+    head, _, rest = secret.partition("-")
+    half = [rest] if head and len(rest) >= 16 else []
     return [
         *half,
         secret,
@@ -251,7 +256,9 @@ def finish(suite: subprocess.Popen[str], timeout: float) -> str:
     except subprocess.TimeoutExpired:
         suite.send_signal(signal.SIGABRT)
         output = suite.communicate(timeout=30)[0]
-        raise AssertionError(f"the suite still ran {timeout:.0f} s later; its threads:\n{output[-12000:]}") from None
+        raise AssertionError(
+            f"the suite still ran {timeout:.0f} s later; its threads:\n{tail(output, 12000)}"
+        ) from None
 
 
 def behave_as_readme(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.lab import Lab
-from tests.helpers.suite import behave_counts, cleanup_counts, run_suite
+from tests.helpers.suite import behave_counts, cleanup_counts, run_suite, tail
 
 WRONG_TOKEN = "AAAAAAAAAA-BBBBBBBBBBBBBBBBBBBBBB"
 
@@ -37,7 +37,7 @@ def not_coder() -> Iterator[str]:
 
 def _hook_error(output: str) -> str:
     lines = [line for line in output.splitlines() if line.startswith("HOOK-ERROR in before_all")]
-    assert len(lines) == 1, output[-2000:]
+    assert len(lines) == 1, tail(output, 2000)
     return lines[0]
 
 
@@ -46,7 +46,7 @@ def test_a_url_that_is_not_coder(not_coder: str, healthy_lab: Lab, tmp_path: Pat
     assert run.returncode != 0
     assert f"CODER_URL {not_coder} is not a Coder deployment" in _hook_error(run.output)
     scenarios = behave_counts(run.output)
-    assert (scenarios["passed"], scenarios["failed"]) == (0, 0), run.output[-2000:]
+    assert (scenarios["passed"], scenarios["failed"]) == (0, 0), tail(run.output, 2000)
 
 
 def test_an_unreachable_url(healthy_lab: Lab, tmp_path: Path) -> None:
@@ -141,7 +141,7 @@ def test_a_template_version_is_checked_and_an_unknown_one_refused(healthy_lab: L
     (tmp_path / "known").mkdir()
     (tmp_path / "unknown").mkdir()
     known = run_suite(tmp_path / "known", healthy_lab.suite_env(SPEC_TEMPLATE_VERSION="v1"), "--tags=@policy")
-    assert known.returncode == 0, known.output[-2000:]
+    assert known.returncode == 0, tail(known.output, 2000)
     unknown = run_suite(tmp_path / "unknown", healthy_lab.suite_env(SPEC_TEMPLATE_VERSION="v9"), "--tags=@policy")
     assert unknown.returncode != 0
     assert "version 'v9' of template 'ameide-dev' (SPEC_TEMPLATE_VERSION): No template version found by name" in (

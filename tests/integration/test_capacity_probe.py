@@ -47,7 +47,7 @@ def _figures(tmp_path: Path) -> dict:
 
 def _removed_everything(lab: Lab, run: SuiteRun, tmp_path: Path, created: int) -> dict:
     """The lab has none of the probe's workspaces left, its ledger file is closed (gone), its figures say so."""
-    assert lab.wait_until_clean() == ([], []), run.tail
+    lab.assert_clean(run.tail)
     assert list((tmp_path / "reports" / "ledgers").glob("*.jsonl")) == [], run.tail
     data = _figures(tmp_path)
     assert data["cleanup"] == {"created": created, "removed": created, "not_removed": []}, run.tail

@@ -9,18 +9,18 @@ import pytest
 
 from tests.helpers.breakage import CODEX_PR, E2E, SHELL_PR, Breaks, on_their_labs
 from tests.helpers.lab import STANDIN_IDE, Lab
-from tests.helpers.suite import FAST_TIMEOUTS, attachments, leaks, only, run_suite
+from tests.helpers.suite import FAST_TIMEOUTS, attachments, leaks, only, run_suite, tail
 
 
 def _assert_nothing_left(lab: Lab) -> None:
     assert lab.sandbox_leftovers() == ([], []), "branches or pull requests left behind"
-    assert lab.wait_until_clean() == ([], []), "workspaces or namespaces left behind"
+    lab.assert_clean("workspaces or namespaces left behind")
 
 
 def test_e2e_passes_against_the_lab(healthy_lab: Lab, tmp_path: Path) -> None:
     """At behave's default logging level (INFO), and showing no canary."""
     run = run_suite(tmp_path, healthy_lab.suite_env(**FAST_TIMEOUTS), "--tags=@e2e")
-    assert run.returncode == 0, run.output[-4000:]
+    assert run.returncode == 0, tail(run.output, 4000)
     assert run.statuses() == {SHELL_PR: "passed", CODEX_PR: "passed"}
     assert not leaks(healthy_lab, run, tmp_path)
     _assert_nothing_left(healthy_lab)

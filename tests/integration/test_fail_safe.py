@@ -56,7 +56,7 @@ def test_transient_coder_errors_are_ridden_through(lab: Lab, tmp_path: Path) -> 
         env = lab.suite_env(**FAST_TIMEOUTS, SPEC_RATE_LIMIT_WAIT="1")
         run = run_suite(tmp_path, env, "--tags=@smoke and not @browser")
     assert run.returncode == 0, run.tail
-    assert lab.wait_until_clean() == ([], [])
+    lab.assert_clean()
 
 
 def test_a_workspace_that_cannot_be_deleted_is_reported_and_swept_later(lab: Lab, tmp_path: Path) -> None:
@@ -73,7 +73,7 @@ def test_a_workspace_that_cannot_be_deleted_is_reported_and_swept_later(lab: Lab
     assert [workspace["name"] for workspace in lab.workspaces()] == left, "--dry-run removed something"
     swept = _sweep(lab)
     assert swept.returncode == 0 and ("workspace", left[0]) in _swept(swept), swept.stdout + swept.stderr
-    assert lab.wait_until_clean() == ([], [])
+    lab.assert_clean()
 
 
 def test_the_sweeper_leaves_a_fresh_workspace_of_another_run_alone(healthy_lab: Lab) -> None:
@@ -93,7 +93,7 @@ def test_the_sweeper_leaves_a_fresh_workspace_of_another_run_alone(healthy_lab: 
     assert f"removed: workspace {healthy_lab.prefix}-oldrun-1 (3.0 h old)" in swept.stdout.splitlines()
     assert [w["name"] for w in healthy_lab.workspaces()] == [f"{healthy_lab.prefix}-newrun-1"]
     assert _sweep(healthy_lab).returncode == 0  # then everything of this test, whatever its age
-    assert healthy_lab.wait_until_clean() == ([], [])
+    healthy_lab.assert_clean()
 
 
 def test_a_killed_run_leaves_what_the_sweeper_finds(healthy_lab: Lab, tmp_path: Path) -> None:
@@ -116,7 +116,7 @@ def test_a_killed_run_leaves_what_the_sweeper_finds(healthy_lab: Lab, tmp_path: 
     assert swept.returncode == 0, swept.stdout + swept.stderr
     assert {("branch", branch) for branch in branches} <= set(_swept(swept)), swept.stdout
     assert healthy_lab.sandbox_leftovers() == ([], [])
-    assert healthy_lab.wait_until_clean() == ([], [])
+    healthy_lab.assert_clean()
 
 
 def test_a_failure_comes_with_its_diagnostics_and_a_pass_with_none(lab: Lab, tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from tests.helpers.suite import (
     leaks,
     run_suite,
     start_suite,
+    tail,
 )
 from workspace_spec.coder import ATTEMPTS
 from workspace_spec.reachability import websocket_problem
@@ -46,8 +47,8 @@ def _failed_safely(lab: Lab, injector: Injector, run: SuiteRun, tmp_path: Path) 
     assert injector.hits, f"the fault was never injected:\n{run.tail}"
     assert run.returncode != 0, run.tail
     assert run.statuses()[SCENARIO] == "failed", run.tail  # a failed check, not an error
-    assert "Traceback" not in run.output, run.output[-5000:]
-    assert lab.wait_until_clean() == ([], []), run.tail
+    assert "Traceback" not in run.output, tail(run.output, 5000)
+    lab.assert_clean(run.tail)
     assert cleanup_counts(run.output).not_removed == 0, run.tail
     assert not leaks(lab, run, tmp_path)
     return run.failure(SCENARIO)
@@ -66,7 +67,7 @@ def test_without_a_fault_the_smoke_passes_through_the_injector(
     assert run.returncode == 0, run.tail
     assert run.statuses()[OVER_SSH] == "passed", run.tail
     assert any(path.endswith("/lab/ssh") for path in injector.upgrades), injector.upgrades
-    assert healthy_lab.wait_until_clean() == ([], [])
+    healthy_lab.assert_clean()
 
 
 @pytest.mark.parametrize("variant", ["502", "504", "slow"])
@@ -131,7 +132,7 @@ def test_a_rate_limit_is_waited_out_as_asked(healthy_lab: Lab, injector: Injecto
     assert injector.hits[1].at - injector.hits[0].at >= 1.9, "the suite did not wait as Retry-After asked"
     assert "Coder rate-limits the suite (429): waiting 2 s as it asks" in run.output
     assert "Traceback" not in run.output
-    assert healthy_lab.wait_until_clean() == ([], [])
+    healthy_lab.assert_clean()
     assert not leaks(healthy_lab, run, tmp_path)
 
 
@@ -150,9 +151,9 @@ def test_sigterm_while_the_create_is_in_flight_removes_what_it_created(
             suite.kill()
     # The create reaches coderd whether or not the suite still waits: what the lab holds counts only after.
     assert injector.held.wait(30), "the held create never reached the lab"
-    assert suite.returncode != 0, output[-3000:]
-    assert "ABORTED" in output, output[-3000:]
-    assert "Traceback" not in output, output[-5000:]
-    assert cleanup_counts(output) == Cleanup(created=1, removed=1, not_removed=0), output[-3000:]
-    assert healthy_lab.wait_until_clean() == ([], []), output[-3000:]
+    assert suite.returncode != 0, tail(output)
+    assert "ABORTED" in output, tail(output)
+    assert "Traceback" not in output, tail(output, 5000)
+    assert cleanup_counts(output) == Cleanup(created=1, removed=1, not_removed=0), tail(output)
+    healthy_lab.assert_clean(tail(output))
     assert not leaks(healthy_lab, SuiteRun(suite.returncode, output, []), tmp_path)

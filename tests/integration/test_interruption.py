@@ -21,6 +21,7 @@ from tests.helpers.suite import (
     finish,
     leaks,
     start_suite,
+    tail,
 )
 
 pytestmark = STANDIN_IDE  # code-server is not what these tests prove
@@ -39,8 +40,8 @@ def test_an_interrupted_run_cleans_up(signum: signal.Signals, healthy_lab: Lab, 
     output = finish(run, timeout=60)
     assert run.returncode != 0
     assert "ABORTED" in output
-    assert cleanup_counts(output).not_removed == 0, output[-2000:]
-    assert healthy_lab.wait_until_clean() == ([], []), output[-2000:]
+    assert cleanup_counts(output).not_removed == 0, tail(output, 2000)
+    healthy_lab.assert_clean(tail(output, 2000))
 
 
 def test_a_second_signal_during_cleanup_only_waits_for_it(healthy_lab: Lab, injector: Injector, tmp_path: Path) -> None:
@@ -66,12 +67,12 @@ def test_a_second_signal_during_cleanup_only_waits_for_it(healthy_lab: Lab, inje
         if suite.poll() is None:
             suite.kill()
     assert injector.held.wait(30), "the held delete never reached the lab"
-    assert suite.returncode != 0, output[-3000:]
-    assert "SIGTERM: cleanup in progress, removing what the run created first" in output, output[-3000:]
-    assert "Traceback" not in output, output[-5000:]
-    assert cleanup_counts(output) == Cleanup(created=1, removed=1, not_removed=0), output[-3000:]
+    assert suite.returncode != 0, tail(output)
+    assert "SIGTERM: cleanup in progress, removing what the run created first" in output, tail(output)
+    assert "Traceback" not in output, tail(output, 5000)
+    assert cleanup_counts(output) == Cleanup(created=1, removed=1, not_removed=0), tail(output)
     summary = json.loads((reports / "summary.json").read_text())
     assert summary["verdict"] == "interrupted", summary
     assert list(reports.rglob("*-result.json")) and list(reports.rglob("TESTS-*.xml"))
     assert not leaks(healthy_lab, SuiteRun(suite.returncode, output, []), tmp_path)
-    assert healthy_lab.wait_until_clean() == ([], []), output[-3000:]
+    healthy_lab.assert_clean(tail(output))

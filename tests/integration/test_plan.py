@@ -14,7 +14,7 @@ import pytest
 
 from tests.helpers.ide import BROWSER_RUNS
 from tests.helpers.lab import Lab, module_lab
-from tests.helpers.suite import FAST_TIMEOUTS, ROOT, Cleanup, cleanup_counts, run_suite
+from tests.helpers.suite import FAST_TIMEOUTS, ROOT, Cleanup, cleanup_counts, run_suite, tail
 from workspace_spec.cleanup import Ledger
 from workspace_spec.coder import CoderClient
 from workspace_spec.coder_types import Workspace
@@ -67,7 +67,7 @@ def test_planned_builds_overlap_and_removal_runs_in_parallel(workspaces: Workspa
             (_time(latest["latest_build"]["job"]["started_at"]), _time(latest["latest_build"]["job"]["completed_at"]))
         )
     assert _overlap(deletes), "the removals ran one after another"
-    assert paced_lab.wait_until_clean() == ([], [])
+    paced_lab.assert_clean()
 
 
 def test_builds_beyond_the_bound_wait_for_a_free_slot(workspaces: Workspaces, paced_lab: Lab) -> None:
@@ -78,18 +78,18 @@ def test_builds_beyond_the_bound_wait_for_a_free_slot(workspaces: Workspaces, pa
     spans = sorted((_time(job["created_at"]), _time(job["completed_at"])) for job in jobs)
     assert spans[0][1] <= spans[1][0], "the second build was created before the first one ended"
     workspaces.ledger.release()
-    assert paced_lab.wait_until_clean() == ([], [])
+    paced_lab.assert_clean()
 
 
 def test_a_failed_shared_build_fails_its_scenarios_at_once_and_is_not_built_again(lab: Lab, tmp_path: Path) -> None:
     with lab.faults("build-fails"):
         run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), "--tags=@smoke")
     # three workspaces: the shared one, and the own ones of stop/start and of delete
-    assert cleanup_counts(run.output) == Cleanup(created=3, removed=3, not_removed=0), run.output[-2000:]
+    assert cleanup_counts(run.output) == Cleanup(created=3, removed=3, not_removed=0), tail(run.output, 2000)
     needing = [name for name, scenario in run.scenarios().items() if scenario["status"] == "failed"]
     assert len(needing) == (11 if BROWSER_RUNS else 10)  # every smoke scenario but the two identity checks
     assert all("the start build #1 failed" in run.failure(name) for name in needing)
-    assert lab.wait_until_clean() == ([], [])
+    lab.assert_clean()
 
 
 def test_a_workspace_no_scenario_still_needs_is_removed_at_once(workspaces: Workspaces, paced_lab: Lab) -> None:
@@ -102,7 +102,7 @@ def test_a_workspace_no_scenario_still_needs_is_removed_at_once(workspaces: Work
     assert [w["name"] for w in paced_lab.workspaces()] == [theirs.name], "the shared one went, or its own stayed"
     assert f"workspace {mine.name}" in workspaces.ledger.report.removed
     workspaces.ledger.release()
-    assert paced_lab.wait_until_clean() == ([], [])
+    paced_lab.assert_clean()
 
 
 def test_a_scenario_run_alone_builds_only_what_it_needs(healthy_lab: Lab, tmp_path: Path) -> None:
@@ -110,9 +110,9 @@ def test_a_scenario_run_alone_builds_only_what_it_needs(healthy_lab: Lab, tmp_pa
     line = next(n for n, text in enumerate(feature.read_text().splitlines(), 1) if "toolchain is installed" in text)
     env = healthy_lab.suite_env(**FAST_TIMEOUTS)
     run = run_suite(tmp_path, env, f"{feature}:{line}", features=False)
-    assert run.returncode == 0, run.output[-2000:]
+    assert run.returncode == 0, tail(run.output, 2000)
     assert run.statuses() == {"The toolchain is installed (§1.1 check 3)": "passed"}
-    assert cleanup_counts(run.output) == Cleanup(created=1, removed=1, not_removed=0), run.output[-2000:]
+    assert cleanup_counts(run.output) == Cleanup(created=1, removed=1, not_removed=0), tail(run.output, 2000)
 
 
 class _Recorded:
@@ -143,7 +143,7 @@ def test_the_longest_journey_builds_first_and_goes_when_done(workspaces: Workspa
     plan.stop()  # waits for the removal the journey's end started
     assert [w["name"] for w in paced_lab.workspaces()] == [second.name], "the chain's workspace stayed"
     workspaces.ledger.release()
-    assert paced_lab.wait_until_clean() == ([], [])
+    paced_lab.assert_clean()
 
 
 def test_a_journey_that_finds_a_problem_keeps_its_workspace(workspaces: Workspaces, paced_lab: Lab) -> None:
@@ -156,4 +156,4 @@ def test_a_journey_that_finds_a_problem_keeps_its_workspace(workspaces: Workspac
     assert [w["name"] for w in paced_lab.workspaces()] == [kept.name], "kept for diagnostics until its scenario ends"
     plan.scenario_done("stop-start")
     plan.stop()
-    assert paced_lab.wait_until_clean() == ([], [])
+    paced_lab.assert_clean()

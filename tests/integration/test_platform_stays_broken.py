@@ -24,6 +24,7 @@ from tests.helpers.suite import (
     run_suite,
     start_suite,
     sweep_ledger,
+    tail,
 )
 from workspace_spec.journal import PATTERN, left
 
@@ -48,7 +49,7 @@ def _run(
 
 def _said_plainly(lab: Lab, injector: Injector, run: SuiteRun, tmp_path: Path) -> None:
     assert injector.hits, f"the fault was never injected:\n{run.tail}"
-    assert "Traceback" not in run.output, run.output[-5000:]
+    assert "Traceback" not in run.output, tail(run.output, 5000)
     assert not leaks(lab, run, tmp_path)
 
 
@@ -57,14 +58,14 @@ def test_one_cut_short_read_is_asked_again_and_passes(healthy_lab: Lab, injector
     _said_plainly(healthy_lab, injector, run, tmp_path)
     assert run.returncode == 0, run.tail
     assert "asking Coder again (attempt 2 of 4): Coder answered 200 to GET /api/v2/workspaces/" in run.output
-    assert healthy_lab.wait_until_clean() == ([], [])
+    healthy_lab.assert_clean()
 
 
 def test_a_write_refused_with_503_is_sent_again(healthy_lab: Lab, injector: Injector, tmp_path: Path) -> None:
     run, _ = _run(healthy_lab, injector, tmp_path, Rule("error_status", "POST", BUILDS, variant="503"))
     _said_plainly(healthy_lab, injector, run, tmp_path)
     assert run.returncode == 0, run.tail
-    assert healthy_lab.wait_until_clean() == ([], [])
+    healthy_lab.assert_clean()
 
 
 def test_reads_that_stay_refused_do_not_keep_the_delete_from_being_sent(
@@ -75,7 +76,7 @@ def test_reads_that_stay_refused_do_not_keep_the_delete_from_being_sent(
     _said_plainly(healthy_lab, injector, run, tmp_path)
     assert run.statuses()[SCENARIO] == "failed", run.tail
     assert "Coder answered 400 to GET /api/v2/workspaces/" in run.failure(SCENARIO)
-    assert healthy_lab.wait_until_clean() == ([], []), "the delete was not sent"
+    healthy_lab.assert_clean("the delete was not sent")
     assert "the delete was sent, but whether it is gone cannot be read" in run.output, run.tail
     assert cleanup_counts(run.output).not_removed == 1, run.tail
     assert run.output.count("whether it is gone cannot be read") == 1, "a cleanup failure is said once"
@@ -100,14 +101,14 @@ def test_an_sso_page_in_front_of_the_first_user_route_is_named(
 def test_what_is_left_is_in_the_ledger_and_removed_by_the_printed_command(lab: Lab, tmp_path: Path) -> None:
     with lab.faults("delete-fails"):
         run = run_suite(tmp_path, lab.suite_env(**FAST_TIMEOUTS), "--tags=@policy")
-        assert "Traceback" not in run.output, run.output[-5000:]
+        assert "Traceback" not in run.output, tail(run.output, 5000)
         ledger = printed_ledger(run.output, tmp_path)
         assert [name for _, name in left(ledger)] == [w["name"] for w in lab.workspaces()]
         assert attachments(tmp_path, "Everything the run created is removed") == {ledger.name}
         _in_junit(tmp_path, ledger)
     swept = sweep_ledger(lab, ledger)
     assert swept.returncode == 0, swept.stdout + swept.stderr
-    assert lab.wait_until_clean() == ([], [])
+    lab.assert_clean()
     assert not ledger.exists(), "a ledger with nothing left is kept"
     assert not leaks(lab, run, tmp_path)
 
@@ -144,7 +145,7 @@ def test_a_killed_run_leaves_a_ledger_that_removes_what_it_created(healthy_lab: 
     (ledger,) = (tmp_path / "reports").rglob(PATTERN)
     swept = sweep_ledger(healthy_lab, ledger)
     assert swept.returncode == 0, swept.stdout + swept.stderr
-    assert healthy_lab.wait_until_clean() == ([], [])
+    healthy_lab.assert_clean()
 
 
 def _last_step_to_end(tmp_path: Path, ended: float) -> float:
@@ -169,7 +170,7 @@ def test_a_platform_that_stays_broken_cannot_hold_the_end_of_the_run(
     # A held request costs its whole timeout: 2 s (not 8) keeps what is under test, the run's end bounded.
     run, took = _run(healthy_lab, injector, tmp_path, rule, request_timeout=2 if fault == "hang" else 8)
     ending = _last_step_to_end(tmp_path, time.time())
-    assert injector.hits and "Traceback" not in run.output, run.output[-5000:]
+    assert injector.hits and "Traceback" not in run.output, tail(run.output, 5000)
     injector.inject(None)  # the platform is back: the printed command can finish the job
     assert run.returncode != 0
     if fault in ("hang", "reset"):  # no answer at all: after one request's tries, each later one tries once
@@ -180,7 +181,7 @@ def test_a_platform_that_stays_broken_cannot_hold_the_end_of_the_run(
     assert ending < CLEANUP_TIMEOUT + 10, f"the run ended {ending:.0f} s after its last step:\n{run.tail}"
     swept = sweep_ledger(healthy_lab, printed_ledger(run.output, tmp_path))
     assert swept.returncode == 0, swept.stdout + swept.stderr
-    assert healthy_lab.wait_until_clean() == ([], [])
+    healthy_lab.assert_clean()
     assert not leaks(healthy_lab, run, tmp_path)
 
 
@@ -200,7 +201,7 @@ def test_a_buffered_event_stream_is_polled_and_said_once(healthy_lab: Lab, injec
     assert run.output.count("sent nothing within 2 s of connecting") == 1, run.tail
     opened = [hit.at - injector.hits[0].at for hit in injector.hits]
     assert max(opened) < 3, f"waits opened the buffered stream after it was judged so: {opened}"
-    assert healthy_lab.wait_until_clean() == ([], [])
+    healthy_lab.assert_clean()
 
 
 def test_the_next_run_takes_the_ledger_a_broken_one_left(lab: Lab, tmp_path: Path) -> None:
@@ -212,4 +213,4 @@ def test_the_next_run_takes_the_ledger_a_broken_one_left(lab: Lab, tmp_path: Pat
     assert run.returncode == 0, run.tail
     assert f"swept (left by an earlier run): workspace {left_behind} (in {ledger.name})" in run.output
     assert not ledger.exists(), "a ledger with nothing left is kept"
-    assert lab.wait_until_clean() == ([], [])
+    lab.assert_clean()

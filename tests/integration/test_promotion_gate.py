@@ -13,7 +13,7 @@ import pytest
 from lab.cli_templates import push_version
 from tests.helpers.injector import Injector, Rule
 from tests.helpers.lab import STANDIN_IDE, Lab
-from tests.helpers.suite import FAST_TIMEOUTS, cleanup_counts, leaks, printed_ledger, run_suite, sweep_ledger
+from tests.helpers.suite import FAST_TIMEOUTS, cleanup_counts, leaks, printed_ledger, run_suite, sweep_ledger, tail
 
 pytestmark = STANDIN_IDE  # what is under test is the gate, not code-server
 
@@ -48,10 +48,10 @@ def test_a_candidate_the_smoke_passes_becomes_the_active_version(candidate_lab: 
     pushed = push_version(candidate_lab.env, "ameide-dev", GOOD, name)
     assert active_version(candidate_lab) != pushed["id"], "pushed inactive"
     returncode, output = gated_smoke(candidate_lab, tmp_path, name)
-    assert returncode == 0, output[-3000:]
-    assert re.search(rf"^promoted: ameide-dev version {name} is now active$", output, re.MULTILINE), output[-2000:]
+    assert returncode == 0, tail(output)
+    assert re.search(rf"^promoted: ameide-dev version {name} is now active$", output, re.MULTILINE), tail(output, 2000)
     assert active_version(candidate_lab) == pushed["id"]
-    assert candidate_lab.wait_until_clean() == ([], [])
+    candidate_lab.assert_clean()
     summary = json.loads((tmp_path / "reports" / "summary.json").read_text())
     assert summary["verdict"] == "passed"
     assert {(t["template"], t["version"]) for t in summary["templates"]} == {("ameide-dev", name)}
@@ -73,11 +73,11 @@ def test_a_candidate_whose_builds_fail_is_not_promoted(candidate_lab: Lab, tmp_p
     returncode, output = gated_smoke(candidate_lab, tmp_path, name)
     assert returncode != 0
     assert re.search(r"terraform apply: exit status 1\b", output)  # the candidate's failed start build, named
-    assert re.search(r"^not promoted: \d+ scenarios? failed$", output, re.MULTILINE), output[-2000:]
+    assert re.search(r"^not promoted: \d+ scenarios? failed$", output, re.MULTILINE), tail(output, 2000)
     assert "promoted: ameide-dev" not in output
     assert "Traceback" not in output
     assert active_version(candidate_lab) == before
-    assert candidate_lab.wait_until_clean() == ([], [])
+    candidate_lab.assert_clean()
 
 
 def test_a_run_that_passed_but_could_not_remove_its_workspace_is_not_promoted(
@@ -102,7 +102,7 @@ def test_a_run_that_passed_but_could_not_remove_its_workspace_is_not_promoted(
     summary = json.loads((tmp_path / "reports" / "summary.json").read_text())
     assert summary["verdict"] == "failed"
     assert (summary["promotion"]["status"], summary["promotion"]["reasons"]) == ("not promoted", ["cleanup incomplete"])
-    assert candidate_lab.wait_until_clean() == ([], [])
+    candidate_lab.assert_clean()
 
 
 def test_a_promotion_coder_refuses_fails_the_run_in_one_line(candidate_lab: Lab, tmp_path: Path) -> None:
@@ -132,7 +132,7 @@ def test_a_promotion_coder_refuses_fails_the_run_in_one_line(candidate_lab: Lab,
     assert summary["verdict"] == "failed" and summary["reason"] == failed[0]
     assert summary["promotion"]["status"] == "failed" and summary["promotion"]["error"] == failed[0]
     assert active_version(candidate_lab) == before
-    assert candidate_lab.wait_until_clean() == ([], [])
+    candidate_lab.assert_clean()
 
 
 def test_a_candidate_of_a_template_that_requires_its_active_version_is_refused_up_front(
@@ -145,10 +145,10 @@ def test_a_candidate_of_a_template_that_requires_its_active_version_is_refused_u
     push_version(candidate_lab.env, "ameide-dev", GOOD, name)
     with candidate_lab.faults("require-active-version"):
         code, output = gated_smoke(candidate_lab, tmp_path, name)
-    assert code != 0, output[-3000:]
+    assert code != 0, tail(output)
     refused = [line for line in output.splitlines() if "requires its active version" in line]
-    assert len(refused) == 1 and "SPEC_TEMPLATE_VERSION" in refused[0], output[-3000:]
+    assert len(refused) == 1 and "SPEC_TEMPLATE_VERSION" in refused[0], tail(output)
     assert "Traceback" not in output and cleanup_counts(output).created == 0
     assert refused[0].startswith("HOOK-ERROR in before_all: PreflightError: template 'ameide-dev' requires")
     assert active_version(candidate_lab) == before
-    assert candidate_lab.wait_until_clean() == ([], [])
+    candidate_lab.assert_clean()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from reporting import sections
 from tests.helpers.lab import Lab
-from tests.helpers.suite import FAST_TIMEOUTS, ROOT, SuiteRun, behave_as_readme, leaks
+from tests.helpers.suite import FAST_TIMEOUTS, ROOT, SuiteRun, behave_as_readme, leaks, tail
 
 TAGS = "--tags=@oidc or @policy or @codex"
 BROKEN = "Coder signs people in through the Keycloak issuer (§1.1 auth)"
@@ -204,7 +204,7 @@ def test_codex_on_a_lab_without_the_codex_cli_is_refused_in_one_line(tmp_path: P
     assert lines == [
         "HOOK-ERROR in before_all: ConfigurationError: SPEC_CODEX=auth-json needs the real Codex CLI in the lab's "
         "workspaces: install it with bin/setup --codex"
-    ], output[-2000:]
+    ], tail(output, 2000)
     summary = json.loads((project / "reports" / "summary.json").read_text())
     assert summary["verdict"] == "refused" and summary["reason"].startswith("ConfigurationError: SPEC_CODEX=")
     assert summary["counts"]["untested"] == 1 and summary["cleanup"]["created"] == 0

@@ -33,6 +33,7 @@ from tests.helpers.suite import (
     leaks,
     only,
     run_suite,
+    tail,
 )
 
 SMOKE_WITHOUT_BROWSER = 12
@@ -58,14 +59,14 @@ def test_smoke_passes_against_the_embedded_lab_as_the_readme_runs_it(tmp_path: P
     env = {key: value for key, value in os.environ.items() if not key.startswith(("SPEC_", "CODER_"))}
     done = behave_as_readme(ROOT, env, "--tags=@smoke")
     output = done.stdout + done.stderr
-    assert done.returncode == 0, output[-4000:]
+    assert done.returncode == 0, tail(output, 4000)
     assert "target: lab (Coder http://127.0.0.1:" in output
     # A tag that selects nothing also exits 0: make sure the scenarios really ran.
     scenarios = behave_counts(output)
-    assert (scenarios["passed"], scenarios["failed"]) == (SMOKE_SCENARIOS, 0), output[-2000:]
+    assert (scenarios["passed"], scenarios["failed"]) == (SMOKE_SCENARIOS, 0), tail(output, 2000)
     # The run removed all it created (its lab is gone afterwards: the summary is the proof).
     created, removed, not_removed, _ = cleanup_counts(output)
-    assert created > 0 and removed == created and not_removed == 0, output[-2000:]
+    assert created > 0 and removed == created and not_removed == 0, tail(output, 2000)
     environment = (ROOT / "reports/allure-results/environment.properties").read_text()
     assert "target=lab" in environment
     junit = list((ROOT / "reports/junit").glob("TESTS-*.xml"))
@@ -92,7 +93,7 @@ def test_a_fresh_code_server_nobody_opened_is_healthy(healthy_lab: Lab, tmp_path
     feature = ROOT / "features" / "working_inside.feature"
     line = next(n for n, text in enumerate(feature.read_text().splitlines(), 1) if "code-server is healthy" in text)
     run = run_suite(tmp_path, healthy_lab.suite_env(**FAST_TIMEOUTS), f"{feature}:{line}", features=False)
-    assert run.returncode == 0, run.output[-2000:]
+    assert run.returncode == 0, tail(run.output, 2000)
     health = attachment_text(
         tmp_path, "code-server is healthy inside the workspace (§1.1 check 4)", "code-server health"
     )
@@ -111,7 +112,7 @@ def test_smoke_passes_where_a_healthy_platform_differs(condition: str, lab: Lab,
     assert len(run.statuses()) == SMOKE_WITHOUT_BROWSER and set(run.statuses().values()) == {"passed"}
     if condition == "devel-version":
         assert "a development build: its version is unknown" in run.output
-    assert lab.wait_until_clean() == ([], [])
+    lab.assert_clean()
 
 
 @pytest.mark.parametrize("breaks", on_their_labs(SMOKE))
@@ -189,7 +190,7 @@ def test_on_a_lab_without_code_server_the_smoke_passes_with_the_stand_in_named(t
     env = {key: value for key, value in os.environ.items() if not key.startswith(("SPEC_", "CODER_"))}
     env["LAB_CODE_SERVER_PREFIX"] = str(tmp_path / "nothing-installed")
     run = run_suite(tmp_path, env, "--tags=@smoke")  # no target configured: the suite starts a lab of its own
-    assert run.returncode == 0, run.output[-4000:]
+    assert run.returncode == 0, tail(run.output, 4000)
     banner = next(line for line in run.output.splitlines() if line.startswith("target: "))
     assert (
         banner.startswith("target: lab (") and "a stand-in code-server: bin/setup --ide installs the real one" in banner

@@ -90,4 +90,4 @@ def test_the_smokes_app_checks_pass_on_a_subdomain_app(own_lab: Lab, tmp_path: P
         else:
             where = attachment_text(tmp_path, scenario, "app location")
             assert where.startswith("code-server: subdomain app at http://code-server--main--"), where
-    assert own_lab.wait_until_clean() == ([], [])
+    own_lab.assert_clean()

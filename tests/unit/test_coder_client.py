@@ -35,7 +35,7 @@ def workspaces(coder: CoderClient, healthy_lab: Lab) -> Iterator[Workspaces]:
     manager = Workspaces(coder, settings, Ledger(), Namer(healthy_lab.prefix))
     yield manager
     manager.ledger.release()
-    assert healthy_lab.wait_until_clean() == ([], [])
+    healthy_lab.assert_clean()
 
 
 def test_build_info_recognises_coder(coder: CoderClient) -> None:
