@@ -37,10 +37,10 @@ from workspace_spec.cleanup import CleanupFailed
 from workspace_spec.errors import ConfigurationError, NothingChecked
 from workspace_spec.interrupts import Interrupts
 from workspace_spec.plan import Need
+from workspace_spec.progress import Progress, set_default_progress
 from workspace_spec.promotion import PromotionOutcome
 from workspace_spec.settings import Settings, parse_duration
 from workspace_spec.target import select_target
-from workspace_spec.waiting import Progress, set_default_progress
 from workspace_spec.world import World
 
 TEXT = AttachmentType.TEXT

@@ -13,13 +13,8 @@ from workspace_spec.errors import PlatformFailure, TemplateChoice
 from workspace_spec.naming import Namer
 from workspace_spec.settings import Settings
 from workspace_spec.timings import Timings
-from workspace_spec.waiting import (
-    WaitFailed,
-    undeclared_health,
-    wait_for_agent_ready,
-    wait_for_app_healthy,
-    wait_for_build,
-)
+from workspace_spec.waiting import WaitFailed, wait_for_agent_ready, wait_for_app_healthy, wait_for_build
+from workspace_spec.workspace_states import undeclared_health
 
 # A delete that fails (a flaky provisioner) is tried again this many times before cleanup gives up.
 DELETE_ATTEMPTS = 3

@@ -18,19 +18,10 @@ from workspace_spec.cleanup import Ledger
 from workspace_spec.coder_types import Template, Workspace
 from workspace_spec.errors import PlatformFailure, TemplateChoice
 from workspace_spec.naming import Namer
+from workspace_spec.progress import Progress
 from workspace_spec.settings import load_settings
-from workspace_spec.waiting import (
-    Progress,
-    WaitFailed,
-    WaitTimedOut,
-    agent_problem,
-    build_failure,
-    describe,
-    state,
-    undeclared_health,
-    wait_for_app_healthy,
-    wait_for_build,
-)
+from workspace_spec.waiting import WaitFailed, WaitTimedOut, wait_for_app_healthy, wait_for_build
+from workspace_spec.workspace_states import agent_problem, build_failure, describe, state, undeclared_health
 from workspace_spec.workspaces import VersionNotBuilt, VersionRefused, Workspaces
 
 QUIET = Progress(interval=0)

@@ -13,15 +13,9 @@ import pytest
 
 from workspace_spec import waiting
 from workspace_spec.coder_types import Agent, App, Workspace
+from workspace_spec.progress import Progress, default_progress, set_default_progress
 from workspace_spec.settings import SettingsError, load_settings
-from workspace_spec.waiting import (
-    Progress,
-    WaitTimedOut,
-    default_progress,
-    set_default_progress,
-    wait_for_build,
-    wait_until,
-)
+from workspace_spec.waiting import WaitTimedOut, wait_for_build, wait_until
 
 
 def workspace(job_status: str, agent_name: str = "main") -> Workspace:

@@ -26,8 +26,8 @@ from workspace_spec.capacity.probe import Probe
 from workspace_spec.cleanup import CleanupFailed
 from workspace_spec.errors import SuiteRefused
 from workspace_spec.interrupts import Interrupts
+from workspace_spec.progress import Progress, set_default_progress
 from workspace_spec.target import Target, select_target
-from workspace_spec.waiting import Progress, set_default_progress
 from workspace_spec.world import World
 
 REPORT_NAME = "Capacity probe"
