@@ -3,15 +3,13 @@ schema.py from npm `@octokit/graphql-schema`; what the GitHub CLI selects for `g
 `gh pr create`, `gh pr view` and `gh pr close`), validated and executed by graphql-core.
 
 A query naming a field the cut lacks gets GitHub's `undefinedField` error, as an unknown field would on
-GitHub. Objects are the REST API's own (same numbers, same node ids). Connections page as GitHub's do:
-opaque cursors, `first`/`after` and `last`/`before`, at most 100 a page, and one of `first` or `last`
-required to select `nodes` or `edges`.
+GitHub. Objects are the REST API's own (same numbers, same node ids). Connections page as GitHub's do
+(connections.py).
 Fault: `graphql-fails` (the endpoint answers 502 as GitHub's front end does; REST still works).
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -22,12 +20,9 @@ from typing import Any
 from aiohttp import web
 from graphql import (
     ExecutionResult,
-    FieldNode,
-    FragmentSpreadNode,
     GraphQLError,
     GraphQLResolveInfo,
     GraphQLSchema,
-    InlineFragmentNode,
     build_schema,
     execute,
     parse,
@@ -35,6 +30,7 @@ from graphql import (
 )
 
 from lab.faults import GRAPHQL_FAILS, PR_FORBIDDEN
+from lab.github.connections import connection, graphql_error, paged
 from lab.github.gitrepo import BareRepo
 from lab.github.render import GRAPHQL_DOCS, Urls, pull_counts, request_id, respond, viewer
 from lab.github.schema import RULES, SUBSET
@@ -56,13 +52,11 @@ from lab.github.state import (
     stamp,
 )
 
-MAX_PAGE = 100
 # GitHub lists a subject's reaction groups in this order, each one even when nobody reacted so.
 REACTIONS = ("THUMBS_UP", "THUMBS_DOWN", "LAUGH", "HOORAY", "CONFUSED", "HEART", "ROCKET", "EYES")
 MERGEABLE = {None: "UNKNOWN", True: "MERGEABLE", False: "CONFLICTING"}
 MERGE_STATE = {None: "UNKNOWN", True: "CLEAN", False: "DIRTY"}
 PATCH_STATUS = {"added": "ADDED", "removed": "DELETED", "modified": "MODIFIED", "changed": "CHANGED"}
-Lazy = Callable[..., Awaitable[Any]]
 
 
 class Context:
@@ -72,94 +66,6 @@ class Context:
         self.state = github(request)
         self.urls = Urls(request)
         self.viewer = viewer(request)
-
-
-def _error(message: str, kind: str) -> GraphQLError:
-    """A failure as GitHub reports it: `type` beside `message` (moved there in `_format`)."""
-    return GraphQLError(message, extensions={"type": kind})
-
-
-def _cursor(position: int) -> str:
-    return base64.b64encode(f"cursor:v2:{position}".encode()).decode()
-
-
-def _position(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    try:
-        text = base64.b64decode(cursor, validate=True).decode()
-        return int(text.removeprefix("cursor:v2:")) if text.startswith("cursor:v2:") else None
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
-def _selects_items(info: GraphQLResolveInfo) -> bool:
-    """Whether the connection's selection asks for `nodes` or `edges` (inline fragments followed)."""
-
-    def walk(selections: Any) -> bool:
-        for selection in selections or ():
-            if isinstance(selection, FieldNode):
-                found = selection.name.value in ("nodes", "edges")
-            elif isinstance(selection, InlineFragmentNode):
-                found = walk(selection.selection_set.selections)
-            elif isinstance(selection, FragmentSpreadNode) and selection.name.value in info.fragments:
-                found = walk(info.fragments[selection.name.value].selection_set.selections)
-            else:
-                found = False
-            if found:
-                return True
-        return False
-
-    return any(walk(node.selection_set.selections if node.selection_set else ()) for node in info.field_nodes)
-
-
-def connection(info: GraphQLResolveInfo, items: list[Any], args: Json, extra: Json | None = None) -> Json:
-    """One page of `items` (already objects of the connection's node type) as GitHub's connections give it."""
-    field = info.field_name
-    first, last = args.get("first"), args.get("last")
-    for name, value in (("first", first), ("last", last)):
-        if value is not None and value < 0:
-            raise _error(f"`{name}` on the `{field}` connection cannot be less than zero.", "INVALID_PAGINATION")
-        if value is not None and value > MAX_PAGE:
-            message = (
-                f"Requesting {value} records on the `{field}` connection exceeds the `{name}` limit of 100 records."
-            )
-            raise _error(message, "EXCESSIVE_PAGINATION")
-    if first is None and last is None and _selects_items(info):
-        message = f"You must provide a `first` or `last` value to properly paginate the `{field}` connection."
-        raise _error(message, "MISSING_PAGINATION_BOUNDARIES")
-    start, end = 0, len(items)
-    if (after := _position(args.get("after"))) is not None:
-        start = max(start, min(after, end))
-    if (before := _position(args.get("before"))) is not None:
-        end = min(end, max(before - 1, start))
-    if first is not None:
-        end = min(end, start + first)
-    if last is not None:
-        start = max(start, end - last)
-    page = items[start:end]
-    edges = [{"cursor": _cursor(start + i + 1), "node": node} for i, node in enumerate(page)]
-    return {
-        "edges": edges,
-        "nodes": page,
-        "totalCount": len(items),
-        "pageInfo": {
-            "hasNextPage": end < len(items),
-            "hasPreviousPage": start > 0,
-            "startCursor": edges[0]["cursor"] if edges else None,
-            "endCursor": edges[-1]["cursor"] if edges else None,
-        },
-    } | (extra or {})
-
-
-def _paged(items: Callable[[], Awaitable[list[Any]]] | list[Any]) -> Lazy:
-    """A connection field: resolved with its arguments when selected."""
-
-    async def resolve(info: GraphQLResolveInfo, **args: Any) -> Json:
-        found = items if isinstance(items, list) else await items()
-        return connection(info, found, args)
-
-    return resolve
 
 
 def _actor(ctx: Context, account: Account) -> Json:
@@ -180,7 +86,7 @@ def _actor(ctx: Context, account: Account) -> Json:
 
 def _reaction_groups() -> list[Json]:
     return [
-        {"content": content, "createdAt": None, "viewerHasReacted": False, "users": _paged([])} for content in REACTIONS
+        {"content": content, "createdAt": None, "viewerHasReacted": False, "users": paged([])} for content in REACTIONS
     ]
 
 
@@ -220,7 +126,9 @@ def _repository(ctx: Context, owner: str, name: str) -> Json | None:
         try:
             pull = ctx.state.pull(owner, name, number)
         except GitHubError:
-            raise _error(f"Could not resolve to a PullRequest with the number of {number}.", "NOT_FOUND") from None
+            raise graphql_error(
+                f"Could not resolve to a PullRequest with the number of {number}.", "NOT_FOUND"
+            ) from None
         return await _pull(ctx, repo, pull)
 
     created = stamp(ctx.state.created)
@@ -296,7 +204,7 @@ async def _commit(
         "messageBody": rest.strip("\n"),
         "authoredDate": stamp(datetime.fromisoformat(found["author_date"])),
         "committedDate": stamp(datetime.fromisoformat(found["committer_date"])),
-        "authors": _paged([author]),
+        "authors": paged([author]),
         "statusCheckRollup": None,  # no statuses or check runs on the lab's commits
         "url": f"{ctx.urls.web}/{full_name}/commit/{found['sha']}",
     }
@@ -366,14 +274,14 @@ async def _pull(ctx: Context, repo: BareRepo, pull: Pull) -> Json:
         "additions": counts["additions"],
         "deletions": counts["deletions"],
         "changedFiles": counts["changed_files"],
-        "commits": _paged(commits),
-        "files": _paged(files),
-        "reviewRequests": _paged([]),
-        "reviews": _paged([]),
-        "assignees": _paged([]),
-        "labels": _paged([]),
-        "comments": _paged([]),
-        "projectItems": _paged([]),  # in no project
+        "commits": paged(commits),
+        "files": paged(files),
+        "reviewRequests": paged([]),
+        "reviews": paged([]),
+        "assignees": paged([]),
+        "labels": paged([]),
+        "comments": paged([]),
+        "projectItems": paged([]),  # in no project
         "milestone": None,
         "reactionGroups": _reaction_groups(),
         "autoMergeRequest": None,
@@ -388,7 +296,7 @@ async def _viewer_field(_root: Any, info: GraphQLResolveInfo) -> Json:
 async def _repository_field(_root: Any, info: GraphQLResolveInfo, owner: str, name: str, **_: Any) -> Json | None:
     found = _repository(info.context, owner, name)
     if found is None:
-        raise _error(f"Could not resolve to a Repository with the name '{owner}/{name}'.", "NOT_FOUND")
+        raise graphql_error(f"Could not resolve to a Repository with the name '{owner}/{name}'.", "NOT_FOUND")
     return found
 
 
@@ -396,7 +304,7 @@ def _account_field(kind: str) -> Callable[..., Awaitable[Json | None]]:
     async def resolve(_root: Any, info: GraphQLResolveInfo, login: str) -> Json | None:
         found = info.context.state.account(login)
         if found is None or found.type != kind:
-            raise _error(
+            raise graphql_error(
                 f"Could not resolve to a{'n' if kind[0] in 'O' else ''} {kind} with the login of '{login}'.",
                 "NOT_FOUND",
             )
@@ -442,7 +350,7 @@ async def _node(ctx: Context, value: str) -> Json | None:
 async def _node_field(_root: Any, info: GraphQLResolveInfo, id: str) -> Json | None:
     found = await _node(info.context, id)
     if found is None:
-        raise _error(f"Could not resolve to a node with the global id of '{id}'", "NOT_FOUND")
+        raise graphql_error(f"Could not resolve to a node with the global id of '{id}'", "NOT_FOUND")
     return found
 
 
@@ -457,7 +365,7 @@ def _pull_input(ctx: Context, value: str) -> tuple[Pull, BareRepo]:
         pull = ctx.state.pull_by_id(int(parsed[1][0]))
     repo = ctx.state.githost.repo(pull.owner, pull.repo) if pull else None
     if pull is None or repo is None:
-        raise _error(f"Could not resolve to a node with the global id of '{value}'", "NOT_FOUND")
+        raise graphql_error(f"Could not resolve to a node with the global id of '{value}'", "NOT_FOUND")
     return pull, repo
 
 
@@ -470,9 +378,9 @@ async def _create_pull_request(_root: Any, info: GraphQLResolveInfo, input: Json
         found = ctx.state.repo_by_id(int(parsed[1][0]))
     repo = ctx.state.githost.repo(*found) if found else None
     if found is None or repo is None:
-        raise _error(f"Could not resolve to a node with the global id of '{repository_id}'", "NOT_FOUND")
+        raise graphql_error(f"Could not resolve to a node with the global id of '{repository_id}'", "NOT_FOUND")
     if ctx.state.faults.on(PR_FORBIDDEN):
-        raise _error("Resource not accessible by integration", "FORBIDDEN")
+        raise graphql_error("Resource not accessible by integration", "FORBIDDEN")
     owner, name = found
     try:
         pull = await ctx.state.open_pull(
@@ -481,7 +389,7 @@ async def _create_pull_request(_root: Any, info: GraphQLResolveInfo, input: Json
     except GitHubError as error:
         # GitHub's GraphQL API words a rejected pull request as its REST API does, under UNPROCESSABLE.
         details = [e.get("message") or f"{e.get('field')} {e.get('code')}" for e in error.errors]
-        raise _error("; ".join(details) or error.message, "UNPROCESSABLE") from None
+        raise graphql_error("; ".join(details) or error.message, "UNPROCESSABLE") from None
     return {"clientMutationId": input.get("clientMutationId"), "pullRequest": await _pull(ctx, repo, pull)}
 
 
