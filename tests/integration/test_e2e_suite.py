@@ -28,8 +28,12 @@ def test_e2e_passes_against_the_lab(healthy_lab: Lab, tmp_path: Path) -> None:
 
 # No form of a canary (tests/helpers/suite.py CANARIES) may show at any logging level, on a pass or on a
 # failure: these rows run at the level where their failure path logs the most, or the least.
-CANARY_LEVELS = {"push-rejected": "DEBUG", "external-auth-unlinked": "DEBUG", "pr-forbidden": "WARNING"}
-CANARY_LEVELS |= {"codex-no-change": "ERROR"}
+CANARY_LEVELS = {
+    "push-rejected": "DEBUG",
+    "external-auth-unlinked": "DEBUG",
+    "pr-forbidden": "WARNING",
+    "codex-no-change": "ERROR",
+}
 
 
 @pytest.mark.parametrize("breaks", on_their_labs(E2E))
