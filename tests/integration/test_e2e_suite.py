@@ -36,6 +36,10 @@ CANARY_LEVELS = {
 }
 
 
+def test_every_canary_level_names_a_row_of_the_fault_table() -> None:
+    assert set(CANARY_LEVELS) <= {row.fault for row in E2E}
+
+
 @pytest.mark.parametrize("breaks", on_their_labs(E2E))
 def test_each_fault_fails_the_step_that_covers_it(breaks: Breaks, lab: Lab, tmp_path: Path) -> None:
     level = [f"--logging-level={CANARY_LEVELS[breaks.fault]}"] if breaks.fault in CANARY_LEVELS else []
