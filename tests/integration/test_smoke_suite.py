@@ -75,10 +75,15 @@ def test_smoke_passes_against_the_embedded_lab_as_the_readme_runs_it(tmp_path: P
         _vs_code_shown_and_timed(ROOT, output)
 
 
-def _vs_code_shown_and_timed(base: Path, output: str) -> None:
-    """The browser scenario attached a screenshot and its visit, and timed VS Code (reports under `base`)."""
+def _screenshot_attached(base: Path) -> None:
+    """The browser scenario attached a PNG of what the developer saw (reports under `base`)."""
     screenshot = attachment_file(base, BROWSER, "VS Code in the browser")
     assert screenshot is not None and screenshot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def _vs_code_shown_and_timed(base: Path, output: str) -> None:
+    """The browser scenario attached a screenshot and its visit, and timed VS Code (reports under `base`)."""
+    _screenshot_attached(base)
     visit = attachment_text(base, BROWSER, "browser visit")
     assert visit.startswith("path app at http://127.0.0.1:") and "no problem" in visit, visit
     workspaces = json.loads((base / "reports" / "timings.json").read_text())["workspaces"]
@@ -168,8 +173,7 @@ def _the_browser_names_what_broke(fault: str, failure: str, tmp_path: Path) -> N
     assert found, failure
     if "lived" in found.groupdict():
         assert 0.9 <= float(found["lived"]) <= 8, failure
-    screenshot = attachment_file(tmp_path, BROWSER, "VS Code in the browser")
-    assert screenshot is not None and screenshot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    _screenshot_attached(tmp_path)
 
 
 @STANDIN_IDE
